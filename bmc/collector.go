@@ -1,0 +1,37 @@
+package bmc
+
+import (
+	"context"
+	"log/slog"
+)
+
+// Collector polls one BMC. It keeps whatever it needs between polls (a
+// session, cached static facts, the last log record seen) and releases it on
+// Close. Poll returns a Snapshot whenever anything could be read, with the
+// failed parts in Snapshot.Poll.Errors; it returns an error (wrapping an
+// *Error) only when nothing could be read at all: unreachable, timed out,
+// refused credentials.
+//
+// A Collector is used by one goroutine at a time: the scheduler never runs
+// two polls of one BMC at once.
+type Collector interface {
+	Poll(ctx context.Context) (*Snapshot, error)
+	// Close logs out and releases the session. It must be safe to call after
+	// a failed Poll and more than once.
+	Close(ctx context.Context) error
+}
+
+// CollectorOptions are what every collector constructor takes besides the
+// endpoint.
+type CollectorOptions struct {
+	Logger *slog.Logger
+	// Trace, when set, is called once per request with what it did.
+	Trace func(RequestTrace)
+	// StateDir is where a collector may keep small state files across
+	// restarts (the last IPMI SEL record seen). Empty: keep state in memory.
+	StateDir string
+}
+
+// NewCollectorFunc builds a collector for an endpoint. The scheduler is given
+// one, so that bmc does not import the protocol packages.
+type NewCollectorFunc func(Endpoint, CollectorOptions) (Collector, error)

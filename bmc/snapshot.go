@@ -1,0 +1,342 @@
+package bmc
+
+import "time"
+
+// Health is the normalized health of a part: OK, Warning, Critical, or
+// empty when the BMC does not say.
+type Health string
+
+// Health values. Redfish uses these names; IPMI states map onto them.
+const (
+	HealthUnknown  Health = ""
+	HealthOK       Health = "OK"
+	HealthWarning  Health = "Warning"
+	HealthCritical Health = "Critical"
+)
+
+// Worse returns the worse of two healths (Critical > Warning > OK > unknown).
+func (h Health) Worse(o Health) Health {
+	if healthRank(o) > healthRank(h) {
+		return o
+	}
+	return h
+}
+
+func healthRank(h Health) int {
+	switch h {
+	case HealthOK:
+		return 1
+	case HealthWarning:
+		return 2
+	case HealthCritical:
+		return 3
+	}
+	return 0
+}
+
+// SensorKind is what a sensor measures.
+type SensorKind string
+
+// Sensor kinds.
+const (
+	KindTemperature SensorKind = "temperature"
+	KindFan         SensorKind = "fan"
+	KindVoltage     SensorKind = "voltage"
+	KindCurrent     SensorKind = "current"
+	KindPower       SensorKind = "power"
+	KindEnergy      SensorKind = "energy"
+	KindHumidity    SensorKind = "humidity"
+	KindFrequency   SensorKind = "frequency"
+	KindOther       SensorKind = "other"
+)
+
+// Units used in the model. Every value is converted to one of these.
+const (
+	UnitCelsius = "Cel"
+	UnitRPM     = "RPM"
+	UnitPercent = "%"
+	UnitVolt    = "V"
+	UnitAmpere  = "A"
+	UnitWatt    = "W"
+	UnitKWh     = "kWh"
+	UnitHertz   = "Hz"
+)
+
+// Physical contexts, normalized from Redfish PhysicalContext and IPMI entity
+// IDs. A collector may use other Redfish PhysicalContext names verbatim.
+const (
+	ContextCPU          = "CPU"
+	ContextIntake       = "Intake"
+	ContextExhaust      = "Exhaust"
+	ContextMemory       = "Memory"
+	ContextPowerSupply  = "PowerSupply"
+	ContextSystemBoard  = "SystemBoard"
+	ContextStorage      = "StorageDevice"
+	ContextFan          = "Fan"
+	ContextChassis      = "Chassis"
+	ContextNetwork      = "NetworkingDevice"
+	ContextGPU          = "GPU"
+	ContextVoltageReg   = "VoltageRegulator"
+	ContextUnknownPlace = ""
+)
+
+// Thresholds of a sensor, each absent when the BMC publishes none.
+type Thresholds struct {
+	LowerCritical *float64 `json:"lower_critical,omitempty"`
+	LowerWarning  *float64 `json:"lower_warning,omitempty"`
+	UpperWarning  *float64 `json:"upper_warning,omitempty"`
+	UpperCritical *float64 `json:"upper_critical,omitempty"`
+}
+
+// Sensor is one reading. Value is nil when the BMC reports no reading
+// (absent, not scanning, null): missing is never zero.
+type Sensor struct {
+	Kind SensorKind `json:"kind"`
+	Name string     `json:"name"`
+	// Context is where the sensor sits (CPU, Intake, Exhaust, Memory, ...).
+	Context string `json:"context,omitempty"`
+	// Chassis (Redfish) or entity (IPMI) the sensor belongs to.
+	Chassis    string     `json:"chassis,omitempty"`
+	Value      *float64   `json:"value,omitempty"`
+	Unit       string     `json:"unit"`
+	Thresholds Thresholds `json:"thresholds"`
+	Health     Health     `json:"health,omitempty"`
+	// States holds a discrete sensor's asserted states (IPMI), in place of a value.
+	States []string `json:"states,omitempty"`
+	// Source is the resource or record the reading came from.
+	Source string `json:"source,omitempty"`
+}
+
+// PSU is one power supply bay.
+type PSU struct {
+	Chassis string `json:"chassis,omitempty"`
+	// Bay is the bay number as the board prints it ("1", "2").
+	Bay    string `json:"bay"`
+	Name   string `json:"name,omitempty"`
+	Model  string `json:"model,omitempty"`
+	Serial string `json:"serial,omitempty"`
+	// InputWatts and OutputWatts are readings; CapacityWatts the rating.
+	InputWatts    *float64 `json:"input_watts,omitempty"`
+	OutputWatts   *float64 `json:"output_watts,omitempty"`
+	CapacityWatts *float64 `json:"capacity_watts,omitempty"`
+	InputVolts    *float64 `json:"input_volts,omitempty"`
+	Health        Health   `json:"health,omitempty"`
+	// State is the Redfish Status.State (Enabled, Absent, UnavailableOffline, ...).
+	State            string `json:"state,omitempty"`
+	FailurePredicted bool   `json:"failure_predicted,omitempty"`
+	// LineInputStatus is Normal, LossOfInput, OutOfRange... where published.
+	LineInputStatus string `json:"line_input_status,omitempty"`
+	// Suspect lists readings set aside as implausible, with the reason
+	// (for example "input_watts 800 >= capacity 800").
+	Suspect []string `json:"suspect,omitempty"`
+}
+
+// DIMM is one memory module slot.
+type DIMM struct {
+	System string `json:"system,omitempty"`
+	// Slot is the label printed on the board (Redfish DeviceLocator).
+	Slot         string `json:"slot"`
+	SizeMiB      int64  `json:"size_mib,omitempty"`
+	Manufacturer string `json:"manufacturer,omitempty"`
+	PartNumber   string `json:"part_number,omitempty"`
+	Serial       string `json:"serial,omitempty"`
+	Health       Health `json:"health,omitempty"`
+	State        string `json:"state,omitempty"`
+	// Error counters, nil where the BMC does not publish them.
+	CorrectableErrors   *int64 `json:"correctable_errors,omitempty"`
+	UncorrectableErrors *int64 `json:"uncorrectable_errors,omitempty"`
+}
+
+// CPU is one processor socket.
+type CPU struct {
+	System       string   `json:"system,omitempty"`
+	Socket       string   `json:"socket"`
+	Model        string   `json:"model,omitempty"`
+	Cores        int      `json:"cores,omitempty"`
+	TemperatureC *float64 `json:"temperature_c,omitempty"`
+	Health       Health   `json:"health,omitempty"`
+	State        string   `json:"state,omitempty"`
+}
+
+// Drive is one disk.
+type Drive struct {
+	System string `json:"system,omitempty"`
+	// Bay is the physical slot where published, else the drive's name or id.
+	Bay              string   `json:"bay"`
+	Name             string   `json:"name,omitempty"`
+	Model            string   `json:"model,omitempty"`
+	Serial           string   `json:"serial,omitempty"`
+	Media            string   `json:"media,omitempty"` // HDD, SSD, SMR
+	Protocol         string   `json:"protocol,omitempty"`
+	CapacityBytes    int64    `json:"capacity_bytes,omitempty"`
+	Health           Health   `json:"health,omitempty"`
+	State            string   `json:"state,omitempty"`
+	FailurePredicted bool     `json:"failure_predicted,omitempty"`
+	LifeLeftPercent  *float64 `json:"life_left_percent,omitempty"`
+	// Error counters where published (DriveMetrics, SMART).
+	CorrectableErrors   *int64 `json:"correctable_errors,omitempty"`
+	UncorrectableErrors *int64 `json:"uncorrectable_errors,omitempty"`
+	MediaErrors         *int64 `json:"media_errors,omitempty"`
+}
+
+// System is one computer system behind the BMC (several on a blade BMC).
+type System struct {
+	ID           string `json:"id"`
+	Name         string `json:"name,omitempty"`
+	Model        string `json:"model,omitempty"`
+	Manufacturer string `json:"manufacturer,omitempty"`
+	Serial       string `json:"serial,omitempty"`
+	Health       Health `json:"health,omitempty"`
+	HealthRollup Health `json:"health_rollup,omitempty"`
+	PowerState   string `json:"power_state,omitempty"`
+}
+
+// Chassis is one enclosure behind the BMC.
+type Chassis struct {
+	ID           string `json:"id"`
+	Name         string `json:"name,omitempty"`
+	ChassisType  string `json:"chassis_type,omitempty"`
+	Model        string `json:"model,omitempty"`
+	Serial       string `json:"serial,omitempty"`
+	Health       Health `json:"health,omitempty"`
+	HealthRollup Health `json:"health_rollup,omitempty"`
+	PowerState   string `json:"power_state,omitempty"`
+	// ContainedBy is the id of the enclosing chassis (a blade's enclosure).
+	ContainedBy string `json:"contained_by,omitempty"`
+}
+
+// PowerSource names where a power reading came from.
+type PowerSource string
+
+// Power reading sources, from the most direct measure of input power down.
+const (
+	PowerFromPowerControl       PowerSource = "PowerControl"
+	PowerFromEnvironmentMetrics PowerSource = "EnvironmentMetrics"
+	PowerFromDCMI               PowerSource = "DCMI"
+	PowerFromSensor             PowerSource = "Sensor"
+	PowerFromPSUInput           PowerSource = "PSUInput"
+	PowerFromPSUOutput          PowerSource = "PSUOutput"
+)
+
+// PowerReading is one published measure of a chassis's power, with where it
+// came from. Collectors report every measure they saw; the power package
+// chooses.
+type PowerReading struct {
+	Chassis string      `json:"chassis,omitempty"`
+	Source  PowerSource `json:"source"`
+	Watts   float64     `json:"watts"`
+	// IntervalMin is the BMC's averaging window where it publishes one.
+	IntervalMin *float64 `json:"interval_min,omitempty"`
+	// CapacityWatts is the chassis's or control's power capacity, if published.
+	CapacityWatts *float64 `json:"capacity_watts,omitempty"`
+	// Resource is the URI or record the reading came from.
+	Resource string `json:"resource,omitempty"`
+	// Suspect says why the reading is implausible; empty when it is not.
+	Suspect string `json:"suspect,omitempty"`
+}
+
+// LogEntry is one BMC log record, new since the previous poll.
+type LogEntry struct {
+	ID        string    `json:"id"`
+	Time      time.Time `json:"time,omitzero"`
+	Severity  Health    `json:"severity,omitempty"`
+	MessageID string    `json:"message_id,omitempty"`
+	Message   string    `json:"message"`
+	// Component is what the entry is about (DIMM, CPU, PSU, Fan, Drive), and
+	// Subject which one (a DIMM slot, a PSU bay), where known.
+	Component string `json:"component,omitempty"`
+	Subject   string `json:"subject,omitempty"`
+	Source    string `json:"source,omitempty"`
+}
+
+// Snapshot is everything read from one server's BMC in one poll. Slices are
+// empty, not absent, when a part was read and had nothing; a part that was
+// not read this poll (slower cadence) keeps the previous poll's values and is
+// listed in Poll.Cached.
+type Snapshot struct {
+	Server   string    `json:"server"`
+	Rack     string    `json:"rack,omitempty"`
+	Protocol Protocol  `json:"protocol"`
+	Time     time.Time `json:"time"`
+
+	Systems []System       `json:"systems"`
+	Chassis []Chassis      `json:"chassis"`
+	Sensors []Sensor       `json:"sensors"`
+	Power   []PowerReading `json:"power"`
+	PSUs    []PSU          `json:"psus"`
+	DIMMs   []DIMM         `json:"dimms"`
+	CPUs    []CPU          `json:"cpus"`
+	Drives  []Drive        `json:"drives"`
+	Logs    []LogEntry     `json:"logs"`
+
+	Poll PollReport `json:"poll"`
+}
+
+// Health returns the worst health over the systems and chassis.
+func (s *Snapshot) Health() Health {
+	h := HealthUnknown
+	for _, sys := range s.Systems {
+		h = h.Worse(sys.Health).Worse(sys.HealthRollup)
+	}
+	for _, c := range s.Chassis {
+		h = h.Worse(c.Health)
+	}
+	return h
+}
+
+// Part names a piece of a poll that can fail on its own.
+type Part string
+
+// Parts of a poll.
+const (
+	PartSession Part = "session"
+	PartService Part = "service"
+	PartSystems Part = "systems"
+	PartChassis Part = "chassis"
+	PartPower   Part = "power"
+	PartThermal Part = "thermal"
+	PartSensors Part = "sensors"
+	PartMemory  Part = "memory"
+	PartCPU     Part = "processors"
+	PartStorage Part = "storage"
+	PartLogs    Part = "logs"
+	PartSDR     Part = "sdr"
+	PartSEL     Part = "sel"
+)
+
+// PartError is the failure of one part of a poll; the rest of the poll stands.
+type PartError struct {
+	Part Part      `json:"part"`
+	Kind ErrorKind `json:"kind"`
+	// Resource is what was being read (a URI or record), where known.
+	Resource string `json:"resource,omitempty"`
+	Message  string `json:"message"`
+}
+
+// PollReport says how a poll went.
+type PollReport struct {
+	Started  time.Time     `json:"started"`
+	Duration time.Duration `json:"duration_ns"`
+	// Requests counts requests (Redfish) or round trips (IPMI) made; Bytes
+	// the response bytes read.
+	Requests int   `json:"requests"`
+	Bytes    int64 `json:"bytes"`
+	// Read lists the parts read this poll; Cached those carried over from an
+	// earlier poll because their cadence had not come round.
+	Read   []Part      `json:"read"`
+	Cached []Part      `json:"cached,omitempty"`
+	Errors []PartError `json:"errors,omitempty"`
+}
+
+// OK reports whether the poll had no part errors.
+func (r *PollReport) OK() bool { return len(r.Errors) == 0 }
+
+// RequestTrace records one request a collector made, for `probe -v`.
+type RequestTrace struct {
+	Method   string        `json:"method"`
+	URL      string        `json:"url"`
+	Status   int           `json:"status,omitempty"`
+	Duration time.Duration `json:"duration_ns"`
+	Bytes    int64         `json:"bytes"`
+	Err      string        `json:"error,omitempty"`
+}
