@@ -1,0 +1,93 @@
+package bmc
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// PollMetrics exports how every BMC's polls go, per BMC and per part, in
+// the manner of node_exporter's per-collector success and duration.
+type PollMetrics struct {
+	duration    *prometheus.GaugeVec
+	success     *prometheus.GaugeVec
+	requests    *prometheus.GaugeVec
+	bytes       *prometheus.GaugeVec
+	lastSuccess *prometheus.GaugeVec
+	polls       *prometheus.CounterVec
+	partErrors  *prometheus.CounterVec
+	skipped     *prometheus.CounterVec
+}
+
+var _ PollObserver = (*PollMetrics)(nil)
+
+// NewPollMetrics registers the poll metrics with reg.
+func NewPollMetrics(reg prometheus.Registerer) *PollMetrics {
+	labels := []string{"server", "rack"}
+	m := &PollMetrics{
+		duration: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "rackpulse_bmc_poll_duration_seconds", Help: "Duration of the last poll of the BMC.",
+		}, labels),
+		success: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "rackpulse_bmc_poll_success", Help: "1 if the last poll of the BMC read a snapshot with no part errors, 0.5 if some parts failed, 0 if it failed.",
+		}, labels),
+		requests: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "rackpulse_bmc_poll_requests", Help: "Requests (Redfish) or round trips (IPMI) made by the last poll of the BMC.",
+		}, labels),
+		bytes: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "rackpulse_bmc_poll_response_bytes", Help: "Response bytes read by the last poll of the BMC.",
+		}, labels),
+		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "rackpulse_bmc_last_success_timestamp_seconds", Help: "Unix time of the last poll of the BMC that read a snapshot.",
+		}, labels),
+		polls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rackpulse_bmc_polls_total", Help: "Polls of the BMC by result (ok, partial, or the error kind).",
+		}, []string{"server", "rack", "result"}),
+		partErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rackpulse_bmc_part_errors_total", Help: "Failed parts of polls, by part and error kind.",
+		}, []string{"server", "rack", "part", "kind"}),
+		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rackpulse_bmc_polls_skipped_total", Help: "Poll slots skipped because the previous poll overran its interval.",
+		}, labels),
+	}
+	reg.MustRegister(m.duration, m.success, m.requests, m.bytes, m.lastSuccess, m.polls, m.partErrors, m.skipped)
+	return m
+}
+
+// ObservePoll implements PollObserver.
+func (m *PollMetrics) ObservePoll(ep Endpoint, snap *Snapshot, err error, took time.Duration) {
+	m.duration.WithLabelValues(ep.Server, ep.Rack).Set(took.Seconds())
+	if err != nil {
+		m.success.WithLabelValues(ep.Server, ep.Rack).Set(0)
+		m.polls.WithLabelValues(ep.Server, ep.Rack, string(KindOf(err))).Inc()
+		return
+	}
+	result, success := "ok", 1.0
+	if !snap.Poll.OK() {
+		result, success = "partial", 0.5
+	}
+	m.success.WithLabelValues(ep.Server, ep.Rack).Set(success)
+	m.polls.WithLabelValues(ep.Server, ep.Rack, result).Inc()
+	m.requests.WithLabelValues(ep.Server, ep.Rack).Set(float64(snap.Poll.Requests))
+	m.bytes.WithLabelValues(ep.Server, ep.Rack).Set(float64(snap.Poll.Bytes))
+	m.lastSuccess.WithLabelValues(ep.Server, ep.Rack).Set(float64(snap.Time.Unix()))
+	for _, pe := range snap.Poll.Errors {
+		m.partErrors.WithLabelValues(ep.Server, ep.Rack, string(pe.Part), string(pe.Kind)).Inc()
+	}
+}
+
+// ObserveSkip implements PollObserver.
+func (m *PollMetrics) ObserveSkip(ep Endpoint) {
+	m.skipped.WithLabelValues(ep.Server, ep.Rack).Inc()
+}
+
+// Forget implements PollObserver.
+func (m *PollMetrics) Forget(server string) {
+	match := prometheus.Labels{"server": server}
+	for _, v := range []*prometheus.MetricVec{
+		m.duration.MetricVec, m.success.MetricVec, m.requests.MetricVec, m.bytes.MetricVec,
+		m.lastSuccess.MetricVec, m.polls.MetricVec, m.partErrors.MetricVec, m.skipped.MetricVec,
+	} {
+		v.DeletePartialMatch(match)
+	}
+}

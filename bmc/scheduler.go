@@ -1,0 +1,335 @@
+package bmc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"math/rand/v2"
+	"reflect"
+	"runtime/debug"
+	"sync"
+	"time"
+)
+
+// PollObserver is told about every poll; the Prometheus metrics implement it.
+type PollObserver interface {
+	// ObservePoll is called after every poll attempt; err is the poll's
+	// error (nil when a Snapshot was read, even with part errors).
+	ObservePoll(ep Endpoint, snap *Snapshot, err error, took time.Duration)
+	// ObserveSkip is called when a poll could not start in its interval
+	// (the previous one overran, or no worker was free in time).
+	ObserveSkip(ep Endpoint)
+	// Forget drops everything kept about a server removed from the fleet.
+	Forget(server string)
+}
+
+// SchedulerConfig wires a Scheduler.
+type SchedulerConfig struct {
+	// NewCollector builds a collector per endpoint.
+	NewCollector NewCollectorFunc
+	// CollectorOptions are passed to every collector (the logger is set per
+	// endpoint).
+	CollectorOptions CollectorOptions
+	// OnSnapshot receives every snapshot read. It must not block for long:
+	// sinks queue on their side.
+	OnSnapshot func(*Snapshot)
+	// Workers bounds polls in flight across the fleet (default 256).
+	Workers int
+	// MaxBackoff caps the wait after repeated failures (default 10 min).
+	MaxBackoff time.Duration
+	Observer   PollObserver
+	Logger     *slog.Logger
+}
+
+// Scheduler polls a fleet of endpoints, each on its own cadence: at most one
+// poll in flight per BMC, at most Workers across the fleet, first polls
+// spread over the interval by a hash of the server name (so load stays put
+// across restarts), and exponential backoff with jitter for failing BMCs.
+// Update swaps the fleet without disturbing the BMCs that did not change.
+type Scheduler struct {
+	cfg     SchedulerConfig
+	workers chan struct{}
+
+	mu      sync.Mutex
+	ctx     context.Context // set by Run; targets started before Run wait for it
+	targets map[string]*target
+	wg      sync.WaitGroup
+}
+
+type target struct {
+	ep     Endpoint
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// NewScheduler returns a scheduler with no targets; call Update and Run.
+func NewScheduler(cfg SchedulerConfig) *Scheduler {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 256
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = 10 * time.Minute
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.OnSnapshot == nil {
+		cfg.OnSnapshot = func(*Snapshot) {}
+	}
+	return &Scheduler{
+		cfg:     cfg,
+		workers: make(chan struct{}, cfg.Workers),
+		targets: map[string]*target{},
+	}
+}
+
+// Run polls until ctx is done, then stops every target and closes (logs out)
+// every collector before it returns.
+func (s *Scheduler) Run(ctx context.Context) error {
+	s.mu.Lock()
+	if s.ctx != nil {
+		s.mu.Unlock()
+		return errors.New("scheduler already running")
+	}
+	s.ctx = ctx
+	pending := make([]*target, 0, len(s.targets))
+	for _, t := range s.targets {
+		pending = append(pending, t)
+	}
+	for _, t := range pending {
+		s.startLocked(t)
+	}
+	s.mu.Unlock()
+
+	<-ctx.Done()
+	s.mu.Lock()
+	for name, t := range s.targets {
+		t.cancel()
+		delete(s.targets, name)
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return nil
+}
+
+// Update replaces the fleet with eps. Targets whose endpoint is unchanged
+// keep polling (and keep their session); removed or changed ones are stopped
+// and logged out before their replacements start. It returns how many were
+// added, changed and removed.
+func (s *Scheduler) Update(eps []Endpoint) (added, changed, removed int) {
+	want := make(map[string]Endpoint, len(eps))
+	for _, ep := range eps {
+		want[ep.Server] = ep.WithDefaults()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var stopping []*target
+	for name, t := range s.targets {
+		ep, keep := want[name]
+		switch {
+		case !keep:
+			removed++
+		case !reflect.DeepEqual(ep, t.ep):
+			changed++
+		default:
+			continue
+		}
+		t.cancel()
+		stopping = append(stopping, t)
+		delete(s.targets, name)
+		if !keep && s.cfg.Observer != nil {
+			s.cfg.Observer.Forget(name)
+		}
+	}
+	// Stop the old before the new start, so a BMC never sees two sessions.
+	for _, t := range stopping {
+		if t.done != nil {
+			<-t.done
+		}
+	}
+	for name, ep := range want {
+		if _, running := s.targets[name]; running {
+			continue
+		}
+		if !containsTarget(stopping, name) {
+			added++
+		}
+		t := &target{ep: ep}
+		s.targets[name] = t
+		if s.ctx != nil {
+			s.startLocked(t)
+		}
+	}
+	return added, changed, removed
+}
+
+func containsTarget(ts []*target, name string) bool {
+	for _, t := range ts {
+		if t.ep.Server == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Targets returns the endpoints being polled.
+func (s *Scheduler) Targets() []Endpoint {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Endpoint, 0, len(s.targets))
+	for _, t := range s.targets {
+		out = append(out, t.ep)
+	}
+	return out
+}
+
+func (s *Scheduler) startLocked(t *target) {
+	ctx, cancel := context.WithCancel(s.ctx)
+	t.cancel = cancel
+	t.done = make(chan struct{})
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer close(t.done)
+		s.runTarget(ctx, t.ep)
+	}()
+}
+
+// StartOffset spreads first polls over the interval by a hash of the server
+// name: stable across restarts, uniform across a fleet.
+func StartOffset(server string, interval time.Duration) time.Duration {
+	if interval <= 0 {
+		return 0
+	}
+	h := fnv.New64a()
+	h.Write([]byte(server))
+	return time.Duration(h.Sum64() % uint64(interval))
+}
+
+// Backoff returns the wait after n consecutive failures: the interval doubled
+// per failure, capped, with up to 20% jitter so failed BMCs do not retry in
+// lockstep.
+func Backoff(interval time.Duration, failures int, max time.Duration) time.Duration {
+	if failures <= 0 {
+		return interval
+	}
+	d := interval
+	for i := 0; i < failures && d < max; i++ {
+		d *= 2
+	}
+	d = min(d, max)
+	jitter := time.Duration(rand.Int64N(int64(d)/5 + 1))
+	return d - jitter
+}
+
+func (s *Scheduler) runTarget(ctx context.Context, ep Endpoint) {
+	log := s.cfg.Logger.With("server", ep.Server, "address", ep.Address)
+	opts := s.cfg.CollectorOptions
+	opts.Logger = log
+	var collector Collector
+	defer func() {
+		if collector == nil {
+			return
+		}
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ep.RequestTimeout)
+		defer cancel()
+		if err := collector.Close(closeCtx); err != nil {
+			log.Warn("closing BMC session", "err", err)
+		}
+	}()
+
+	offset := StartOffset(ep.Server, ep.Cadence.Readings)
+	timer := time.NewTimer(offset)
+	defer timer.Stop()
+	next := time.Now().Add(offset)
+	failures := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		slot := next
+		if collector == nil {
+			c, err := s.cfg.NewCollector(ep, opts)
+			if err != nil {
+				// A bad endpoint is a configuration error: say so once per
+				// backoff period rather than spinning.
+				log.Error("building collector", "err", err)
+				failures++
+				timer.Reset(Backoff(ep.Cadence.Readings, failures, s.cfg.MaxBackoff))
+				continue
+			}
+			collector = c
+		}
+		if !s.acquire(ctx, ep) {
+			return
+		}
+		snap, took, err := s.pollOnce(ctx, collector, ep, log)
+		<-s.workers
+
+		if s.cfg.Observer != nil {
+			s.cfg.Observer.ObservePoll(ep, snap, err, took)
+		}
+		if snap != nil {
+			snap.Server, snap.Rack = ep.Server, ep.Rack
+			s.cfg.OnSnapshot(snap)
+		}
+		var wait time.Duration
+		if err != nil {
+			failures++
+			wait = Backoff(ep.Cadence.Readings, failures, s.cfg.MaxBackoff)
+			log.Warn("poll failed", "kind", KindOf(err), "err", err, "failures", failures, "retry_in", wait.Round(time.Second))
+			next = time.Now().Add(wait)
+		} else {
+			if failures > 0 {
+				log.Info("poll recovered", "after_failures", failures)
+			}
+			failures = 0
+			// Keep the phase: the next slot is one interval after this one;
+			// slots that passed while the poll overran are skipped, counted.
+			next = slot.Add(ep.Cadence.Readings)
+			for now := time.Now(); !next.After(now); next = next.Add(ep.Cadence.Readings) {
+				if s.cfg.Observer != nil {
+					s.cfg.Observer.ObserveSkip(ep)
+				}
+			}
+			wait = time.Until(next)
+		}
+		timer.Reset(wait)
+	}
+}
+
+// acquire takes a worker slot, or gives up when ctx ends.
+func (s *Scheduler) acquire(ctx context.Context, ep Endpoint) bool {
+	select {
+	case s.workers <- struct{}{}:
+		return true
+	default:
+	}
+	select {
+	case s.workers <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// pollOnce runs one poll under the poll deadline, turning a panic in the
+// collector into an error so that one odd BMC never takes the poller down.
+func (s *Scheduler) pollOnce(ctx context.Context, c Collector, ep Endpoint, log *slog.Logger) (snap *Snapshot, took time.Duration, err error) {
+	start := time.Now()
+	pollCtx, cancel := context.WithTimeout(ctx, ep.PollTimeout)
+	defer cancel()
+	defer func() {
+		took = time.Since(start)
+		if r := recover(); r != nil {
+			log.Error("collector panicked", "panic", r, "stack", string(debug.Stack()))
+			snap, err = nil, NewError(ErrKindPanic, "", fmt.Errorf("collector panicked: %v", r))
+		}
+	}()
+	snap, err = c.Poll(pollCtx)
+	return snap, time.Since(start), err
+}
