@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -343,7 +344,7 @@ func (b *RedfishBMC) writeObject(w http.ResponseWriter, r *http.Request, uri str
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("OData-Version", "4.0")
 	h.Set("Cache-Control", "no-cache")
-	h.Set("Content-Length", itoa(len(body)))
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodHead {
 		return
@@ -371,18 +372,14 @@ func malformed(body []byte) []byte {
 	return append(out, []byte(`,"ReadingCelsius": NaN,}`)...)
 }
 
-// readingSegments name the resources that carry readings, the ones
-// FaultMalformedJSON breaks.
-var readingSegments = map[string]bool{
-	"Power": true, "Thermal": true, "Sensors": true, "PowerSubsystem": true,
-	"ThermalSubsystem": true, "EnvironmentMetrics": true, "ThermalMetrics": true,
-	"Metrics": true, "MemoryMetrics": true, "ProcessorMetrics": true,
-	"PowerSupplies": true, "Fans": true,
-}
-
+// isReadingResource reports whether uri is a resource that carries readings,
+// one that FaultMalformedJSON breaks.
 func isReadingResource(uri string) bool {
 	for _, seg := range strings.Split(uri, "/") {
-		if readingSegments[seg] {
+		switch seg {
+		case "Power", "Thermal", "Sensors", "PowerSubsystem", "ThermalSubsystem",
+			"EnvironmentMetrics", "ThermalMetrics", "Metrics", "MemoryMetrics",
+			"ProcessorMetrics", "PowerSupplies", "Fans":
 			return true
 		}
 	}
@@ -390,20 +387,6 @@ func isReadingResource(uri string) bool {
 }
 
 func odataID(uri string) map[string]any { return map[string]any{"@odata.id": uri} }
-
-func itoa(n int) string {
-	var b [20]byte
-	i := len(b)
-	if n == 0 {
-		return "0"
-	}
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(b[i:])
-}
 
 // drainBody reads at most limit bytes of a request body.
 func drainBody(r io.Reader, limit int64) ([]byte, error) {
