@@ -1,0 +1,136 @@
+package inventory
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/rackpulse/rackpulse/bmc"
+)
+
+// Endpoints resolves the servers of the given racks (every rack when racks
+// is empty) into poll targets, in inventory order, with defaults inherited,
+// limits defaulted (bmc.Endpoint.WithDefaults) and credentials resolved: each
+// profile's password is read from its environment variable or file now, so
+// a rotated password is picked up by calling Endpoints again. An unknown
+// rack name is an error.
+func (inv *Inventory) Endpoints(racks []string) ([]bmc.Endpoint, error) {
+	selected, err := inv.selectRacks(racks)
+	if err != nil {
+		return nil, err
+	}
+	passwords := map[string]bmc.Secret{}
+	var endpoints []bmc.Endpoint
+	var errs []error
+	for _, rack := range selected {
+		for i := range rack.Servers {
+			s := &rack.Servers[i]
+			ep, err := inv.endpoint(s, passwords)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("server %s: %w", s.Name, err))
+				continue
+			}
+			endpoints = append(endpoints, ep)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return endpoints, nil
+}
+
+// SelectRacks returns the named racks in inventory order, or every rack
+// when names is empty. Unknown names are an error naming them all.
+func (inv *Inventory) SelectRacks(names []string) ([]*Rack, error) {
+	return inv.selectRacks(names)
+}
+
+func (inv *Inventory) selectRacks(names []string) ([]*Rack, error) {
+	all := inv.Racks()
+	if len(names) == 0 {
+		return all, nil
+	}
+	var unknown []string
+	for _, n := range names {
+		if !slices.ContainsFunc(all, func(r *Rack) bool { return r.Name == n }) {
+			unknown = append(unknown, n)
+		}
+	}
+	if len(unknown) > 0 {
+		return nil, fmt.Errorf("unknown rack %s in inventory of site %s", strings.Join(unknown, ", "), inv.Site)
+	}
+	var out []*Rack
+	for _, r := range all {
+		if slices.Contains(names, r.Name) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func (inv *Inventory) endpoint(s *Server, passwords map[string]bmc.Secret) (bmc.Endpoint, error) {
+	e := s.Effective
+	if e.Protocol == "" {
+		return bmc.Endpoint{}, errors.New("inventory was not loaded with Load")
+	}
+	profile, ok := inv.Credentials[e.Credentials]
+	if !ok {
+		return bmc.Endpoint{}, fmt.Errorf("unknown credential profile %q", e.Credentials)
+	}
+	password, ok := passwords[profile.Name]
+	if !ok {
+		var err error
+		if password, err = profile.password(); err != nil {
+			return bmc.Endpoint{}, err
+		}
+		passwords[profile.Name] = password
+	}
+	ep := bmc.Endpoint{
+		Server:             s.Name,
+		Rack:               s.Rack,
+		Protocol:           e.Protocol,
+		Address:            e.Address,
+		Username:           profile.Username,
+		Password:           password,
+		CredentialsProfile: profile.Name,
+		TLS:                e.TLS.config(),
+		Cadence: bmc.Cadence{
+			Readings: e.PollInterval,
+			Slow:     e.SlowInterval,
+			Static:   e.StaticInterval,
+		},
+		MaxInFlight:    profile.MaxInFlight,
+		RequestTimeout: e.RequestTimeout,
+		CipherSuite:    profile.CipherSuite,
+		Privilege:      profile.Privilege,
+	}
+	return ep.WithDefaults(), nil
+}
+
+// password reads the profile's password from where it says. Errors name
+// the variable or file, never the value.
+func (p CredentialProfile) password() (bmc.Secret, error) {
+	switch {
+	case p.PasswordEnv != "":
+		v, ok := os.LookupEnv(p.PasswordEnv)
+		if !ok || v == "" {
+			return "", fmt.Errorf("credential profile %q: environment variable %s is not set", p.Name, p.PasswordEnv)
+		}
+		return bmc.Secret(v), nil
+	case p.PasswordFile != "":
+		data, err := os.ReadFile(p.PasswordFile)
+		if err != nil {
+			return "", fmt.Errorf("credential profile %q: reading password_file: %w", p.Name, err)
+		}
+		v := strings.TrimRight(string(data), "\r\n")
+		if v == "" {
+			return "", fmt.Errorf("credential profile %q: password_file %s is empty", p.Name, p.PasswordFile)
+		}
+		return bmc.Secret(v), nil
+	case !p.Password.IsZero():
+		return p.Password, nil
+	}
+	return "", fmt.Errorf("credential profile %q has no password", p.Name)
+}
