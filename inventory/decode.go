@@ -706,11 +706,12 @@ func (d *decoder) servers(n *yaml.Node, path string) []Server {
 			{"bmc", func(n *yaml.Node, path string) { s.BMC = d.bmcConfig(n, path, true) }},
 		})
 		d.name(item, given, path, "server", s.Name)
+		what := strings.TrimSpace("server " + s.Name)
 		if _, ok := given["position"]; !ok {
-			d.errorf(item, path, "server %s has no position (the lowest rack unit it occupies)", s.Name)
+			d.errorf(item, path, "%s has no position (the lowest rack unit it occupies)", what)
 		}
 		if _, ok := given["bmc"]; !ok {
-			d.errorf(item, path, "server %s has no bmc block", s.Name)
+			d.errorf(item, path, "%s has no bmc block", what)
 		}
 		servers = append(servers, s)
 	})
