@@ -78,6 +78,9 @@ func kindName(n *yaml.Node) string {
 	case yaml.SequenceNode:
 		return "a list"
 	case yaml.ScalarNode:
+		if isNull(n) {
+			return "nothing"
+		}
 		return fmt.Sprintf("%q", n.Value)
 	}
 	return "something else"
@@ -156,9 +159,6 @@ func (d *decoder) mapping(n *yaml.Node, path string, fields []field) map[string]
 			continue
 		}
 		given[p.key] = p.keyN
-		if isNull(p.value) {
-			continue
-		}
 		fields[i].decode(p.value, joinPath(path, p.key))
 	}
 	return given
@@ -211,7 +211,7 @@ func (d *decoder) integer(dst *int, min int) func(*yaml.Node, string) {
 		}
 		v, err := strconv.Atoi(s)
 		if err != nil {
-			d.errorf(n, path, "want an integer, got %q", s)
+			d.errorf(n, path, "want an integer, got %s", kindName(n))
 			return
 		}
 		if v < min {
@@ -231,7 +231,7 @@ func (d *decoder) watts(dst *float64, positive bool) func(*yaml.Node, string) {
 		}
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-			d.errorf(n, path, "want a number of watts, got %q", s)
+			d.errorf(n, path, "want a number of watts, got %s", kindName(n))
 			return
 		}
 		switch {
@@ -269,7 +269,7 @@ func (d *decoder) duration(dst *time.Duration) func(*yaml.Node, string) {
 		}
 		v, err := time.ParseDuration(s)
 		if err != nil {
-			d.errorf(n, path, "want a duration like 30s or 5m, got %q", s)
+			d.errorf(n, path, "want a duration like 30s or 5m, got %s", kindName(n))
 			return
 		}
 		if v <= 0 {
@@ -337,6 +337,9 @@ func (d *decoder) document(root *yaml.Node) (*Inventory, Source) {
 func (d *decoder) credentials(n *yaml.Node, path string) map[string]CredentialProfile {
 	profiles := map[string]CredentialProfile{}
 	n = deref(n)
+	if isNull(n) {
+		return profiles
+	}
 	if n.Kind != yaml.MappingNode {
 		d.errorf(n, path, "want a mapping of profile names to profiles, got %s", kindName(n))
 		return profiles
@@ -656,6 +659,9 @@ func (d *decoder) racks(n *yaml.Node, path string) []Rack {
 func (d *decoder) feeds(n *yaml.Node, path string) map[string]Feed {
 	feeds := map[string]Feed{}
 	n = deref(n)
+	if isNull(n) {
+		return feeds
+	}
 	if n.Kind != yaml.MappingNode {
 		d.errorf(n, path, "want a mapping of feed names to feeds, got %s", kindName(n))
 		return feeds
@@ -677,6 +683,9 @@ func (d *decoder) feeds(n *yaml.Node, path string) map[string]Feed {
 func (d *decoder) psuFeeds(n *yaml.Node, path string) (map[string]string, []pair) {
 	wiring := map[string]string{}
 	n = deref(n)
+	if isNull(n) {
+		return wiring, nil
+	}
 	if n.Kind != yaml.MappingNode {
 		d.errorf(n, path, "want a mapping of PSU bays to feed names, got %s", kindName(n))
 		return wiring, nil
