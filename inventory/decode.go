@@ -358,8 +358,6 @@ func (d *decoder) credentials(n *yaml.Node, path string) map[string]CredentialPr
 func (d *decoder) profile(keyN, n *yaml.Node, name, path string) CredentialProfile {
 	c := CredentialProfile{Name: name, Source: d.source(keyN, path)}
 	var password string
-	var tlsFields []field
-	tlsFields = d.tlsFields(&c.TLS)
 	given := d.mapping(n, path, append([]field{
 		{"username", d.str(&c.Username)},
 		{"password_env", d.str(&c.PasswordEnv)},
@@ -371,12 +369,15 @@ func (d *decoder) profile(keyN, n *yaml.Node, name, path string) CredentialProfi
 		}},
 		{"max_in_flight", d.integer(&c.MaxInFlight, 1)},
 		{"cipher_suite", func(n *yaml.Node, path string) {
-			d.integer(&c.CipherSuite, 0)(n, path)
-			if c.CipherSuite == 0 && n.Value == "0" {
+			var suite int
+			d.integer(&suite, 0)(n, path)
+			switch {
+			case suite == 0 && n.Value == "0":
 				d.errorf(n, path, "cipher suite 0 authenticates nothing and is not supported; use 3 or 17")
-			} else if c.CipherSuite > 17 {
-				d.errorf(n, path, "unknown IPMI cipher suite %d (want 1 to 17)", c.CipherSuite)
-				c.CipherSuite = 0
+			case suite > 17:
+				d.errorf(n, path, "unknown IPMI cipher suite %d (want 1 to 17)", suite)
+			default:
+				c.CipherSuite = suite
 			}
 		}},
 		{"privilege", func(n *yaml.Node, path string) {
@@ -391,7 +392,7 @@ func (d *decoder) profile(keyN, n *yaml.Node, name, path string) CredentialProfi
 				d.errorf(n, path, "unknown privilege %q (want USER, OPERATOR or ADMINISTRATOR)", s)
 			}
 		}},
-	}, tlsFields...))
+	}, d.tlsFields(&c.TLS)...))
 	c.Password = bmc.Secret(password)
 	if c.Username == "" {
 		d.errorf(keyN, path, "credential profile %q has no username", name)
