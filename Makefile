@@ -44,9 +44,10 @@ bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
 
 # bench-fleet: 2,000 simulated Redfish BMCs (50-200 ms per request), polled
-# every 30 s; prints the figures reported in docs/performance.md.
-bench-fleet: build
-	bash .ci/fleet-bench
+# every 30 s by the real binaries; prints the figures reported in
+# docs/performance.md. FLEET_BMCS, FLEET_WINDOW, FLEET_LATENCY, FLEET_MIX tune it.
+bench-fleet:
+	RACKPULSE_FLEET_BENCH=1 $(GO) test -run '^$$' -bench BenchmarkFleet -benchtime 1x -timeout 60m -v ./cmd/rackpulse
 
 lint: $(STATICCHECK)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
