@@ -1,0 +1,320 @@
+package redfish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/stmcginnis/gofish"
+
+	"github.com/rackpulse/rackpulse/bmc"
+)
+
+// rootURI is the Redfish service root.
+const rootURI = "/redfish/v1/"
+
+// Collector polls one BMC over Redfish. It keeps one session, one HTTP
+// client, the service's $expand behaviour, the slow and static parts read
+// last, and the position in each log between polls. A Collector is used by
+// one goroutine at a time (see bmc.Collector).
+type Collector struct {
+	ep      bmc.Endpoint
+	log     *slog.Logger
+	baseURL string
+	// now is the wall clock; tests replace it.
+	now func() time.Time
+
+	httpClient *http.Client
+	meter      *requestMeter
+	api        *gofish.APIClient
+	session    *session
+	busy       *busyGuard
+	expand     *expandSupport
+
+	root       *serviceRoot
+	rootReadAt time.Time
+
+	// Parts read on the slow cadence, carried over between reads.
+	slowReadAt time.Time
+	memory     partCache[[]bmc.DIMM]
+	storage    partCache[[]bmc.Drive]
+	logsReadAt time.Time
+	logs       *logCursor
+
+	// Parts read on the static cadence.
+	processors partCache[[]processorFacts]
+}
+
+// partCache holds a part's last successful read.
+type partCache[T any] struct {
+	value  T
+	readAt time.Time
+	ok     bool
+}
+
+// due reports whether the part must be read again at now.
+func (p *partCache[T]) due(now time.Time, every time.Duration) bool {
+	return !p.ok || now.Sub(p.readAt) >= every
+}
+
+func (p *partCache[T]) store(v T, at time.Time) {
+	p.value, p.readAt, p.ok = v, at, true
+}
+
+var _ bmc.Collector = (*Collector)(nil)
+
+// New builds a collector for one endpoint. It checks the address and TLS
+// settings but does no network I/O: the session is created on the first
+// Poll.
+func New(ep bmc.Endpoint, opts bmc.CollectorOptions) (*Collector, error) {
+	ep = ep.WithDefaults()
+	base, err := baseURL(ep.Address)
+	if err != nil {
+		return nil, fmt.Errorf("redfish endpoint for %s: %w", ep.Server, err)
+	}
+	tc, err := newTLSConfig(ep.TLS)
+	if err != nil {
+		return nil, fmt.Errorf("redfish endpoint for %s: %w", ep.Server, err)
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	logger = logger.With("collector", "redfish")
+	c := &Collector{
+		ep:      ep,
+		log:     logger,
+		baseURL: base,
+		now:     time.Now,
+		meter:   &requestMeter{maxBytes: ep.MaxResponseBytes, trace: opts.Trace},
+		expand:  &expandSupport{},
+		logs:    newLogCursor(),
+	}
+	c.httpClient = newHTTPClient(ep, tc, c.meter)
+	clock := func() time.Time { return c.now() }
+	c.session = &session{
+		log:        logger,
+		server:     ep.Server,
+		username:   ep.Username,
+		password:   ep.Password,
+		now:        clock,
+		minBackoff: ep.Cadence.Readings,
+		maxBackoff: max(ep.Cadence.Static, ep.Cadence.Readings),
+	}
+	c.busy = &busyGuard{now: clock, min: ep.Cadence.Readings, max: max(ep.Cadence.Slow, ep.Cadence.Readings)}
+	return c, nil
+}
+
+// baseURL turns host[:port] or a URL into https://host:port.
+func baseURL(address string) (string, error) {
+	address = strings.TrimSpace(address)
+	if address == "" {
+		return "", errors.New("empty address")
+	}
+	if strings.Contains(address, "://") {
+		u, err := url.Parse(address)
+		if err != nil {
+			return "", fmt.Errorf("address %q: %w", address, err)
+		}
+		if u.Scheme != "https" && u.Scheme != "http" {
+			return "", fmt.Errorf("address %q: scheme must be https", address)
+		}
+		if u.Host == "" {
+			return "", fmt.Errorf("address %q has no host", address)
+		}
+		host := u.Host
+		if u.Port() == "" && u.Scheme == "https" {
+			host = net.JoinHostPort(u.Hostname(), "443")
+		}
+		return u.Scheme + "://" + host, nil
+	}
+	if _, _, err := net.SplitHostPort(address); err == nil {
+		return "https://" + address, nil
+	}
+	return "https://" + net.JoinHostPort(strings.Trim(address, "[]"), "443"), nil
+}
+
+// Poll reads the BMC once. Power, thermal and sensors are read every poll;
+// memory, drives and logs when the slow cadence has come round; processors
+// and the service root when the static one has.
+func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
+	started := c.now()
+	ctx, cancel := context.WithTimeout(ctx, c.ep.PollTimeout)
+	defer cancel()
+	c.meter.reset()
+	busyBackoff := c.busy.startPoll()
+	defer c.busy.endPoll()
+
+	if err := c.connect(ctx, started); err != nil {
+		c.log.Warn("poll failed", "server", c.ep.Server, "kind", bmc.KindOf(err), "err", err)
+		return nil, err
+	}
+	if err := c.session.open(ctx); err != nil {
+		c.log.Warn("poll failed", "server", c.ep.Server, "kind", bmc.KindOf(err), "err", err)
+		return nil, err
+	}
+
+	p := &poll{c: c, snap: &bmc.Snapshot{
+		Server:   c.ep.Server,
+		Rack:     c.ep.Rack,
+		Protocol: bmc.ProtocolRedfish,
+		Time:     started,
+		Systems:  []bmc.System{},
+		Chassis:  []bmc.Chassis{},
+		Sensors:  []bmc.Sensor{},
+		Power:    []bmc.PowerReading{},
+		PSUs:     []bmc.PSU{},
+		DIMMs:    []bmc.DIMM{},
+		CPUs:     []bmc.CPU{},
+		Drives:   []bmc.Drive{},
+		Logs:     []bmc.LogEntry{},
+	}}
+	p.snap.Poll.Started = started
+
+	systems := p.readSystems(ctx)
+	chassis := p.readChassis(ctx)
+	for _, ch := range chassis {
+		p.readPower(ctx, ch)
+		p.readThermal(ctx, ch)
+	}
+
+	staticDue := c.processors.due(started, c.ep.Cadence.Static) && !busyBackoff
+	p.readProcessors(ctx, systems, staticDue)
+
+	slowDue := !busyBackoff
+	if slowDue && c.memory.due(started, c.ep.Cadence.Slow) {
+		p.readMemory(ctx, systems)
+	} else {
+		p.carry(bmc.PartMemory, c.memory.ok)
+		p.snap.DIMMs = append(p.snap.DIMMs, c.memory.value...)
+	}
+	if slowDue && c.storage.due(started, c.ep.Cadence.Slow) {
+		p.readStorage(ctx, systems, chassis)
+	} else {
+		p.carry(bmc.PartStorage, c.storage.ok)
+		p.snap.Drives = append(p.snap.Drives, c.storage.value...)
+	}
+	if slowDue && (c.logsReadAt.IsZero() || started.Sub(c.logsReadAt) >= c.ep.Cadence.Slow) {
+		p.readLogs(ctx, systems)
+	} else {
+		p.carry(bmc.PartLogs, !c.logsReadAt.IsZero())
+	}
+
+	requests, bytes := c.meter.reset()
+	p.snap.Poll.Requests, p.snap.Poll.Bytes = requests, bytes
+	p.snap.Poll.Duration = c.now().Sub(started)
+	if p.reads == 0 {
+		err := p.firstErr
+		if err == nil {
+			err = &bmc.Error{Kind: bmc.ErrKindOther, Resource: rootURI, Err: errors.New("nothing could be read")}
+		}
+		c.log.Warn("poll failed", "server", c.ep.Server, "kind", bmc.KindOf(err), "requests", requests, "err", err)
+		return nil, err
+	}
+	c.log.Debug("poll done", "server", c.ep.Server, "requests", requests, "bytes", bytes,
+		"duration", p.snap.Poll.Duration, "part_errors", len(p.snap.Poll.Errors))
+	return p.snap, nil
+}
+
+// connect creates the gofish client on first use and reads the service root
+// on the static cadence.
+func (c *Collector) connect(ctx context.Context, now time.Time) error {
+	if c.api == nil {
+		api, err := gofish.ConnectContext(ctx, gofish.ClientConfig{
+			Endpoint:              c.baseURL,
+			HTTPClient:            c.httpClient,
+			MaxConcurrentRequests: int64(c.ep.MaxInFlight),
+			ReuseConnections:      true,
+			NoModifyTransport:     true,
+		})
+		if err != nil {
+			return classify(rootURI, err)
+		}
+		c.api = api
+	}
+	if c.root != nil && now.Sub(c.rootReadAt) < c.ep.Cadence.Static {
+		return nil
+	}
+	var root serviceRoot
+	if err := c.getInto(ctx, rootURI, &root); err != nil {
+		return err
+	}
+	c.root, c.rootReadAt = &root, now
+	c.expand.configure(root.ProtocolFeaturesSupported.ExpandQuery)
+	c.session.configure(c.api, root.sessionsURI())
+	return nil
+}
+
+// Close deletes the session and drops idle connections. It is safe after a
+// failed Poll and more than once.
+func (c *Collector) Close(ctx context.Context) error {
+	err := c.session.close(ctx)
+	c.httpClient.CloseIdleConnections()
+	return err
+}
+
+// serviceRoot is the part of the ServiceRoot the collector uses.
+type serviceRoot struct {
+	Systems                   odataID
+	Chassis                   odataID
+	Managers                  odataID
+	SessionService            odataID
+	Links                     struct{ Sessions odataID }
+	ProtocolFeaturesSupported struct {
+		ExpandQuery expandQuery
+	}
+}
+
+// sessionsURI is where sessions are created, or empty when the service
+// publishes no sessions link (Basic auth then).
+func (r *serviceRoot) sessionsURI() string {
+	if r.Links.Sessions.ID != "" {
+		return r.Links.Sessions.ID
+	}
+	if r.SessionService.ID != "" {
+		return strings.TrimSuffix(r.SessionService.ID, "/") + "/Sessions"
+	}
+	return ""
+}
+
+// poll is one Poll's working state.
+type poll struct {
+	c        *Collector
+	snap     *bmc.Snapshot
+	reads    int
+	firstErr error
+}
+
+// read records that a part was read.
+func (p *poll) read(part bmc.Part) {
+	p.reads++
+	for _, r := range p.snap.Poll.Read {
+		if r == part {
+			return
+		}
+	}
+	p.snap.Poll.Read = append(p.snap.Poll.Read, part)
+}
+
+// fail records a part error; the rest of the poll stands.
+func (p *poll) fail(part bmc.Part, err error) {
+	if p.firstErr == nil {
+		p.firstErr = err
+	}
+	pe := bmc.PartErrorFrom(part, err)
+	p.snap.Poll.Errors = append(p.snap.Poll.Errors, pe)
+	p.c.log.Debug("part failed", "server", p.c.ep.Server, "part", part, "kind", pe.Kind, "resource", pe.Resource, "err", err)
+}
+
+// carry lists a part as carried over from an earlier poll.
+func (p *poll) carry(part bmc.Part, haveValues bool) {
+	if haveValues {
+		p.snap.Poll.Cached = append(p.snap.Poll.Cached, part)
+	}
+}

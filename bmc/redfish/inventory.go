@@ -1,0 +1,167 @@
+package redfish
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/stmcginnis/gofish/schemas"
+
+	"github.com/rackpulse/rackpulse/bmc"
+)
+
+// navLinks are the navigation properties the collector follows. gofish keeps
+// them private, so they are decoded from the same body alongside the
+// schemas type.
+type navLinks struct {
+	ID                 string `json:"Id"`
+	ODataID            string `json:"@odata.id"`
+	Processors         odataID
+	Memory             odataID
+	Storage            odataID
+	SimpleStorage      odataID
+	LogServices        odataID
+	Power              odataID
+	PowerSubsystem     odataID
+	Thermal            odataID
+	ThermalSubsystem   odataID
+	EnvironmentMetrics odataID
+	Sensors            odataID
+	PowerSupplies      odataID
+	ThermalMetrics     odataID
+	Fans               odataID
+	Metrics            odataID
+	Entries            odataID
+	Drives             json.RawMessage // a collection link (Chassis) or an array (Storage)
+	Links              struct {
+		ContainedBy odataID
+		Drives      []odataID
+	}
+}
+
+// drivesLinks returns the drive URIs of a Storage resource.
+func (n *navLinks) drivesLinks() []string {
+	var list []odataID
+	if json.Unmarshal(n.Drives, &list) != nil {
+		return nil
+	}
+	out := make([]string, 0, len(list))
+	for _, l := range list {
+		if l.ID != "" {
+			out = append(out, l.ID)
+		}
+	}
+	return out
+}
+
+// systemRef is one ComputerSystem and where its parts live.
+type systemRef struct {
+	ID, URI string
+	links   navLinks
+}
+
+// chassisRef is one Chassis and where its parts live.
+type chassisRef struct {
+	ID, URI string
+	links   navLinks
+}
+
+// eachMember reads a collection and calls fn for every member that could be
+// read. A failed member becomes a part error of its own
+// (QuirkMissingMember for a 404); it reports whether the collection itself
+// was read.
+func (p *poll) eachMember(ctx context.Context, part bmc.Part, uri string, fn func(uri string, raw []byte) error) bool {
+	members, err := p.c.members(ctx, uri)
+	if err != nil {
+		p.fail(part, err)
+		return false
+	}
+	for _, m := range members {
+		if m.Err != nil {
+			if m.Gone {
+				p.c.log.Debug("collection member not served", "server", p.c.ep.Server, "quirk", QuirkMissingMember, "uri", m.URI)
+			}
+			p.fail(part, m.Err)
+			continue
+		}
+		if err := fn(m.URI, m.Raw); err != nil {
+			if bmc.KindOf(err) == bmc.ErrKindMalformed {
+				p.c.log.Debug("member failed to decode", "server", p.c.ep.Server, "quirk", QuirkUndecodableMember, "uri", m.URI, "err", err)
+			}
+			p.fail(part, err)
+		}
+	}
+	return true
+}
+
+// readSystems reads every ComputerSystem with its status and power state.
+func (p *poll) readSystems(ctx context.Context) []systemRef {
+	if p.c.root.Systems.ID == "" {
+		return nil
+	}
+	var refs []systemRef
+	ok := p.eachMember(ctx, bmc.PartSystems, p.c.root.Systems.ID, func(uri string, raw []byte) error {
+		var sys schemas.ComputerSystem
+		var links navLinks
+		if err := decode(uri, raw, &sys); err != nil {
+			return err
+		}
+		if err := decode(uri, raw, &links); err != nil {
+			return err
+		}
+		uri = firstNonEmpty(links.ODataID, uri)
+		id := firstNonEmpty(sys.ID, lastSegment(uri))
+		refs = append(refs, systemRef{ID: id, URI: uri, links: links})
+		p.snap.Systems = append(p.snap.Systems, bmc.System{
+			ID:           id,
+			Name:         sys.Name,
+			Model:        sys.Model,
+			Manufacturer: sys.Manufacturer,
+			Serial:       sys.SerialNumber,
+			Health:       healthOf(sys.Status.Health),
+			HealthRollup: healthOf(sys.Status.HealthRollup),
+			PowerState:   string(sys.PowerState),
+		})
+		return nil
+	})
+	if ok {
+		p.read(bmc.PartSystems)
+	}
+	return refs
+}
+
+// readChassis reads every Chassis with its status and power state.
+func (p *poll) readChassis(ctx context.Context) []chassisRef {
+	if p.c.root.Chassis.ID == "" {
+		return nil
+	}
+	var refs []chassisRef
+	ok := p.eachMember(ctx, bmc.PartChassis, p.c.root.Chassis.ID, func(uri string, raw []byte) error {
+		var ch schemas.Chassis
+		var links navLinks
+		if err := decode(uri, raw, &ch); err != nil {
+			return err
+		}
+		if err := decode(uri, raw, &links); err != nil {
+			return err
+		}
+		uri = firstNonEmpty(links.ODataID, uri)
+		id := firstNonEmpty(ch.ID, lastSegment(uri))
+		refs = append(refs, chassisRef{ID: id, URI: uri, links: links})
+		p.snap.Chassis = append(p.snap.Chassis, bmc.Chassis{
+			ID:           id,
+			Name:         ch.Name,
+			ChassisType:  string(ch.ChassisType),
+			Model:        ch.Model,
+			Serial:       ch.SerialNumber,
+			Health:       healthOf(ch.Status.Health),
+			HealthRollup: healthOf(ch.Status.HealthRollup),
+			PowerState:   string(ch.PowerState),
+			ContainedBy:  lastSegment(links.Links.ContainedBy.ID),
+		})
+		return nil
+	})
+	if ok {
+		p.read(bmc.PartChassis)
+	}
+	return refs
+}

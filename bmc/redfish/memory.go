@@ -1,0 +1,97 @@
+package redfish
+
+import (
+	"context"
+
+	"github.com/stmcginnis/gofish/schemas"
+
+	"github.com/rackpulse/rackpulse/bmc"
+)
+
+// readMemory reads every system's DIMMs and, where published, their
+// MemoryMetrics error counters. It runs on the slow cadence; when it fails
+// entirely, the last DIMMs read are carried over.
+func (p *poll) readMemory(ctx context.Context, systems []systemRef) {
+	var dimms []bmc.DIMM
+	anyRead, anyFailed := false, false
+	for _, sys := range systems {
+		if sys.links.Memory.ID == "" {
+			continue
+		}
+		errsBefore := len(p.snap.Poll.Errors)
+		ok := p.eachMember(ctx, bmc.PartMemory, sys.links.Memory.ID, func(uri string, raw []byte) error {
+			var m schemas.Memory
+			var links navLinks
+			if err := decode(uri, raw, &m); err != nil {
+				return err
+			}
+			if err := decode(uri, raw, &links); err != nil {
+				return err
+			}
+			dimm := dimmFromRedfish(sys.ID, &m)
+			var metricsErr error
+			if links.Metrics.ID != "" && !isAbsentState(m.Status.State) {
+				var mm schemas.MemoryMetrics
+				if err := p.c.getInto(ctx, links.Metrics.ID, &mm); err != nil {
+					metricsErr = err
+				} else {
+					dimm.CorrectableErrors, dimm.UncorrectableErrors = eccCounts(&mm)
+				}
+			}
+			dimms = append(dimms, dimm)
+			return metricsErr
+		})
+		anyRead = anyRead || ok
+		anyFailed = anyFailed || !ok || len(p.snap.Poll.Errors) > errsBefore
+	}
+	if !anyRead && anyFailed && p.c.memory.ok {
+		p.carry(bmc.PartMemory, true)
+		p.snap.DIMMs = append(p.snap.DIMMs, p.c.memory.value...)
+		return
+	}
+	if dimms == nil {
+		dimms = []bmc.DIMM{}
+	}
+	p.snap.DIMMs = append(p.snap.DIMMs, dimms...)
+	if anyRead {
+		p.read(bmc.PartMemory)
+	}
+	if !anyFailed {
+		p.c.memory.store(dimms, p.snap.Time)
+	} else if anyRead {
+		// Keep what was read for the next polls, but try again next poll.
+		p.c.memory.value = dimms
+	}
+}
+
+// dimmFromRedfish maps one Memory resource. The slot is the label printed on
+// the board: DeviceLocator, else the location's ServiceLabel.
+func dimmFromRedfish(system string, m *schemas.Memory) bmc.DIMM {
+	d := bmc.DIMM{
+		System:       system,
+		Slot:         firstNonEmpty(m.DeviceLocator, m.Location.PartLocation.ServiceLabel, m.Name, m.ID),
+		Manufacturer: m.Manufacturer,
+		PartNumber:   m.PartNumber,
+		Serial:       m.SerialNumber,
+		Health:       healthOf(m.Status.Health),
+		State:        string(m.Status.State),
+	}
+	if m.CapacityMiB != nil {
+		d.SizeMiB = int64(*m.CapacityMiB)
+	}
+	return d
+}
+
+// eccCounts returns the ECC error counters: lifetime totals where
+// published, else the current period's.
+func eccCounts(mm *schemas.MemoryMetrics) (correctable, uncorrectable *int64) {
+	correctable = i64(mm.LifeTime.CorrectableECCErrorCount)
+	if correctable == nil {
+		correctable = i64(mm.CurrentPeriod.CorrectableECCErrorCount)
+	}
+	uncorrectable = i64(mm.LifeTime.UncorrectableECCErrorCount)
+	if uncorrectable == nil {
+		uncorrectable = i64(mm.CurrentPeriod.UncorrectableECCErrorCount)
+	}
+	return correctable, uncorrectable
+}

@@ -1,0 +1,310 @@
+package redfish
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/stmcginnis/gofish/schemas"
+
+	"github.com/rackpulse/rackpulse/bmc"
+)
+
+// readPower reads one chassis's power: PSUs from PowerSubsystem where the
+// chassis has one (else from the legacy Power resource), PowerControl from
+// the legacy Power resource, EnvironmentMetrics PowerWatts, and the PSU
+// input and output sums. Every total is reported with its provenance.
+func (p *poll) readPower(ctx context.Context, ch chassisRef) {
+	l := ch.links
+	if l.Power.ID == "" && l.PowerSubsystem.ID == "" && l.EnvironmentMetrics.ID == "" {
+		return
+	}
+	firstPSU := len(p.snap.PSUs)
+	firstReading := len(p.snap.Power)
+	read := false
+	if l.Power.ID != "" && p.readLegacyPower(ctx, ch) {
+		read = true
+	}
+	if l.PowerSubsystem.ID != "" && p.readPowerSubsystem(ctx, ch) {
+		read = true
+	}
+	if l.EnvironmentMetrics.ID != "" && p.readEnvironmentPower(ctx, ch) {
+		read = true
+	}
+	p.addPSUSums(ch, p.snap.PSUs[firstPSU:])
+	markDisagreement(p.snap.Power[firstReading:])
+	if read {
+		p.read(bmc.PartPower)
+	}
+}
+
+// readLegacyPower reads the deprecated Power resource: PowerControl always,
+// PowerSupplies when there is no PowerSubsystem, Voltages when there is no
+// Sensors collection.
+func (p *poll) readLegacyPower(ctx context.Context, ch chassisRef) bool {
+	uri := ch.links.Power.ID
+	body, err := p.c.get(ctx, uri)
+	if err != nil {
+		p.fail(bmc.PartPower, err)
+		return false
+	}
+	pw, patched, err := decodeLegacyPower(uri, body)
+	if err != nil {
+		p.fail(bmc.PartPower, err)
+		return false
+	}
+	if patched {
+		p.c.log.Debug("legacy Power without PowerControl", "server", p.c.ep.Server, "quirk", QuirkLegacyPowerWithoutPowerControl, "uri", uri)
+	}
+	for i, pc := range pw.PowerControl {
+		watts := sensorReading(pc.Status.State, f32(pc.PowerConsumedWatts))
+		if watts == nil {
+			continue
+		}
+		r := bmc.PowerReading{
+			Chassis:       ch.ID,
+			Source:        bmc.PowerFromPowerControl,
+			Watts:         *watts,
+			CapacityWatts: positive(f32(pc.PowerCapacityWatts)),
+			Resource:      firstNonEmpty(pc.ODataID, fmt.Sprintf("%s#/PowerControl/%d", uri, i)),
+		}
+		if pc.PowerMetrics.IntervalInMin != nil {
+			iv := float64(*pc.PowerMetrics.IntervalInMin)
+			r.IntervalMin = &iv
+		}
+		p.snap.Power = append(p.snap.Power, r)
+	}
+	if ch.links.PowerSubsystem.ID == "" {
+		for _, ps := range pw.PowerSupplies {
+			p.snap.PSUs = append(p.snap.PSUs, legacyPSU(ch.ID, ps))
+		}
+	}
+	if ch.links.Sensors.ID == "" {
+		for _, v := range pw.Voltages {
+			p.snap.Sensors = append(p.snap.Sensors, bmc.Sensor{
+				Kind:    bmc.KindVoltage,
+				Name:    v.Name,
+				Context: string(v.PhysicalContext),
+				Chassis: ch.ID,
+				Value:   sensorReading(v.Status.State, f32(v.ReadingVolts)),
+				Unit:    bmc.UnitVolt,
+				Thresholds: legacyThresholds(f32(v.LowerThresholdNonCritical), f32(v.LowerThresholdCritical),
+					f32(v.UpperThresholdNonCritical), f32(v.UpperThresholdCritical)),
+				Health: healthOf(v.Status.Health),
+				Source: firstNonEmpty(v.ODataID, uri),
+			})
+		}
+	}
+	return true
+}
+
+// legacyPSU maps a PowerSupplies entry of the legacy Power resource.
+func legacyPSU(chassis string, ps schemas.PowerSupply) bmc.PSU {
+	psu := bmc.PSU{
+		Chassis:       chassis,
+		Bay:           bayOf(ps.Location, ps.MemberID, ps.ID),
+		Name:          ps.Name,
+		Model:         ps.Model,
+		Serial:        ps.SerialNumber,
+		CapacityWatts: positive(f32(ps.PowerCapacityWatts)),
+		InputVolts:    sensorReading(ps.Status.State, f32(ps.LineInputVoltage)),
+		Health:        healthOf(ps.Status.Health),
+		State:         string(ps.Status.State),
+	}
+	input := sensorReading(ps.Status.State, f32(ps.PowerInputWatts))
+	output := sensorReading(ps.Status.State, firstPtr(f32(ps.PowerOutputWatts), f32(ps.LastPowerOutputWatts)))
+	psu.FailurePredicted = predictsFailure(ps.Status)
+	applyPSUReadings(&psu, input, output)
+	return psu
+}
+
+// readPowerSubsystem reads PowerSubsystem, its PowerSupplies and each
+// supply's PowerSupplyMetrics. gofish's PowerSubsystem.PowerSupplies()
+// returns the legacy type without Metrics, so the members are decoded as
+// schemas.PowerSupplyUnit and the metrics read from their own link.
+func (p *poll) readPowerSubsystem(ctx context.Context, ch chassisRef) bool {
+	var sub navLinks
+	if err := p.c.getInto(ctx, ch.links.PowerSubsystem.ID, &sub); err != nil {
+		p.fail(bmc.PartPower, err)
+		return false
+	}
+	if sub.PowerSupplies.ID == "" {
+		return true
+	}
+	return p.eachMember(ctx, bmc.PartPower, sub.PowerSupplies.ID, func(uri string, raw []byte) error {
+		var unit schemas.PowerSupplyUnit
+		var links navLinks
+		if err := decode(uri, raw, &unit); err != nil {
+			return err
+		}
+		if err := decode(uri, raw, &links); err != nil {
+			return err
+		}
+		psu := bmc.PSU{
+			Chassis:          ch.ID,
+			Bay:              bayOf(unit.Location, "", firstNonEmpty(unit.ID, lastSegment(uri))),
+			Name:             unit.Name,
+			Model:            unit.Model,
+			Serial:           unit.SerialNumber,
+			CapacityWatts:    positive(unit.PowerCapacityWatts),
+			Health:           healthOf(unit.Status.Health),
+			State:            string(unit.Status.State),
+			FailurePredicted: predictsFailure(unit.Status),
+			LineInputStatus:  string(unit.LineInputStatus),
+		}
+		var input, output *float64
+		var metricsErr error
+		if links.Metrics.ID != "" && !isAbsentState(unit.Status.State) {
+			var m schemas.PowerSupplyMetrics
+			if err := p.c.getInto(ctx, links.Metrics.ID, &m); err != nil {
+				metricsErr = err
+			} else {
+				input = sensorReading(m.Status.State, m.InputPowerWatts.Reading)
+				output = sensorReading(m.Status.State, m.OutputPowerWatts.Reading)
+				psu.InputVolts = sensorReading(m.Status.State, m.InputVoltage.Reading)
+			}
+		}
+		applyPSUReadings(&psu, input, output)
+		p.snap.PSUs = append(p.snap.PSUs, psu)
+		return metricsErr
+	})
+}
+
+// applyPSUReadings sets a PSU's readings through the PSU quirks: a
+// placeholder bay gets none, and a reading at or above the capacity is set
+// aside as suspect.
+func applyPSUReadings(psu *bmc.PSU, input, output *float64) {
+	if isPlaceholderPSU(psu.Name, psu.Model, psu.Serial, input, output, psu.CapacityWatts) {
+		if psu.State == "" || psu.State == string(schemas.EnabledState) {
+			psu.State = string(schemas.AbsentState)
+		}
+		psu.InputVolts = nil
+		return
+	}
+	var why string
+	if psu.InputWatts, why = psuReadingCheck("input_watts", input, psu.CapacityWatts); why != "" {
+		psu.Suspect = append(psu.Suspect, why)
+	}
+	if psu.OutputWatts, why = psuReadingCheck("output_watts", output, psu.CapacityWatts); why != "" {
+		psu.Suspect = append(psu.Suspect, why)
+	}
+}
+
+// predictsFailure reads a predicted failure from a Status's Conditions (the
+// PowerSupply schema has no FailurePredicted property).
+func predictsFailure(st schemas.Status) bool {
+	for _, c := range st.Conditions {
+		id := strings.ToLower(c.MessageID)
+		if strings.Contains(id, "predictivefailure") || strings.Contains(id, "failurepredicted") {
+			return true
+		}
+	}
+	return false
+}
+
+// readEnvironmentPower reads the chassis EnvironmentMetrics PowerWatts.
+func (p *poll) readEnvironmentPower(ctx context.Context, ch chassisRef) bool {
+	uri := ch.links.EnvironmentMetrics.ID
+	var env schemas.EnvironmentMetrics
+	if err := p.c.getInto(ctx, uri, &env); err != nil {
+		p.fail(bmc.PartPower, err)
+		return false
+	}
+	if env.PowerWatts.Reading != nil {
+		p.snap.Power = append(p.snap.Power, bmc.PowerReading{
+			Chassis:  ch.ID,
+			Source:   bmc.PowerFromEnvironmentMetrics,
+			Watts:    *env.PowerWatts.Reading,
+			Resource: uri,
+		})
+	}
+	return true
+}
+
+// addPSUSums adds the sum of the PSUs' input and of their output readings.
+// A sum over only some of the present supplies is marked suspect.
+func (p *poll) addPSUSums(ch chassisRef, psus []bmc.PSU) {
+	for _, src := range []bmc.PowerSource{bmc.PowerFromPSUInput, bmc.PowerFromPSUOutput} {
+		var sum float64
+		var have, present int
+		for _, psu := range psus {
+			if psu.State == string(schemas.AbsentState) {
+				continue
+			}
+			present++
+			v := psu.InputWatts
+			if src == bmc.PowerFromPSUOutput {
+				v = psu.OutputWatts
+			}
+			if v != nil {
+				sum += *v
+				have++
+			}
+		}
+		if have == 0 {
+			continue
+		}
+		r := bmc.PowerReading{Chassis: ch.ID, Source: src, Watts: sum, Resource: firstNonEmpty(ch.links.PowerSubsystem.ID, ch.links.Power.ID)}
+		if have < present {
+			r.Suspect = fmt.Sprintf("sum over %d of %d present PSUs", have, present)
+		}
+		p.snap.Power = append(p.snap.Power, r)
+	}
+}
+
+// markDisagreement applies QuirkPowerTotalsDisagree to one chassis's power
+// readings: input-side totals further than powerDisagreeTolerance from their
+// median are marked suspect, and so is a PSU output sum above it (output
+// cannot exceed input). All readings stay; the power package chooses.
+func markDisagreement(readings []bmc.PowerReading) {
+	var inputs []float64
+	for _, r := range readings {
+		if r.Source != bmc.PowerFromPSUOutput && r.Suspect == "" {
+			inputs = append(inputs, r.Watts)
+		}
+	}
+	if len(inputs) < 2 {
+		return
+	}
+	slices.Sort(inputs)
+	median := inputs[len(inputs)/2]
+	if len(inputs)%2 == 0 {
+		median = (inputs[len(inputs)/2-1] + inputs[len(inputs)/2]) / 2
+	}
+	if median <= 0 {
+		return
+	}
+	for i := range readings {
+		r := &readings[i]
+		if r.Suspect != "" {
+			continue
+		}
+		off := (r.Watts - median) / median
+		switch {
+		case r.Source == bmc.PowerFromPSUOutput && off > powerDisagreeTolerance:
+			r.Suspect = fmt.Sprintf("PSU output %g W above the input median %g W", r.Watts, median)
+		case r.Source != bmc.PowerFromPSUOutput && math.Abs(off) > powerDisagreeTolerance:
+			r.Suspect = fmt.Sprintf("%g W is %.0f%% off the median %g W of %d sources", r.Watts, off*100, median, len(inputs))
+		}
+	}
+}
+
+// positive drops a zero or negative capacity (unset on many BMCs).
+func positive(v *float64) *float64 {
+	if v == nil || *v <= 0 {
+		return nil
+	}
+	return v
+}
+
+// firstPtr returns the first non-nil pointer.
+func firstPtr(vs ...*float64) *float64 {
+	for _, v := range vs {
+		if v != nil {
+			return v
+		}
+	}
+	return nil
+}

@@ -1,0 +1,234 @@
+package redfish
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stmcginnis/gofish/schemas"
+)
+
+// Quirk names a vendor or library oddity the collector works around. Every
+// quirk is listed, with what is done about it, in docs/redfish.md, and has a
+// test on a payload shaped like the real one under testdata/.
+type Quirk string
+
+// Named quirks.
+const (
+	// QuirkNullReading: a reading published as null. It stays absent (nil),
+	// never 0.
+	QuirkNullReading Quirk = "null-reading"
+	// QuirkAbsentZeroReading: a sensor whose Status.State is "Absent" (or
+	// "UnavailableOffline") reporting 0. The reading is dropped.
+	QuirkAbsentZeroReading Quirk = "absent-sensor-zero"
+	// QuirkPSUReadingAtCapacity: a PSU input or output "reading" equal to or
+	// above the supply's own rated capacity (the rating, or garbage, in the
+	// reading field). Listed in PSU.Suspect and not used as the reading.
+	QuirkPSUReadingAtCapacity Quirk = "psu-reading-at-capacity"
+	// QuirkPSUPlaceholder: PSUs named "nil" (or with no name, no model and no
+	// readings) for empty bays. Kept as a bay with State "Absent", no readings.
+	QuirkPSUPlaceholder Quirk = "psu-placeholder"
+	// QuirkMissingMember: a collection lists a member the service answers
+	// with 404. The member is skipped and reported as a not_found part error.
+	QuirkMissingMember Quirk = "missing-member"
+	// QuirkPowerTotalsDisagree: PowerControl, EnvironmentMetrics and the PSU
+	// sums publish different chassis totals. Every source is reported in
+	// Snapshot.Power with its provenance; the ones off the median by more
+	// than powerDisagreeTolerance are marked Suspect.
+	QuirkPowerTotalsDisagree Quirk = "power-totals-disagree"
+	// QuirkZeroDate: log entries dated 0000-00-00T00:00:00Z (BMC clock never
+	// set). Kept, with a zero time.
+	QuirkZeroDate Quirk = "zero-date"
+	// QuirkDriveWithoutID: drives published without an Id. The bay falls
+	// back to the location label, then the last segment of @odata.id.
+	QuirkDriveWithoutID Quirk = "drive-without-id"
+	// QuirkExpandIgnored: $expand advertised in ProtocolFeaturesSupported
+	// but collections come back as bare links. Members are fetched one by
+	// one, and $expand is no longer sent to that BMC.
+	QuirkExpandIgnored Quirk = "expand-ignored"
+	// QuirkExpandOneLevel: $expand advertised with MaxLevels 1 only (or no
+	// $levels support). The collector only ever asks for one level, and
+	// omits $levels where the service does not support it.
+	QuirkExpandOneLevel Quirk = "expand-one-level"
+	// QuirkLegacyPowerWithoutPowerControl works around gofish v0.26.0
+	// failing to decode a legacy Power resource that has no PowerControl key
+	// ("unexpected end of JSON input"): an empty PowerControl array is added
+	// before decoding.
+	QuirkLegacyPowerWithoutPowerControl Quirk = "gofish-power-without-powercontrol"
+	// QuirkUndecodableMember: a member gofish cannot decode (the
+	// public-tower drive's ActivePersonalities.Identifier). It costs only
+	// itself: a malformed part error, the other members stand.
+	QuirkUndecodableMember Quirk = "undecodable-member"
+)
+
+// powerDisagreeTolerance is how far (relative) a chassis power total may sit
+// from the median of all sources before it is marked suspect.
+const powerDisagreeTolerance = 0.15
+
+// placeholderPSUName is the name some BMCs give an empty PSU bay.
+const placeholderPSUName = "nil"
+
+// isAbsentState reports whether a Status.State says there is nothing to read.
+func isAbsentState(state schemas.State) bool {
+	switch state {
+	case schemas.AbsentState, schemas.UnavailableOfflineState:
+		return true
+	}
+	return false
+}
+
+// sensorReading applies QuirkNullReading and QuirkAbsentZeroReading: a
+// reading is kept only when it was published and the sensor is present.
+func sensorReading(state schemas.State, v *float64) *float64 {
+	if v == nil {
+		return nil // null or missing: absent, not 0
+	}
+	if isAbsentState(state) {
+		return nil
+	}
+	return v
+}
+
+// psuReadingCheck applies QuirkPSUReadingAtCapacity: a reading at or above the
+// supply's capacity is returned as nil with the reason.
+func psuReadingCheck(field string, reading, capacity *float64) (*float64, string) {
+	if reading == nil || capacity == nil || *capacity <= 0 {
+		return reading, ""
+	}
+	if *reading >= *capacity {
+		return nil, fmt.Sprintf("%s %g >= capacity %g", field, *reading, *capacity)
+	}
+	return reading, ""
+}
+
+// isPlaceholderPSU applies QuirkPSUPlaceholder.
+func isPlaceholderPSU(name, model, serial string, readings ...*float64) bool {
+	if strings.EqualFold(strings.TrimSpace(name), placeholderPSUName) {
+		return true
+	}
+	if name != "" || model != "" || serial != "" {
+		return false
+	}
+	for _, r := range readings {
+		if r != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// parseLogTime applies QuirkZeroDate: an unset BMC clock's
+// "0000-00-00T00:00:00Z", or anything else that is not a time, is the zero
+// time; the entry is kept.
+func parseLogTime(s string) time.Time {
+	s = strings.TrimSpace(s)
+	if s == "" || strings.HasPrefix(s, "0000-") {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+// withPowerControlKey applies QuirkLegacyPowerWithoutPowerControl: gofish's
+// Power.UnmarshalJSON decodes PowerControl from a json.RawMessage and fails on
+// an absent key, so an empty array is added when the key is missing or null.
+func withPowerControlKey(body []byte) ([]byte, bool) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return body, false
+	}
+	if pc, ok := fields["PowerControl"]; ok && !bytes.Equal(bytes.TrimSpace(pc), []byte("null")) {
+		return body, false
+	}
+	fields["PowerControl"] = json.RawMessage("[]")
+	fixed, err := json.Marshal(fields)
+	if err != nil {
+		return body, false
+	}
+	return fixed, true
+}
+
+// decodeLegacyPower decodes a legacy Power resource, working around
+// QuirkLegacyPowerWithoutPowerControl.
+func decodeLegacyPower(uri string, body []byte) (*schemas.Power, bool, error) {
+	fixed, patched := withPowerControlKey(body)
+	var p schemas.Power
+	if err := decode(uri, fixed, &p); err != nil {
+		return nil, patched, err
+	}
+	return &p, patched, nil
+}
+
+// expandQuery is ProtocolFeaturesSupported.ExpandQuery.
+type expandQuery struct {
+	ExpandAll bool
+	Levels    bool
+	Links     bool
+	NoLinks   bool
+	MaxLevels int
+}
+
+// expandSupport is what the collector knows of one BMC's $expand: what the
+// root advertises, and whether the BMC was seen to ignore it
+// (QuirkExpandIgnored, remembered for the collector's lifetime).
+type expandSupport struct {
+	mu         sync.Mutex
+	advertised string
+	ignored    bool
+	ignoredAt  string
+}
+
+// configure reads the advertised support. One level is all the collector
+// ever asks for (QuirkExpandOneLevel).
+func (e *expandSupport) configure(q expandQuery) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var kind string
+	switch {
+	case q.NoLinks:
+		kind = "."
+	case q.ExpandAll:
+		kind = "*"
+	case q.Links:
+		kind = "~"
+	}
+	switch {
+	case kind == "":
+		e.advertised = ""
+	case q.Levels && q.MaxLevels >= 1:
+		e.advertised = "?$expand=" + kind + "($levels=1)"
+	default:
+		e.advertised = "?$expand=" + kind
+	}
+}
+
+// query is the query string to add to a collection read.
+func (e *expandSupport) query() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ignored {
+		return ""
+	}
+	return e.advertised
+}
+
+func (e *expandSupport) markIgnored(uri string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.ignored {
+		e.ignored, e.ignoredAt = true, uri
+	}
+}
+
+// honoured reports whether $expand is in use.
+func (e *expandSupport) honoured() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.advertised != "" && !e.ignored
+}

@@ -1,0 +1,169 @@
+package redfish
+
+import (
+	"context"
+
+	"github.com/stmcginnis/gofish/schemas"
+
+	"github.com/rackpulse/rackpulse/bmc"
+)
+
+// readStorage reads every system's drives from its Storage controllers
+// (with DriveMetrics where published), or from SimpleStorage where a system
+// has no Storage. It runs on the slow cadence. A drive that cannot be read or
+// decoded costs only itself.
+func (p *poll) readStorage(ctx context.Context, systems []systemRef, _ []chassisRef) {
+	var drives []bmc.Drive
+	anyRead, anyFailed := false, false
+	seen := map[string]bool{}
+	for _, sys := range systems {
+		errsBefore := len(p.snap.Poll.Errors)
+		var ok bool
+		switch {
+		case sys.links.Storage.ID != "":
+			ok = p.eachMember(ctx, bmc.PartStorage, sys.links.Storage.ID, func(uri string, raw []byte) error {
+				var links navLinks
+				if err := decode(uri, raw, &links); err != nil {
+					return err
+				}
+				var uris []string
+				for _, d := range links.drivesLinks() {
+					if !seen[d] {
+						seen[d] = true
+						uris = append(uris, d)
+					}
+				}
+				for _, m := range p.c.fetchAll(ctx, uris) {
+					if m.Err != nil {
+						p.fail(bmc.PartStorage, m.Err)
+						continue
+					}
+					d, err := p.driveFromRedfish(ctx, sys.ID, m.URI, m.Raw)
+					if err != nil {
+						p.c.log.Debug("drive failed", "server", p.c.ep.Server, "quirk", QuirkUndecodableMember, "uri", m.URI, "err", err)
+						p.fail(bmc.PartStorage, err)
+						continue
+					}
+					drives = append(drives, d)
+				}
+				return nil
+			})
+		case sys.links.SimpleStorage.ID != "":
+			ok = p.eachMember(ctx, bmc.PartStorage, sys.links.SimpleStorage.ID, func(uri string, raw []byte) error {
+				var ss schemas.SimpleStorage
+				if err := decode(uri, raw, &ss); err != nil {
+					return err
+				}
+				for _, dev := range ss.Devices {
+					if dev.Status.State == schemas.AbsentState {
+						continue
+					}
+					d := bmc.Drive{
+						System: sys.ID,
+						Bay:    dev.Name,
+						Name:   dev.Name,
+						Model:  dev.Model,
+						Health: healthOf(dev.Status.Health),
+						State:  string(dev.Status.State),
+					}
+					if dev.CapacityBytes != nil {
+						d.CapacityBytes = int64(*dev.CapacityBytes)
+					}
+					drives = append(drives, d)
+				}
+				return nil
+			})
+		default:
+			continue
+		}
+		anyRead = anyRead || ok
+		anyFailed = anyFailed || !ok || len(p.snap.Poll.Errors) > errsBefore
+	}
+	if !anyRead && anyFailed && p.c.storage.ok {
+		p.carry(bmc.PartStorage, true)
+		p.snap.Drives = append(p.snap.Drives, p.c.storage.value...)
+		return
+	}
+	if drives == nil {
+		drives = []bmc.Drive{}
+	}
+	p.snap.Drives = append(p.snap.Drives, drives...)
+	if anyRead {
+		p.read(bmc.PartStorage)
+	}
+	if !anyFailed {
+		p.c.storage.store(drives, p.snap.Time)
+	} else if anyRead {
+		p.c.storage.value = drives
+	}
+}
+
+// driveFromRedfish maps one Drive resource and its DriveMetrics. The bay is
+// the physical slot label where published; a drive without an Id
+// (QuirkDriveWithoutID) falls back to the last segment of its URI.
+func (p *poll) driveFromRedfish(ctx context.Context, system, uri string, raw []byte) (bmc.Drive, error) {
+	var dr schemas.Drive
+	var links navLinks
+	if err := decode(uri, raw, &dr); err != nil {
+		return bmc.Drive{}, err
+	}
+	if err := decode(uri, raw, &links); err != nil {
+		return bmc.Drive{}, err
+	}
+	id := dr.ID
+	if id == "" {
+		id = lastSegment(firstNonEmpty(dr.ODataID, uri))
+		p.c.log.Debug("drive without Id", "server", p.c.ep.Server, "quirk", QuirkDriveWithoutID, "uri", uri)
+	}
+	label := dr.PhysicalLocation.PartLocation.ServiceLabel
+	if label == "" {
+		for _, loc := range dr.Location {
+			if label = loc.PartLocation.ServiceLabel; label != "" {
+				break
+			}
+		}
+	}
+	d := bmc.Drive{
+		System:           system,
+		Bay:              firstNonEmpty(label, id),
+		Name:             firstNonEmpty(dr.Name, id),
+		Model:            dr.Model,
+		Serial:           dr.SerialNumber,
+		Media:            string(dr.MediaType),
+		Protocol:         string(dr.Protocol),
+		Health:           healthOf(dr.Status.Health),
+		State:            string(dr.Status.State),
+		FailurePredicted: dr.FailurePredicted,
+		LifeLeftPercent:  dr.PredictedMediaLifeLeftPercent,
+	}
+	if dr.CapacityBytes != nil {
+		d.CapacityBytes = int64(*dr.CapacityBytes)
+	}
+	if links.Metrics.ID != "" && !isAbsentState(dr.Status.State) {
+		var m schemas.DriveMetrics
+		if err := p.c.getInto(ctx, links.Metrics.ID, &m); err != nil {
+			p.fail(bmc.PartStorage, err)
+		} else {
+			d.CorrectableErrors = sumCounts(m.CorrectableIOReadErrorCount, m.CorrectableIOWriteErrorCount)
+			d.UncorrectableErrors = sumCounts(m.UncorrectableIOReadErrorCount, m.UncorrectableIOWriteErrorCount)
+			d.MediaErrors = i64(m.BadBlockCount)
+		}
+	}
+	return d, nil
+}
+
+// sumCounts adds optional counters; nil when none is published.
+func sumCounts(vs ...*int) *int64 {
+	var sum int64
+	have := false
+	for _, v := range vs {
+		if v != nil {
+			sum += int64(*v)
+			have = true
+		}
+	}
+	if !have {
+		return nil
+	}
+	return &sum
+}

@@ -1,0 +1,158 @@
+package redfish
+
+import (
+	"context"
+
+	"github.com/stmcginnis/gofish/schemas"
+
+	"github.com/rackpulse/rackpulse/bmc"
+)
+
+// readThermal reads one chassis's sensors from the newest schema it
+// publishes, and only from that one, so that no sensor is emitted twice:
+// the Sensors collection (every reading, with thresholds); else
+// ThermalSubsystem (ThermalMetrics temperatures and Fans); else the legacy
+// Thermal resource.
+func (p *poll) readThermal(ctx context.Context, ch chassisRef) {
+	switch l := ch.links; {
+	case l.Sensors.ID != "":
+		p.readSensors(ctx, ch)
+	case l.ThermalSubsystem.ID != "":
+		p.readThermalSubsystem(ctx, ch)
+	case l.Thermal.ID != "":
+		p.readLegacyThermal(ctx, ch)
+	}
+}
+
+// readSensors reads the chassis Sensors collection.
+func (p *poll) readSensors(ctx context.Context, ch chassisRef) {
+	ok := p.eachMember(ctx, bmc.PartSensors, ch.links.Sensors.ID, func(uri string, raw []byte) error {
+		var s schemas.Sensor
+		if err := decode(uri, raw, &s); err != nil {
+			return err
+		}
+		p.snap.Sensors = append(p.snap.Sensors, sensorFromRedfish(ch.ID, firstNonEmpty(s.ODataID, uri), &s))
+		return nil
+	})
+	if ok {
+		p.read(bmc.PartSensors)
+	}
+}
+
+// sensorFromRedfish maps one Sensor resource.
+func sensorFromRedfish(chassis, uri string, s *schemas.Sensor) bmc.Sensor {
+	name := firstNonEmpty(s.Name, s.ID, lastSegment(uri))
+	kind, unit, factor := sensorKind(string(s.ReadingType), s.ReadingUnits, name, s.PhysicalContext)
+	value := s.Reading
+	if kind == bmc.KindFan && unit == bmc.UnitRPM && value == nil {
+		value = s.SpeedRPM
+	}
+	return bmc.Sensor{
+		Kind:       kind,
+		Name:       name,
+		Context:    string(s.PhysicalContext),
+		Chassis:    chassis,
+		Value:      scaled(sensorReading(s.Status.State, value), factor),
+		Unit:       unit,
+		Thresholds: thresholdsOf(s.Thresholds, factor),
+		Health:     healthOf(s.Status.Health),
+		Source:     uri,
+	}
+}
+
+// readThermalSubsystem reads ThermalMetrics temperatures and the Fans
+// collection. Readings are excerpts: they carry no thresholds.
+func (p *poll) readThermalSubsystem(ctx context.Context, ch chassisRef) {
+	var sub navLinks
+	if err := p.c.getInto(ctx, ch.links.ThermalSubsystem.ID, &sub); err != nil {
+		p.fail(bmc.PartThermal, err)
+		return
+	}
+	read := true
+	if uri := sub.ThermalMetrics.ID; uri != "" {
+		var tm schemas.ThermalMetrics
+		if err := p.c.getInto(ctx, uri, &tm); err != nil {
+			p.fail(bmc.PartThermal, err)
+			read = false
+		} else {
+			for _, t := range tm.TemperatureReadingsCelsius {
+				p.snap.Sensors = append(p.snap.Sensors, bmc.Sensor{
+					Kind:    bmc.KindTemperature,
+					Name:    firstNonEmpty(t.DeviceName, lastSegment(t.DataSourceURI)),
+					Context: string(t.PhysicalContext),
+					Chassis: ch.ID,
+					Value:   t.Reading,
+					Unit:    bmc.UnitCelsius,
+					Source:  firstNonEmpty(t.DataSourceURI, uri),
+				})
+			}
+		}
+	}
+	if uri := sub.Fans.ID; uri != "" {
+		p.eachMember(ctx, bmc.PartThermal, uri, func(uri string, raw []byte) error {
+			var f schemas.Fan
+			if err := decode(uri, raw, &f); err != nil {
+				return err
+			}
+			s := bmc.Sensor{
+				Kind:    bmc.KindFan,
+				Name:    firstNonEmpty(f.Name, f.ID, lastSegment(uri)),
+				Context: firstNonEmpty(string(f.PhysicalContext), bmc.ContextFan),
+				Chassis: ch.ID,
+				Unit:    bmc.UnitPercent,
+				Value:   sensorReading(f.Status.State, f.SpeedPercent.Reading),
+				Health:  healthOf(f.Status.Health),
+				Source:  firstNonEmpty(f.SpeedPercent.DataSourceURI, f.ODataID, uri),
+			}
+			if s.Value == nil && f.SpeedPercent.SpeedRPM != nil {
+				s.Unit, s.Value = bmc.UnitRPM, sensorReading(f.Status.State, f.SpeedPercent.SpeedRPM)
+			}
+			p.snap.Sensors = append(p.snap.Sensors, s)
+			return nil
+		})
+	}
+	if read {
+		p.read(bmc.PartThermal)
+	}
+}
+
+// readLegacyThermal reads the deprecated Thermal resource.
+func (p *poll) readLegacyThermal(ctx context.Context, ch chassisRef) {
+	uri := ch.links.Thermal.ID
+	var th schemas.Thermal
+	if err := p.c.getInto(ctx, uri, &th); err != nil {
+		p.fail(bmc.PartThermal, err)
+		return
+	}
+	for _, t := range th.Temperatures {
+		p.snap.Sensors = append(p.snap.Sensors, bmc.Sensor{
+			Kind:       bmc.KindTemperature,
+			Name:       firstNonEmpty(t.Name, t.MemberID),
+			Context:    string(t.PhysicalContext),
+			Chassis:    ch.ID,
+			Value:      sensorReading(t.Status.State, t.ReadingCelsius),
+			Unit:       bmc.UnitCelsius,
+			Thresholds: legacyThresholds(t.LowerThresholdNonCritical, t.LowerThresholdCritical, t.UpperThresholdNonCritical, t.UpperThresholdCritical),
+			Health:     healthOf(t.Status.Health),
+			Source:     firstNonEmpty(t.ODataID, uri),
+		})
+	}
+	for _, f := range th.Fans {
+		unit := bmc.UnitRPM
+		if f.ReadingUnits == schemas.PercentReadingUnits {
+			unit = bmc.UnitPercent
+		}
+		p.snap.Sensors = append(p.snap.Sensors, bmc.Sensor{
+			Kind:       bmc.KindFan,
+			Name:       firstNonEmpty(f.Name, f.FanName, f.MemberID),
+			Context:    firstNonEmpty(string(f.PhysicalContext), bmc.ContextFan),
+			Chassis:    ch.ID,
+			Value:      sensorReading(f.Status.State, fint(f.Reading)),
+			Unit:       unit,
+			Thresholds: legacyThresholds(fint(f.LowerThresholdNonCritical), fint(f.LowerThresholdCritical), fint(f.UpperThresholdNonCritical), fint(f.UpperThresholdCritical)),
+			Health:     healthOf(f.Status.Health),
+			Source:     firstNonEmpty(f.ODataID, uri),
+		})
+	}
+	p.read(bmc.PartThermal)
+}
