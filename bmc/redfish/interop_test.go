@@ -4,6 +4,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/rackpulse/rackpulse/bmc"
 	"github.com/rackpulse/rackpulse/bmc/sim"
 )
 
@@ -38,5 +39,174 @@ func TestInteropEveryMockup(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatalf("no mockups under %s", dir)
+	}
+}
+
+func TestInteropRackmount1Values(t *testing.T) {
+	_, ep := simBMC(t, loadMockup(t, "public-rackmount1"), sim.RedfishOptions{})
+	c, _ := newCollector(t, ep, bmcOpts(t))
+	snap := mustPoll(t, c)
+
+	psu := findPSU(snap, "1U", "1")
+	if psu == nil {
+		t.Fatalf("no PSU in bay 1: %+v", snap.PSUs)
+	}
+	if psu.Health != bmc.HealthWarning || !psu.FailurePredicted || !ptrEq(psu.CapacityWatts, 400) {
+		t.Errorf("PSU bay 1 = %+v, want Warning, failure predicted, 400 W rated", psu)
+	}
+	// Its metrics claim 937.4 W in and out on a 400 W supply.
+	if psu.InputWatts != nil || psu.OutputWatts != nil || len(psu.Suspect) != 2 {
+		t.Errorf("PSU bay 1 readings at/above capacity must be set aside: in %v out %v suspect %q", psu.InputWatts, psu.OutputWatts, psu.Suspect)
+	}
+	if !ptrEq(psu.InputVolts, 230.2) || psu.Model != "RKS-440DC" || psu.Serial != "3488247" {
+		t.Errorf("PSU bay 1 details = %+v", psu)
+	}
+	if bay2 := findPSU(snap, "1U", "2"); bay2 == nil || bay2.State != "Absent" {
+		t.Errorf("PSU bay 2 = %+v, want Absent", bay2)
+	}
+
+	cpuTemp := findSensor(snap, "1U", "CPU #1 Temperature")
+	if cpuTemp == nil || !ptrEq(cpuTemp.Value, 44) || cpuTemp.Unit != bmc.UnitCelsius || cpuTemp.Kind != bmc.KindTemperature ||
+		!ptrEq(cpuTemp.Thresholds.UpperWarning, 42) || !ptrEq(cpuTemp.Thresholds.UpperCritical, 45) || cpuTemp.Health != bmc.HealthWarning || cpuTemp.Context != "CPU" {
+		t.Errorf("CPU #1 Temperature = %+v", cpuTemp)
+	}
+	fan := findSensor(snap, "1U", "Chassis Fan #1")
+	if fan == nil || fan.Kind != bmc.KindFan || fan.Unit != bmc.UnitPercent || !ptrEq(fan.Value, 45) || !ptrEq(fan.Thresholds.LowerWarning, 5) {
+		t.Errorf("Chassis Fan #1 = %+v", fan)
+	}
+	// Sensors are read from one schema only: no duplicate names per chassis.
+	seen := map[string]bool{}
+	for _, s := range snap.Sensors {
+		if seen[s.Chassis+"/"+s.Source] {
+			t.Errorf("sensor %s emitted twice", s.Source)
+		}
+		seen[s.Chassis+"/"+s.Source] = true
+	}
+
+	pc := findPower(snap, "1U", bmc.PowerFromPowerControl)
+	if pc == nil || pc.Watts != 344 || !ptrEq(pc.IntervalMin, 30) || !ptrEq(pc.CapacityWatts, 800) {
+		t.Errorf("PowerControl reading = %+v", pc)
+	}
+	if env := findPower(snap, "1U", bmc.PowerFromEnvironmentMetrics); env == nil || env.Watts != 374 || env.Suspect != "" {
+		t.Errorf("EnvironmentMetrics reading = %+v", env)
+	}
+
+	var dimm1 *bmc.DIMM
+	for i := range snap.DIMMs {
+		if snap.DIMMs[i].Slot == "DIMM 1" {
+			dimm1 = &snap.DIMMs[i]
+		}
+	}
+	if dimm1 == nil || dimm1.SizeMiB != 32768 || dimm1.System != "437XR1138R2" || dimm1.Health != bmc.HealthOK {
+		t.Errorf("DIMM 1 = %+v (all: %+v)", dimm1, snap.DIMMs)
+	}
+	if len(snap.Systems) != 1 || snap.Systems[0].PowerState != "On" || snap.Systems[0].Health != bmc.HealthOK {
+		t.Errorf("systems = %+v", snap.Systems)
+	}
+	if len(snap.CPUs) != 2 || snap.CPUs[0].Cores != 8 || snap.CPUs[1].State != "Absent" {
+		t.Errorf("CPUs = %+v", snap.CPUs)
+	}
+}
+
+func TestInteropBladedSeveralSystemsAndEnclosurePower(t *testing.T) {
+	_, ep := simBMC(t, loadMockup(t, "public-bladed"), sim.RedfishOptions{})
+	c, _ := newCollector(t, ep, bmcOpts(t))
+	snap := mustPoll(t, c)
+	if len(snap.Systems) != 4 || len(snap.Chassis) != 5 {
+		t.Fatalf("want 4 systems and 5 chassis, got %d and %d", len(snap.Systems), len(snap.Chassis))
+	}
+	blades := 0
+	for _, ch := range snap.Chassis {
+		if ch.ContainedBy == "MultiBladeEncl" {
+			blades++
+		}
+	}
+	if blades != 4 {
+		t.Errorf("%d chassis contained by the enclosure, want 4", blades)
+	}
+	// The enclosure's Power has no PowerControl: gofish alone cannot decode it.
+	if errs := partErrors(snap, bmc.PartPower); len(errs) != 0 {
+		t.Errorf("power part errors: %+v", errs)
+	}
+	p0 := findPSU(snap, "MultiBladeEncl", "0")
+	if p0 == nil || !ptrEq(p0.OutputWatts, 650) || !ptrEq(p0.CapacityWatts, 1450) {
+		t.Errorf("enclosure PSU 0 = %+v (all %+v)", p0, snap.PSUs)
+	}
+	if out := findPower(snap, "MultiBladeEncl", bmc.PowerFromPSUOutput); out == nil || out.Watts != 1285 {
+		t.Errorf("enclosure PSU output sum = %+v", out)
+	}
+	if cpu := findSensor(snap, "Blade1", "CPU Temp"); cpu == nil || !ptrEq(cpu.Value, 62) || !ptrEq(cpu.Thresholds.UpperWarning, 75) || !ptrEq(cpu.Thresholds.UpperCritical, 90) {
+		t.Errorf("Blade1 CPU Temp = %+v", cpu)
+	}
+	if fan := findSensor(snap, "MultiBladeEncl", "System Fan 2"); fan == nil || !ptrEq(fan.Value, 0) || fan.Health != bmc.HealthCritical {
+		t.Errorf("failed enclosure fan = %+v", fan)
+	}
+}
+
+func TestInteropTowerBadDriveCostsOnlyItself(t *testing.T) {
+	_, ep := simBMC(t, loadMockup(t, "public-tower"), sim.RedfishOptions{})
+	c, _ := newCollector(t, ep, bmcOpts(t))
+	snap := mustPoll(t, c)
+	errs := partErrors(snap, bmc.PartStorage)
+	if len(errs) != 1 || errs[0].Kind != bmc.ErrKindMalformed || errs[0].Resource != "/redfish/v1/Chassis/Tower/Drives/M.2-2" {
+		t.Fatalf("storage errors = %+v, want one malformed error for M.2-2", errs)
+	}
+	if len(snap.Drives) != 17 {
+		t.Errorf("%d drives read, want 17 of 18", len(snap.Drives))
+	}
+	var m21 *bmc.Drive
+	for i := range snap.Drives {
+		if snap.Drives[i].Bay == "M.2-1" {
+			m21 = &snap.Drives[i]
+		}
+	}
+	if m21 == nil || m21.Media != "SSD" || m21.Protocol != "NVMe" || m21.Model != "NVMe 1000" {
+		t.Errorf("drive M.2-1 = %+v", m21)
+	}
+	if len(snap.DIMMs) != 16 || snap.DIMMs[0].Slot != "Socket 1_A" || snap.DIMMs[0].SizeMiB != 131072 {
+		t.Errorf("DIMMs: %d, first %+v", len(snap.DIMMs), snap.DIMMs[0])
+	}
+	if in := findPower(snap, "Tower", bmc.PowerFromPSUInput); in == nil || in.Watts != 974.8 {
+		t.Errorf("PSU input sum = %+v", in)
+	}
+	if pc := findPower(snap, "Tower", bmc.PowerFromPowerControl); pc == nil || pc.Watts != 926 || pc.Suspect != "" {
+		t.Errorf("PowerControl = %+v", pc)
+	}
+	if psu := findPSU(snap, "Tower", "2"); psu == nil || !ptrEq(psu.InputWatts, 487.4) || !ptrEq(psu.InputVolts, 111) {
+		t.Errorf("PSU bay 2 = %+v", psu)
+	}
+}
+
+func TestInteropLocalstorageLegacySchemas(t *testing.T) {
+	_, ep := simBMC(t, loadMockup(t, "public-localstorage"), sim.RedfishOptions{})
+	c, _ := newCollector(t, ep, bmcOpts(t))
+	snap := mustPoll(t, c)
+	vrm := findSensor(snap, "1U", "VRM1 Voltage")
+	if vrm == nil || !ptrEq(vrm.Value, 12) || vrm.Unit != bmc.UnitVolt || !ptrEq(vrm.Thresholds.UpperWarning, 12.5) || !ptrEq(vrm.Thresholds.LowerCritical, 11) {
+		t.Errorf("VRM1 Voltage = %+v", vrm)
+	}
+	if cpu2 := findSensor(snap, "1U", "CPU2 Temp"); cpu2 == nil || cpu2.Value != nil {
+		t.Errorf("absent CPU2 Temp must have no value: %+v", cpu2)
+	}
+	if len(snap.Drives) != 4 || snap.Drives[0].CapacityBytes != 899527000064 || snap.Drives[0].Media != "HDD" {
+		t.Errorf("drives = %+v", snap.Drives)
+	}
+}
+
+func TestInteropPDUSensors(t *testing.T) {
+	_, ep := simBMC(t, loadMockup(t, "public-pdu"), sim.RedfishOptions{})
+	c, _ := newCollector(t, ep, bmcOpts(t))
+	snap := mustPoll(t, c)
+	kinds := map[bmc.SensorKind]int{}
+	for _, s := range snap.Sensors {
+		kinds[s.Kind]++
+		if s.Kind == bmc.KindPower && s.Unit != bmc.UnitWatt {
+			t.Errorf("power sensor %s in %q, want W", s.Name, s.Unit)
+		}
+	}
+	for _, k := range []bmc.SensorKind{bmc.KindPower, bmc.KindVoltage, bmc.KindCurrent, bmc.KindEnergy, bmc.KindFrequency, bmc.KindHumidity, bmc.KindTemperature} {
+		if kinds[k] == 0 {
+			t.Errorf("no %s sensors on the PDU (kinds %v)", k, kinds)
+		}
 	}
 }

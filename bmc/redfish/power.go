@@ -104,7 +104,7 @@ func (p *poll) readLegacyPower(ctx context.Context, ch chassisRef) bool {
 func legacyPSU(chassis string, ps schemas.PowerSupply) bmc.PSU {
 	psu := bmc.PSU{
 		Chassis:       chassis,
-		Bay:           bayOf(ps.Location, ps.MemberID, ps.ID),
+		Bay:           bayOf(ps.Location, ps.Name, ps.MemberID, ps.ID),
 		Name:          ps.Name,
 		Model:         ps.Model,
 		Serial:        ps.SerialNumber,
@@ -144,7 +144,7 @@ func (p *poll) readPowerSubsystem(ctx context.Context, ch chassisRef) bool {
 		}
 		psu := bmc.PSU{
 			Chassis:          ch.ID,
-			Bay:              bayOf(unit.Location, "", firstNonEmpty(unit.ID, lastSegment(uri))),
+			Bay:              bayOf(unit.Location, unit.Name, "", firstNonEmpty(unit.ID, lastSegment(uri))),
 			Name:             unit.Name,
 			Model:            unit.Model,
 			Serial:           unit.SerialNumber,
