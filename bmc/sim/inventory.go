@@ -1,0 +1,114 @@
+package sim
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"gopkg.in/yaml.v3"
+)
+
+// PasswordEnv names the environment variable holding the simulated BMCs'
+// password; DefaultPassword is used when it is unset.
+const (
+	PasswordEnv     = "RACKPULSE_SIM_PASSWORD"
+	DefaultPassword = "sim-password"
+	DefaultUsername = "admin"
+)
+
+// Inventory file shape, as the inventory loader reads it.
+type (
+	invFile struct {
+		Site        string                    `yaml:"site"`
+		Credentials map[string]invCredentials `yaml:"credentials"`
+		Defaults    invDefaults               `yaml:"defaults"`
+		Rooms       []invRoom                 `yaml:"rooms"`
+	}
+	invCredentials struct {
+		Username    string `yaml:"username"`
+		PasswordEnv string `yaml:"password_env"`
+		CAFile      string `yaml:"ca_file"`
+	}
+	invDefaults struct {
+		BMC invBMCDefaults `yaml:"bmc"`
+	}
+	invBMCDefaults struct {
+		Protocol     string `yaml:"protocol"`
+		Credentials  string `yaml:"credentials"`
+		PollInterval string `yaml:"poll_interval"`
+	}
+	invRoom struct {
+		Name string   `yaml:"name"`
+		Rows []invRow `yaml:"rows"`
+	}
+	invRow struct {
+		Name  string    `yaml:"name"`
+		Racks []invRack `yaml:"racks"`
+	}
+	invRack struct {
+		Name             string             `yaml:"name"`
+		PowerBudgetWatts int                `yaml:"power_budget_watts"`
+		Feeds            map[string]invFeed `yaml:"feeds"`
+		Servers          []invServer        `yaml:"servers"`
+	}
+	invFeed struct {
+		CapacityWatts int `yaml:"capacity_watts"`
+	}
+	invServer struct {
+		Name     string `yaml:"name"`
+		Position int    `yaml:"position"`
+		Height   int    `yaml:"height"`
+		Model    string `yaml:"model"`
+		BMC      invBMC `yaml:"bmc"`
+	}
+	invBMC struct {
+		Address string `yaml:"address"`
+	}
+)
+
+// Rack sizing written into the inventory.
+const (
+	rackPowerBudgetWatts = 9000
+	rackFeedWatts        = 7000
+)
+
+// writeInventory writes the fleet's inventory.yaml into dir.
+func (f *Fleet) writeInventory(dir, caFile string) (string, error) {
+	inv := invFile{
+		Site: "sim",
+		Credentials: map[string]invCredentials{
+			"sim": {Username: f.opts.Username, PasswordEnv: PasswordEnv, CAFile: caFile},
+		},
+		Defaults: invDefaults{BMC: invBMCDefaults{Protocol: "redfish", Credentials: "sim", PollInterval: "30s"}},
+		Rooms:    []invRoom{{Name: "room-1"}},
+	}
+	room := &inv.Rooms[0]
+	for _, b := range f.bmcs {
+		if len(room.Rows) == 0 || b.rackIndex/f.opts.RacksPerRow >= len(room.Rows) {
+			room.Rows = append(room.Rows, invRow{Name: fmt.Sprintf("row-%d", len(room.Rows)+1)})
+		}
+		row := &room.Rows[len(room.Rows)-1]
+		if len(row.Racks) == 0 || row.Racks[len(row.Racks)-1].Name != b.rack {
+			row.Racks = append(row.Racks, invRack{
+				Name:             b.rack,
+				PowerBudgetWatts: rackPowerBudgetWatts,
+				Feeds:            map[string]invFeed{"A": {CapacityWatts: rackFeedWatts}, "B": {CapacityWatts: rackFeedWatts}},
+			})
+		}
+		rack := &row.Racks[len(row.Racks)-1]
+		rack.Servers = append(rack.Servers, invServer{
+			Name: b.name, Position: b.position, Height: 1, Model: b.model,
+			BMC: invBMC{Address: b.URL()},
+		})
+	}
+	data, err := yaml.Marshal(inv)
+	if err != nil {
+		return "", fmt.Errorf("encoding inventory: %w", err)
+	}
+	header := []byte("# Inventory of the simulated fleet, written by `rackpulse sim`.\n# The password is read from $" + PasswordEnv + ", as the simulator read it.\n")
+	path := filepath.Join(dir, "inventory.yaml")
+	if err := os.WriteFile(path, append(header, data...), 0o644); err != nil {
+		return "", fmt.Errorf("writing inventory %s: %w", path, err)
+	}
+	return path, nil
+}
