@@ -266,8 +266,9 @@ func TestLegacyQuirks(t *testing.T) {
 	if v, ok := dig(t, power, "Voltages", 1).(map[string]any)["ReadingVolts"]; !ok || v != nil {
 		t.Errorf("%s: ReadingVolts %v", QuirkNullReadings, v)
 	}
-	if ic := dig(t, power, "PowerControl", 0, "PowerMetrics", "IntervalInMin"); ic != 1.0 {
-		t.Errorf("PowerMetrics.IntervalInMin %v", ic)
+	pm := dig(t, power, "PowerControl", 0, "PowerMetrics").(map[string]any)
+	if pm["IntervalInMin"] != 1.0 || pm["MinConsumedWatts"].(float64) > pm["AverageConsumedWatts"].(float64) || pm["MaxConsumedWatts"].(float64) < pm["AverageConsumedWatts"].(float64) {
+		t.Errorf("PowerMetrics %v: want IntervalInMin 1 and min <= average <= max", pm)
 	}
 	var absentZero bool
 	for _, tmp := range dig(t, served(t, m, legacyChassis+"/Thermal"), "Temperatures").([]any) {

@@ -157,7 +157,7 @@ type readings struct {
 	powerWatts float64 // DC load the PSUs deliver
 	inputWatts float64 // AC drawn from the feeds
 	minWatts   float64 // over the last interval, for PowerMetrics
-	maxWatts   float64
+	maxWatts   float64 // (both of the input)
 	inletC     float64
 	exhaustC   float64
 	cpus       []cpuReading
@@ -217,8 +217,6 @@ func (m *machine) read() *readings {
 	r := &readings{now: now, events: events, health: "OK"}
 	load := m.load(now)
 	r.powerWatts = round1(l.idleWatts + (l.peakWatts-l.idleWatts)*load)
-	r.minWatts = round1(r.powerWatts * (0.92 + 0.03*m.noise(now, 11)))
-	r.maxWatts = round1(r.powerWatts * (1.06 + 0.03*m.noise(now, 12)))
 
 	// PSUs share the load; a failed one carries nothing.
 	failedPSU := -1
@@ -241,6 +239,8 @@ func (m *machine) read() *readings {
 		r.psus = append(r.psus, p)
 	}
 	r.inputWatts = round1(r.inputWatts)
+	r.minWatts = round1(r.inputWatts * (0.92 + 0.03*m.noise(now, 11)))
+	r.maxWatts = round1(r.inputWatts * (1.06 + 0.03*m.noise(now, 12)))
 
 	// CPUs follow power; a hot one climbs per step.
 	frac := (r.powerWatts - l.idleWatts) / (l.peakWatts - l.idleWatts)

@@ -1,13 +1,177 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
+
+	"github.com/rackpulse/rackpulse/bmc/sim"
 )
 
-// newSimCmd is replaced by the real subcommand.
-func newSimCmd(_ *viper.Viper) *cobra.Command {
-	return &cobra.Command{Use: "sim", RunE: func(*cobra.Command, []string) error { return errors.New("sim: not built yet") }}
+func newSimCmd(v *viper.Viper) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "sim",
+		Short: "Serve a fleet of simulated Redfish BMCs over HTTPS",
+		Long: `sim serves --count virtual Redfish BMCs, each on its own loopback port from
+--base-port, over HTTPS with a certificate from a CA it generates at start.
+It writes ca.pem and an inventory.yaml for the fleet into --out, and serves
+an admin API on --admin to list the BMCs and inject or clear faults.
+
+Profiles: modern (PowerSubsystem, ThermalSubsystem, Sensors, metrics
+resources), legacy (Power and Thermal with real vendor quirks), or
+--mockup DIR to serve a DMTF mockup as it is. The BMCs' password is read
+from $` + sim.PasswordEnv + ` ("` + sim.DefaultPassword + `" when unset).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts, admin, err := simOptionsFrom(v)
+			if err != nil {
+				return &exitError{code: 2, msg: err.Error()}
+			}
+			opts.Logger = newLogger(v)
+			return runSim(cmd.Context(), opts, admin)
+		},
+	}
+	f := cmd.Flags()
+	f.Int("count", 20, "number of simulated BMCs; RACKPULSE_COUNT")
+	f.String("profile", sim.ProfileModern, "profile of every BMC: modern or legacy; RACKPULSE_PROFILE")
+	f.String("mix", "", "profile mix instead of --profile, e.g. modern=60,legacy=40; RACKPULSE_MIX")
+	f.String("mockup", "", "serve this DMTF mockup directory from every BMC instead of a profile; RACKPULSE_MOCKUP")
+	f.Int("base-port", sim.DefaultBasePort, "port of the first BMC; the others follow; RACKPULSE_BASE_PORT")
+	f.String("admin", "127.0.0.1:18080", "address of the admin API; RACKPULSE_ADMIN")
+	f.String("out", "var/sim", "directory for ca.pem and inventory.yaml; RACKPULSE_OUT")
+	f.String("latency", "", "per-request delay, e.g. 50ms-200ms or 80ms; RACKPULSE_LATENCY")
+	f.String("scenario", "", "YAML file of faults to play from the start; RACKPULSE_SCENARIO")
+	f.Int("max-sessions", sim.DefaultMaxSessions, "session slots per BMC; RACKPULSE_MAX_SESSIONS")
+	f.Duration("session-timeout", sim.DefaultSessionTimeout, "idle expiry of a session; RACKPULSE_SESSION_TIMEOUT")
+	f.Int("per-rack", sim.DefaultPerRack, "servers per rack in the inventory; RACKPULSE_PER_RACK")
+	return cmd
+}
+
+// simOptionsFrom checks the flags and builds the fleet options and the
+// admin address.
+func simOptionsFrom(v *viper.Viper) (sim.FleetOptions, string, error) {
+	opts := sim.FleetOptions{
+		Count:          v.GetInt("count"),
+		MockupDir:      v.GetString("mockup"),
+		BasePort:       v.GetInt("base-port"),
+		OutDir:         v.GetString("out"),
+		Username:       sim.DefaultUsername,
+		Password:       os.Getenv(sim.PasswordEnv),
+		PerRack:        v.GetInt("per-rack"),
+		MaxSessions:    v.GetInt("max-sessions"),
+		SessionTimeout: v.GetDuration("session-timeout"),
+	}
+	if opts.Count < 1 {
+		return opts, "", fmt.Errorf("--count %d: want at least 1", opts.Count)
+	}
+	if opts.BasePort < 1 || opts.BasePort+opts.Count-1 > 65535 {
+		return opts, "", fmt.Errorf("--base-port %d with --count %d: ports must lie within 1-65535", opts.BasePort, opts.Count)
+	}
+	mix := v.GetString("mix")
+	if mix == "" {
+		mix = v.GetString("profile")
+	}
+	if opts.MockupDir == "" {
+		m, err := sim.ParseMix(mix)
+		if err != nil {
+			return opts, "", err
+		}
+		opts.Mix = m
+	}
+	lat, err := sim.ParseLatency(v.GetString("latency"))
+	if err != nil {
+		return opts, "", fmt.Errorf("--latency: %w", err)
+	}
+	opts.Latency = lat
+	if file := v.GetString("scenario"); file != "" {
+		events, err := sim.LoadScenario(file)
+		if err != nil {
+			return opts, "", err
+		}
+		opts.Scenario = events
+	}
+	admin := v.GetString("admin")
+	if _, _, err := net.SplitHostPort(admin); err != nil {
+		return opts, "", fmt.Errorf("--admin %q: %w", admin, err)
+	}
+	return opts, admin, nil
+}
+
+// runSim starts the fleet and the admin API, and serves until ctx is done.
+func runSim(ctx context.Context, opts sim.FleetOptions, adminAddr string) error {
+	log := opts.Logger
+	fleet, err := sim.NewFleet(opts)
+	if err != nil {
+		return err
+	}
+	adminLn, err := (&net.ListenConfig{}).Listen(ctx, "tcp", adminAddr)
+	if err != nil {
+		return fmt.Errorf("admin API: %w", err)
+	}
+	if err := fleet.Start(ctx); err != nil {
+		_ = adminLn.Close()
+		return err
+	}
+	admin := &http.Server{Handler: fleet.AdminHandler(), ReadHeaderTimeout: 10 * time.Second}
+	adminDone := make(chan error, 1)
+	go func() {
+		if err := admin.Serve(adminLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			adminDone <- err
+		}
+		close(adminDone)
+	}()
+
+	bmcs := fleet.BMCs()
+	profiles := map[string]int{}
+	for _, b := range bmcs {
+		profiles[b.Info().Profile]++
+	}
+	log.Info("simulator ready",
+		"bmcs", len(bmcs),
+		"first", bmcs[0].URL(),
+		"last", bmcs[len(bmcs)-1].URL(),
+		"profiles", profileSummary(profiles),
+		"admin", "http://"+adminLn.Addr().String(),
+		"ca_file", fleet.CAFile(),
+		"inventory", fleet.InventoryFile(),
+		"password_env", sim.PasswordEnv,
+		"scenario_events", len(opts.Scenario),
+	)
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-adminDone:
+		serveErr = fmt.Errorf("admin API: %w", serveErr)
+	}
+	stopStart := time.Now()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := admin.Shutdown(shutdownCtx); err != nil {
+		log.Warn("admin API shutdown", "err", err)
+	}
+	<-adminDone
+	if err := fleet.Close(); err != nil && serveErr == nil {
+		serveErr = err
+	}
+	log.Info("simulator stopped", "took", time.Since(stopStart).Round(time.Millisecond))
+	return serveErr
+}
+
+func profileSummary(counts map[string]int) string {
+	var parts []string
+	for _, name := range append(sim.SyntheticProfiles(), sim.ProfileMockup) {
+		if n := counts[name]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s=%d", name, n))
+		}
+	}
+	return strings.Join(parts, ",")
 }
