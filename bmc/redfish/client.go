@@ -115,9 +115,12 @@ func (c *Collector) members(ctx context.Context, uri string) ([]member, error) {
 			toFetch = append(toFetch, i)
 		}
 	}
-	if len(toFetch) > 0 && query != "" {
+	// Every member a bare link: the service ignores $expand (and will not
+	// be asked again). Only some: those members could not be expanded
+	// (missing on the service); they are fetched and will fail on their own.
+	if len(toFetch) > 0 && len(toFetch) == len(out) && query != "" {
 		c.expand.markIgnored(uri)
-		c.log.Debug("service advertised $expand but returned links only", "server", c.ep.Server, "uri", uri)
+		c.log.Debug("service advertised $expand but returned links only", "server", c.ep.Server, "quirk", QuirkExpandIgnored, "uri", uri)
 	}
 	c.fetchInto(ctx, out, toFetch)
 	return out, nil

@@ -18,7 +18,6 @@ func (p *poll) readMemory(ctx context.Context, systems []systemRef) {
 		if sys.links.Memory.ID == "" {
 			continue
 		}
-		errsBefore := len(p.snap.Poll.Errors)
 		ok := p.eachMember(ctx, bmc.PartMemory, sys.links.Memory.ID, func(uri string, raw []byte) error {
 			var m schemas.Memory
 			var links navLinks
@@ -42,7 +41,9 @@ func (p *poll) readMemory(ctx context.Context, systems []systemRef) {
 			return metricsErr
 		})
 		anyRead = anyRead || ok
-		anyFailed = anyFailed || !ok || len(p.snap.Poll.Errors) > errsBefore
+		// A member that fails is reported each time the part is read; only
+		// a collection that cannot be read makes the part due again next poll.
+		anyFailed = anyFailed || !ok
 	}
 	if !anyRead && anyFailed && p.c.memory.ok {
 		p.carry(bmc.PartMemory, true)

@@ -264,6 +264,9 @@ func TestTraceAndCounters(t *testing.T) {
 	if int64(snap.Poll.Requests) != traced.Load() || snap.Poll.Bytes != bytes.Load() || snap.Poll.Bytes == 0 {
 		t.Errorf("poll counted %d requests/%d bytes, trace saw %d/%d", snap.Poll.Requests, snap.Poll.Bytes, traced.Load(), bytes.Load())
 	}
+	if snap.Poll.Requests > 8 {
+		t.Errorf("a readings-only poll of public-rackmount1 took %d requests, want at most 8", snap.Poll.Requests)
+	}
 	// The second poll reads only the readings; slow and static parts are cached.
 	for _, p := range []bmc.Part{bmc.PartMemory, bmc.PartStorage, bmc.PartCPU, bmc.PartLogs} {
 		if !hasPart(snap.Poll.Cached, p) {

@@ -17,7 +17,6 @@ func (p *poll) readStorage(ctx context.Context, systems []systemRef, _ []chassis
 	anyRead, anyFailed := false, false
 	seen := map[string]bool{}
 	for _, sys := range systems {
-		errsBefore := len(p.snap.Poll.Errors)
 		var ok bool
 		switch {
 		case sys.links.Storage.ID != "":
@@ -77,7 +76,9 @@ func (p *poll) readStorage(ctx context.Context, systems []systemRef, _ []chassis
 			continue
 		}
 		anyRead = anyRead || ok
-		anyFailed = anyFailed || !ok || len(p.snap.Poll.Errors) > errsBefore
+		// A member that fails is reported each time the part is read; only
+		// a collection that cannot be read makes the part due again next poll.
+		anyFailed = anyFailed || !ok
 	}
 	if !anyRead && anyFailed && p.c.storage.ok {
 		p.carry(bmc.PartStorage, true)
