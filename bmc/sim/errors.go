@@ -15,7 +15,6 @@ const (
 	msgResourceMissingAtURI           = baseRegistry + "ResourceMissingAtURI"
 	msgActionNotSupported             = baseRegistry + "ActionNotSupported"
 	msgNoValidSession                 = baseRegistry + "NoValidSession"
-	msgInsufficientPrivilege          = baseRegistry + "InsufficientPrivilege"
 	msgSessionLimitExceeded           = baseRegistry + "SessionLimitExceeded"
 	msgMalformedJSON                  = baseRegistry + "MalformedJSON"
 	msgPropertyMissing                = baseRegistry + "PropertyMissing"

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -154,7 +155,7 @@ func TestDataFaults(t *testing.T) {
 				}
 				clock.advance(DefaultFaultStep)
 			}
-			if healths[len(healths)-1] != "Critical" || !contains(healths, "Warning") {
+			if healths[len(healths)-1] != "Critical" || !slices.Contains(healths, "Warning") {
 				t.Errorf("CPU health went %v, want through Warning to Critical", healths)
 			}
 			temp := dig(t, served(t, m, modernSystem+"/Processors/CPU2/ProcessorMetrics"), "TemperatureCelsius").(float64)
@@ -294,13 +295,4 @@ func TestLegacyQuirks(t *testing.T) {
 	if m.profile.expand != ExpandIgnore || dig(t, served(t, m, ServiceRootPath), "ProtocolFeaturesSupported", "ExpandQuery", "MaxLevels") != 1.0 {
 		t.Errorf("%s: not advertised with MaxLevels 1 and ignored", QuirkExpandIgnored)
 	}
-}
-
-func contains(s []string, v string) bool {
-	for _, e := range s {
-		if e == v {
-			return true
-		}
-	}
-	return false
 }
