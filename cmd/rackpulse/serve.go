@@ -1,13 +1,313 @@
 package main
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
+
+	"github.com/rackpulse/rackpulse/bmc"
+	"github.com/rackpulse/rackpulse/inventory"
 )
 
-// newServeCmd is replaced by the real subcommand.
-func newServeCmd(_ *viper.Viper) *cobra.Command {
-	return &cobra.Command{Use: "serve", RunE: func(*cobra.Command, []string) error { return errors.New("serve: not built yet") }}
+func newServeCmd(v *viper.Viper) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Poll the BMCs of the selected racks and serve /metrics and /healthz",
+		Long: `serve loads the inventory, polls every BMC of the selected racks on its
+interval, and serves /healthz, /metrics and /api/servers. It reloads the
+inventory when a file changes or on SIGHUP; a bad edit is reported and the
+running inventory kept.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg := serveConfig{
+				inventoryPath: v.GetString("inventory"),
+				racks:         splitList(v.GetString("racks")),
+				listen:        v.GetString("listen"),
+				workers:       v.GetInt("workers"),
+				reloadCheck:   v.GetDuration("reload-check"),
+				stateDir:      v.GetString("state-dir"),
+			}
+			return runServe(cmd.Context(), cfg, newLogger(v), nil)
+		},
+	}
+	f := cmd.Flags()
+	f.String("racks", "", "comma-separated racks to poll (default all); RACKPULSE_RACKS")
+	f.String("listen", "127.0.0.1:9290", "address for /metrics, /healthz and /api; RACKPULSE_LISTEN")
+	f.Int("workers", 256, "polls in flight across the fleet; RACKPULSE_WORKERS")
+	f.Duration("reload-check", 2*time.Second, "how often to look for inventory changes; RACKPULSE_RELOAD_CHECK")
+	f.String("state-dir", "var/state", "directory for small state files kept across restarts; RACKPULSE_STATE_DIR")
+	return cmd
+}
+
+type serveConfig struct {
+	inventoryPath string
+	racks         []string
+	listen        string
+	workers       int
+	reloadCheck   time.Duration
+	stateDir      string
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+// runServe runs the poller until ctx is done. ready, when set, receives the
+// bound listen address once the HTTP server is up (for tests).
+func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- string) error {
+	inv, err := loadValidInventory(cfg.inventoryPath, log)
+	if err != nil {
+		return err
+	}
+	eps, err := inv.Endpoints(cfg.racks)
+	if err != nil {
+		return fmt.Errorf("inventory %s: %w", cfg.inventoryPath, err)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reloads := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "rackpulse_inventory_reloads_total", Help: "Inventory reloads by result (ok, invalid).",
+	}, []string{"result"})
+	targets := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "rackpulse_bmc_targets", Help: "BMCs being polled.",
+	})
+	reg.MustRegister(reloads, targets)
+
+	latest := newLatestSnapshots()
+	sched := bmc.NewScheduler(bmc.SchedulerConfig{
+		NewCollector:     newCollector,
+		CollectorOptions: bmc.CollectorOptions{StateDir: cfg.stateDir},
+		OnSnapshot:       latest.put,
+		Workers:          cfg.workers,
+		Observer:         bmc.NewPollMetrics(reg),
+		Logger:           log,
+	})
+	added, _, _ := sched.Update(eps)
+	targets.Set(float64(added))
+	log.Info("polling", "inventory", cfg.inventoryPath, "racks", rackList(cfg.racks), "bmcs", added, "workers", cfg.workers)
+
+	ln, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.listen, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"status": "ok", "bmcs": len(sched.Targets()), "reporting": latest.count()})
+	})
+	mux.HandleFunc("GET /api/servers", latest.serveSummary)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- srv.Serve(ln) }()
+	log.Info("serving", "addr", ln.Addr().String(), "paths", "/metrics /healthz /api/servers")
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+
+	runCtx, stopAll := context.WithCancel(ctx)
+	defer stopAll()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		watchInventory(runCtx, cfg.inventoryPath, cfg.reloadCheck, log, func() {
+			next, err := loadValidInventory(cfg.inventoryPath, log)
+			if err != nil {
+				reloads.WithLabelValues("invalid").Inc()
+				log.Error("inventory reload rejected; keeping the running inventory", "inventory", cfg.inventoryPath, "err", err)
+				return
+			}
+			nextEps, err := next.Endpoints(cfg.racks)
+			if err != nil {
+				reloads.WithLabelValues("invalid").Inc()
+				log.Error("inventory reload rejected; keeping the running inventory", "inventory", cfg.inventoryPath, "err", err)
+				return
+			}
+			reloads.WithLabelValues("ok").Inc()
+			added, changed, removed := sched.Update(nextEps)
+			targets.Set(float64(len(nextEps)))
+			latest.keepOnly(nextEps)
+			log.Info("inventory reloaded", "added", added, "changed", changed, "removed", removed, "bmcs", len(nextEps))
+		})
+	})
+
+	runErr := sched.Run(runCtx)
+	stopAll()
+	wg.Wait()
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	if err := <-httpDone; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http server: %w", err)
+	}
+	log.Info("stopped; every BMC session logged out")
+	return runErr
+}
+
+func rackList(racks []string) string {
+	if len(racks) == 0 {
+		return "all"
+	}
+	return strings.Join(racks, ",")
+}
+
+// loadValidInventory loads and validates, logging warnings; errors come back as
+// one error listing every problem.
+func loadValidInventory(path string, log *slog.Logger) (*inventory.Inventory, error) {
+	inv, problems, err := inventory.Load(path)
+	for _, p := range problems.Warnings() {
+		log.Warn("inventory", "problem", p.String())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("inventory %s is invalid:\n%s", path, problems.Errors().Error())
+	}
+	return inv, nil
+}
+
+// watchInventory calls reload when the inventory's files change (checked
+// every interval by name, size and modification time, which also catches
+// editors that replace files) or when the process gets SIGHUP.
+func watchInventory(ctx context.Context, path string, every time.Duration, log *slog.Logger, reload func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	if every <= 0 {
+		every = 2 * time.Second
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	seen := inventoryFingerprint(path)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			log.Info("SIGHUP: reloading inventory", "inventory", path)
+			seen = inventoryFingerprint(path)
+			reload()
+		case <-tick.C:
+			if now := inventoryFingerprint(path); now != seen {
+				seen = now
+				log.Info("inventory changed: reloading", "inventory", path)
+				reload()
+			}
+		}
+	}
+}
+
+func inventoryFingerprint(path string) [32]byte {
+	h := sha256.New()
+	_ = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			fmt.Fprintf(h, "%s error %v\n", p, err)
+			return nil
+		}
+		if d.IsDir() {
+			return nil
+		}
+		if info, err := d.Info(); err == nil {
+			fmt.Fprintf(h, "%s %d %d\n", p, info.Size(), info.ModTime().UnixNano())
+		}
+		return nil
+	})
+	var sum [32]byte
+	copy(sum[:], h.Sum(nil))
+	return sum
+}
+
+// latestSnapshots keeps the newest snapshot per server for /api/servers.
+type latestSnapshots struct {
+	mu    sync.Mutex
+	byKey map[string]*bmc.Snapshot
+}
+
+func newLatestSnapshots() *latestSnapshots {
+	return &latestSnapshots{byKey: map[string]*bmc.Snapshot{}}
+}
+
+func (l *latestSnapshots) put(s *bmc.Snapshot) {
+	l.mu.Lock()
+	l.byKey[s.Server] = s
+	l.mu.Unlock()
+}
+
+func (l *latestSnapshots) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.byKey)
+}
+
+func (l *latestSnapshots) keepOnly(eps []bmc.Endpoint) {
+	keep := make(map[string]bool, len(eps))
+	for _, ep := range eps {
+		keep[ep.Server] = true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for name := range l.byKey {
+		if !keep[name] {
+			delete(l.byKey, name)
+		}
+	}
+}
+
+type serverSummary struct {
+	Server   string          `json:"server"`
+	Rack     string          `json:"rack"`
+	Time     time.Time       `json:"time"`
+	Health   bmc.Health      `json:"health"`
+	Requests int             `json:"requests"`
+	Errors   []bmc.PartError `json:"errors,omitempty"`
+}
+
+func (l *latestSnapshots) serveSummary(w http.ResponseWriter, r *http.Request) {
+	l.mu.Lock()
+	out := make([]serverSummary, 0, len(l.byKey))
+	for _, s := range l.byKey {
+		out = append(out, serverSummary{Server: s.Server, Rack: s.Rack, Time: s.Time, Health: s.Health(), Requests: s.Poll.Requests, Errors: s.Poll.Errors})
+	}
+	l.mu.Unlock()
+	slices.SortFunc(out, func(a, b serverSummary) int { return strings.Compare(a.Server, b.Server) })
+	if name := r.URL.Query().Get("server"); name != "" {
+		l.mu.Lock()
+		s := l.byKey[name]
+		l.mu.Unlock()
+		if s == nil {
+			http.Error(w, "no snapshot for server "+name, http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(s)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(out)
 }

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// BenchmarkFleet polls a simulated fleet with the real binary, as an
+// operator would run it: `rackpulse sim` with FLEET_BMCS Redfish BMCs
+// answering each request after FLEET_LATENCY, and `rackpulse serve` polling
+// every 30 s. After one interval of warm-up it measures FLEET_WINDOW and
+// reports polls per second, requests per poll, CPU seconds per 1,000 polls
+// and average cores of the poller, its peak RSS, and the share of BMCs that
+// were polled successfully in every interval of the window.
+//
+// Run it with `make bench-fleet` (RACKPULSE_FLEET_BENCH=1); it is skipped
+// otherwise, since it takes minutes.
+func BenchmarkFleet(b *testing.B) {
+	if os.Getenv("RACKPULSE_FLEET_BENCH") == "" {
+		b.Skip("fleet benchmark: set RACKPULSE_FLEET_BENCH=1 (make bench-fleet)")
+	}
+	bmcs := envInt(b, "FLEET_BMCS", 2000)
+	window := envDuration(b, "FLEET_WINDOW", 5*time.Minute)
+	latency := envString("FLEET_LATENCY", "50ms-200ms")
+	mix := envString("FLEET_MIX", "modern=50,legacy=50")
+	const interval = 30 * time.Second
+
+	dir := b.TempDir()
+	bin := filepath.Join(dir, "rackpulse")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		b.Fatalf("build: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithCancel(b.Context())
+	defer cancel()
+
+	simDir := filepath.Join(dir, "sim")
+	sim := exec.CommandContext(ctx, bin, "sim", "--count", strconv.Itoa(bmcs), "--mix", mix,
+		"--latency", latency, "--base-port", "21000", "--admin", "127.0.0.1:18181", "--out", simDir, "--log-level", "warn")
+	sim.Env = append(os.Environ(), "RACKPULSE_SIM_PASSWORD=bench-password")
+	sim.Stderr = os.Stderr
+	if err := sim.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer stopProcess(sim)
+	inv := filepath.Join(simDir, "inventory.yaml")
+	waitFor(b, 2*time.Minute, func() bool { st, err := os.Stat(inv); return err == nil && st.Size() > 0 })
+
+	const listen = "127.0.0.1:19391"
+	serve := exec.CommandContext(ctx, bin, "serve", "--inventory", inv, "--listen", listen,
+		"--workers", "512", "--state-dir", filepath.Join(dir, "state"), "--log-level", "warn")
+	serve.Env = sim.Env
+	serve.Stderr = os.Stderr
+	if err := serve.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer stopProcess(serve)
+
+	time.Sleep(interval + 5*time.Second) // every BMC has had its first poll
+	b.ResetTimer()
+	before := scrapeFleet(b, listen)
+	cpuBefore := processCPUSeconds(b, serve.Process.Pid)
+	time.Sleep(window)
+	after := scrapeFleet(b, listen)
+	cpuAfter := processCPUSeconds(b, serve.Process.Pid)
+	b.StopTimer()
+	peakRSS := processPeakRSS(b, serve.Process.Pid)
+
+	polls := after.polls - before.polls
+	cpu := cpuAfter - cpuBefore
+	intervals := int(window / interval)
+	onTime := 0
+	for server, ok := range after.okPolls {
+		if ok-before.okPolls[server] >= float64(intervals) && after.skipped[server] == before.skipped[server] {
+			onTime++
+		}
+	}
+	b.ReportMetric(polls/window.Seconds(), "polls/s")
+	b.ReportMetric(after.requestsPerPoll(), "requests/poll")
+	b.ReportMetric(cpu/polls*1000, "cpu-s/1000polls")
+	b.ReportMetric(cpu/window.Seconds(), "cores")
+	b.ReportMetric(float64(peakRSS)/(1<<20), "peak-MiB")
+	b.ReportMetric(100*float64(onTime)/float64(bmcs), "%on-time")
+	fmt.Printf("fleet: %d BMCs, window %v: %.1f polls/s, %.1f requests/poll, %.2f CPU s/1000 polls, %.2f cores, peak RSS %.0f MiB, %d/%d BMCs polled in every interval\n",
+		bmcs, window, polls/window.Seconds(), after.requestsPerPoll(), cpu/polls*1000, cpu/window.Seconds(), float64(peakRSS)/(1<<20), onTime, bmcs)
+}
+
+type fleetScrape struct {
+	polls    float64            // all poll attempts
+	okPolls  map[string]float64 // polls that read a snapshot, per server
+	skipped  map[string]float64
+	requests map[string]float64 // last poll's requests, per server
+}
+
+func (s fleetScrape) requestsPerPoll() float64 {
+	var sum float64
+	for _, r := range s.requests {
+		sum += r
+	}
+	return sum / math.Max(1, float64(len(s.requests)))
+}
+
+func scrapeFleet(b *testing.B, listen string) fleetScrape {
+	b.Helper()
+	resp, err := http.Get("http://" + listen + "/metrics")
+	if err != nil {
+		b.Fatalf("scrape: %v", err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		b.Fatalf("parse metrics: %v", err)
+	}
+	s := fleetScrape{okPolls: map[string]float64{}, skipped: map[string]float64{}, requests: map[string]float64{}}
+	for _, m := range families["rackpulse_bmc_polls_total"].GetMetric() {
+		labels := labelMap(m.GetLabel())
+		v := m.GetCounter().GetValue()
+		s.polls += v
+		if labels["result"] == "ok" || labels["result"] == "partial" {
+			s.okPolls[labels["server"]] += v
+		}
+	}
+	for _, m := range families["rackpulse_bmc_polls_skipped_total"].GetMetric() {
+		s.skipped[labelMap(m.GetLabel())["server"]] = m.GetCounter().GetValue()
+	}
+	for _, m := range families["rackpulse_bmc_poll_requests"].GetMetric() {
+		s.requests[labelMap(m.GetLabel())["server"]] = m.GetGauge().GetValue()
+	}
+	return s
+}
+
+func processCPUSeconds(b *testing.B, pid int) float64 {
+	b.Helper()
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Fields after the command name (which may hold spaces) start after ')'.
+	fields := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+2:]))
+	utime, _ := strconv.ParseFloat(fields[11], 64)
+	stime, _ := strconv.ParseFloat(fields[12], 64)
+	return (utime + stime) / 100 // USER_HZ
+}
+
+func processPeakRSS(b *testing.B, pid int) int64 {
+	b.Helper()
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	b.Fatal("no VmHWM in /proc status")
+	return 0
+}
+
+func labelMap(pairs []*dto.LabelPair) map[string]string {
+	m := make(map[string]string, len(pairs))
+	for _, p := range pairs {
+		m[p.GetName()] = p.GetValue()
+	}
+	return m
+}
+
+func envInt(b *testing.B, name string, def int) int {
+	if s := os.Getenv(name); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			b.Fatalf("%s: %v", name, err)
+		}
+		return n
+	}
+	return def
+}
+
+func envDuration(b *testing.B, name string, def time.Duration) time.Duration {
+	if s := os.Getenv(name); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			b.Fatalf("%s: %v", name, err)
+		}
+		return d
+	}
+	return def
+}
+
+func envString(name, def string) string {
+	if s := os.Getenv(name); s != "" {
+		return s
+	}
+	return def
+}
+
+// stopProcess sends SIGINT and waits, so the process logs out its sessions.
+func stopProcess(cmd *exec.Cmd) {
+	if cmd.Process == nil {
+		return
+	}
+	_ = cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+	}
+}
+
+func waitFor(tb testing.TB, limit time.Duration, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("condition not met within %v", limit)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rackpulse/rackpulse/bmc"
+)
+
+// probeArgs runs the probe command as a user would, returning stdout,
+// stderr and the error (an *exitError for a non-zero exit).
+func probeArgs(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	root := newRootCmd()
+	root.SetArgs(append([]string{"probe"}, args...))
+	root.SetOut(&stdout)
+	root.SetErr(&stderr)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	err := root.ExecuteContext(ctx)
+	return stdout.String(), stderr.String(), err
+}
+
+// stableProbeOutput blanks what changes from run to run: time, duration, bytes.
+func stableProbeOutput(out, addr string) string {
+	out = strings.ReplaceAll(out, addr, "ADDRESS")
+	out = regexp.MustCompile(`Polled   \S+ in \S+: (\d+) requests, .*`).ReplaceAllString(out, "Polled   TIME in DURATION: $1 requests, BYTES")
+	return out
+}
+
+func TestProbeTableForRackmountMockupMatchesGolden(t *testing.T) {
+	srv, bmcSim, ca := startMockupBMC(t, "public-rackmount1")
+	t.Setenv("PROBE_PW", testPassword)
+	stdout, stderr, err := probeArgs(t, srv.URL, "--user", testUser, "--password-env", "PROBE_PW", "--ca-file", ca)
+	var exit *exitError
+	if err != nil && !(errors.As(err, &exit) && exit.code == 2) {
+		t.Fatalf("probe: %v\nstderr: %s", err, stderr)
+	}
+	checkGolden(t, "probe-public-rackmount1.golden", []byte(stableProbeOutput(stdout, srv.URL)))
+	if strings.Contains(stdout+stderr, testPassword) {
+		t.Error("the password appears in probe output")
+	}
+	if n := bmcSim.ActiveSessions(); n != 0 {
+		t.Errorf("%d sessions left open after probe; it must log out", n)
+	}
+}
+
+func TestProbeJSONIsTheSnapshot(t *testing.T) {
+	srv, _, ca := startMockupBMC(t, "public-rackmount1")
+	t.Setenv("PROBE_PW", testPassword)
+	stdout, stderr, err := probeArgs(t, srv.URL, "--json", "--user", testUser, "--password-env", "PROBE_PW", "--ca-file", ca)
+	var exit *exitError
+	if err != nil && !(errors.As(err, &exit) && exit.code == 2) {
+		t.Fatalf("probe: %v\nstderr: %s", err, stderr)
+	}
+	var snap bmc.Snapshot
+	if err := json.Unmarshal([]byte(stdout), &snap); err != nil {
+		t.Fatalf("--json output is not a Snapshot: %v\n%s", err, stdout)
+	}
+	if snap.Protocol != bmc.ProtocolRedfish || len(snap.PSUs) != 2 || snap.Poll.Requests == 0 {
+		t.Errorf("snapshot: protocol %q, %d PSUs, %d requests; want redfish, 2 PSUs, some requests", snap.Protocol, len(snap.PSUs), snap.Poll.Requests)
+	}
+	var bay1 *bmc.PSU
+	for i := range snap.PSUs {
+		if snap.PSUs[i].Bay == "1" {
+			bay1 = &snap.PSUs[i]
+		}
+	}
+	if bay1 == nil || bay1.Health != bmc.HealthWarning || !bay1.FailurePredicted || bay1.CapacityWatts == nil || *bay1.CapacityWatts != 400 {
+		t.Errorf("PSU bay 1 = %+v; want Warning, failure predicted, rated 400 W (public-rackmount1)", bay1)
+	}
+}
+
+func TestProbeVerbosePrintsEveryRequest(t *testing.T) {
+	srv, bmcSim, ca := startMockupBMC(t, "public-rackmount1")
+	t.Setenv("PROBE_PW", testPassword)
+	before := bmcSim.Requests()
+	_, stderr, err := probeArgs(t, srv.URL, "-v", "--user", testUser, "--password-env", "PROBE_PW", "--ca-file", ca)
+	var exit *exitError
+	if err != nil && !(errors.As(err, &exit) && exit.code == 2) {
+		t.Fatalf("probe: %v\nstderr: %s", err, stderr)
+	}
+	lines := regexp.MustCompile(`(?m)^(GET|POST|DELETE|PATCH)\s+\S+\s+\d{3} `).FindAllString(stderr, -1)
+	served := bmcSim.Requests() - before
+	if int64(len(lines)) != served {
+		t.Errorf("-v printed %d request lines; the BMC served %d requests:\n%s", len(lines), served, stderr)
+	}
+	if !strings.Contains(stderr, "POST") || !strings.Contains(stderr, "DELETE") {
+		t.Errorf("-v shows no session login (POST) and logout (DELETE):\n%s", stderr)
+	}
+}
+
+func TestProbeWrongPasswordExitsWithAuthFailure(t *testing.T) {
+	srv, _, ca := startMockupBMC(t, "public-rackmount1")
+	t.Setenv("PROBE_PW", "not-the-password")
+	_, _, err := probeArgs(t, srv.URL, "--user", testUser, "--password-env", "PROBE_PW", "--ca-file", ca)
+	var exit *exitError
+	if !errors.As(err, &exit) || exit.code != 1 || !strings.Contains(exit.msg, string(bmc.ErrKindAuth)) {
+		t.Fatalf("probe with a wrong password = %v; want exit 1 naming an auth failure", err)
+	}
+	if strings.Contains(exit.msg, "not-the-password") {
+		t.Error("the password appears in the error")
+	}
+}
+
+func TestProbeUntrustedCertificateIsRefused(t *testing.T) {
+	srv, _, _ := startMockupBMC(t, "public-rackmount1")
+	t.Setenv("PROBE_PW", testPassword)
+	_, _, err := probeArgs(t, srv.URL, "--user", testUser, "--password-env", "PROBE_PW")
+	var exit *exitError
+	if !errors.As(err, &exit) || exit.code != 1 || !strings.Contains(exit.msg, string(bmc.ErrKindTLS)) {
+		t.Fatalf("probe without the BMC's CA = %v; want exit 1 naming a TLS failure", err)
+	}
+}
+
+func TestProbeAddressFlagErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unset env", []string{"https://127.0.0.1:1", "--password-env", "RACKPULSE_TEST_UNSET_VAR"}, "RACKPULSE_TEST_UNSET_VAR is not set"},
+		{"both sources", []string{"https://127.0.0.1:1", "--password-env", "X", "--password-file", "y"}, "not both"},
+		{"bad protocol", []string{"127.0.0.1:623", "--protocol", "snmp"}, "unknown protocol"},
+		{"unknown server", []string{"no-such-server", "--inventory", "../../configs/inventory.example.yaml"}, `no server "no-such-server" in inventory`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("BMC_PASSWORD", "example")
+			_, _, err := probeArgs(t, tc.args...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("probe %v = %v; want an error containing %q", tc.args, err, tc.want)
+			}
+		})
+	}
+}
