@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rackpulse/rackpulse/bmc/sim"
+)
+
+// startFleet starts a simulated fleet of n BMCs (mixed profiles) over TLS on
+// loopback and returns it with its inventory, rewritten to poll every second.
+func startFleet(t *testing.T, n int) (*sim.Fleet, string) {
+	t.Helper()
+	const password = "serve-test-password"
+	t.Setenv(sim.PasswordEnv, password)
+	mix, err := sim.ParseMix("modern=50,legacy=50")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	fleet, err := sim.NewFleet(sim.FleetOptions{
+		Count: n, Mix: mix, Host: "127.0.0.1", BasePort: 30000 + rand.IntN(20000),
+		OutDir: out, Username: "admin", Password: password, PerRack: 3,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := fleet.Start(ctx); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); _ = fleet.Close() })
+	raw, err := os.ReadFile(fleet.InventoryFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := filepath.Join(out, "poll-inventory.yaml")
+	writeFile(t, inv, strings.Replace(string(raw), "poll_interval: 30s", "poll_interval: 1s", 1))
+	return fleet, inv
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil { // as editors do
+		t.Fatal(err)
+	}
+}
+
+func getBody(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+func TestServePollsFleetReloadsInventoryAndLogsOutOnStop(t *testing.T) {
+	fleet, invPath := startFleet(t, 6)
+	invText, _ := os.ReadFile(invPath)
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	cfg := serveConfig{inventoryPath: invPath, listen: "127.0.0.1:0", workers: 4, reloadCheck: 50 * time.Millisecond, stateDir: t.TempDir()}
+	go func() { done <- runServe(ctx, cfg, slog.New(slog.DiscardHandler), ready) }()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("serve stopped at start: %v", err)
+	}
+	base := "http://" + addr
+
+	type health struct{ BMCs, Reporting int }
+	healthz := func() health {
+		var h health
+		if err := json.Unmarshal([]byte(getBody(t, base+"/healthz")), &h); err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	waitFor(t, 30*time.Second, func() bool { return healthz().Reporting == 6 })
+	metrics := getBody(t, base+"/metrics")
+	for _, b := range fleet.BMCs() {
+		if !strings.Contains(metrics, `rackpulse_bmc_polls_total{rack="`) || !strings.Contains(metrics, `server="`+b.Name()+`"`) {
+			t.Errorf("/metrics has no poll series for %s", b.Name())
+		}
+	}
+	if strings.Contains(metrics, "serve-test-password") || strings.Contains(getBody(t, base+"/api/servers"), "serve-test-password") {
+		t.Error("the BMC password appears in served output")
+	}
+
+	// A bad edit is reported and the running inventory kept.
+	writeFile(t, invPath, strings.Replace(string(invText), "address:", "adress:", 1))
+	waitFor(t, 10*time.Second, func() bool {
+		return strings.Contains(getBody(t, base+"/metrics"), `rackpulse_inventory_reloads_total{result="invalid"} 1`)
+	})
+	if h := healthz(); h.BMCs != 6 {
+		t.Errorf("after a bad edit %d BMCs are polled, want the 6 of the running inventory", h.BMCs)
+	}
+
+	// A good edit that drops the last rack is applied by diff, and the
+	// dropped BMCs are logged out.
+	racks := regexp.MustCompile(`(?m)^\s*- name: rack-\d+$`).FindAllStringIndex(string(invText), -1)
+	if len(racks) != 2 {
+		t.Fatalf("simulated inventory has %d racks, want 2 of 3 servers", len(racks))
+	}
+	writeFile(t, invPath, string(invText)[:racks[1][0]])
+	waitFor(t, 10*time.Second, func() bool { return healthz().BMCs == 3 })
+	for _, b := range fleet.BMCs()[3:] {
+		waitFor(t, 10*time.Second, func() bool { return b.Handler().ActiveSessions() == 0 })
+	}
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	for _, b := range fleet.BMCs() {
+		if n := b.Handler().ActiveSessions(); n != 0 {
+			t.Errorf("%s holds %d sessions after serve stopped; want 0", b.Name(), n)
+		}
+	}
+}
+
+func TestServeRefusesInvalidInventoryAtStart(t *testing.T) {
+	inv := filepath.Join(t.TempDir(), "inventory.yaml")
+	writeFile(t, inv, "site: x\nrooms:\n  - name: r\n    rowz: []\n")
+	err := runServe(t.Context(), serveConfig{inventoryPath: inv, listen: "127.0.0.1:0"}, slog.New(slog.DiscardHandler), nil)
+	if err == nil || !strings.Contains(err.Error(), inv) || !strings.Contains(err.Error(), `unknown field "rowz"`) {
+		t.Fatalf("serve with a bad inventory = %v; want an error naming the file and the unknown field", err)
+	}
+}
