@@ -25,13 +25,17 @@ build:
 	$(GO) build -o $(BIN) ./cmd/rackpulse
 
 # run: a simulated fleet of $(RUN_BMCS) Redfish BMCs, and serve polling it.
+# The simulator runs in its own session so that Ctrl-C reaches serve first:
+# serve logs out of every BMC, then the simulator is stopped.
 run: build
 	@mkdir -p $(VAR)/sim $(VAR)/state
 	@export RACKPULSE_SIM_PASSWORD="$${RACKPULSE_SIM_PASSWORD:-sim-password}"; \
-	$(BIN) sim --count $(RUN_BMCS) --mix $(RUN_MIX) --out $(VAR)/sim & sim=$$!; \
-	trap 'kill $$sim 2>/dev/null; wait $$sim 2>/dev/null' EXIT INT TERM; \
+	rm -f $(VAR)/sim/inventory.yaml; \
+	setsid $(BIN) sim --count $(RUN_BMCS) --mix $(RUN_MIX) --out $(VAR)/sim & sim=$$!; \
+	trap 'kill -INT $$sim 2>/dev/null; wait $$sim 2>/dev/null' EXIT; \
 	for i in $$(seq 1 100); do [ -s $(VAR)/sim/inventory.yaml ] && break; sleep 0.1; done; \
 	echo "rackpulse: simulator up; polling it. Metrics: http://$(RUN_LISTEN)/metrics  servers: http://$(RUN_LISTEN)/api/servers"; \
+	echo "rackpulse: one BMC as the poller sees it: RACKPULSE_SIM_PASSWORD=$$RACKPULSE_SIM_PASSWORD $(BIN) probe --inventory $(VAR)/sim/inventory.yaml rack-01-u01"; \
 	$(BIN) serve --inventory $(VAR)/sim/inventory.yaml --listen $(RUN_LISTEN) --state-dir $(VAR)/state
 
 test:
