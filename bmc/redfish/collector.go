@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/stmcginnis/gofish"
@@ -49,6 +50,12 @@ type Collector struct {
 
 	// Parts read on the static cadence.
 	processors partCache[[]processorFacts]
+
+	// origins maps the resources parts were read from to the part, for
+	// log entries' OriginOfCondition. Guarded by originsMu: members are
+	// read concurrently.
+	originsMu sync.Mutex
+	origins   map[string]subjectRef
 }
 
 // partCache holds a part's last successful read.
@@ -185,7 +192,7 @@ func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 	}
 
 	staticDue := c.processors.due(started, c.ep.Cadence.Static) && !busyBackoff
-	p.readProcessors(ctx, systems, staticDue)
+	p.readProcessors(ctx, systems, chassis, staticDue, !busyBackoff)
 
 	slowDue := !busyBackoff
 	if slowDue && c.memory.due(started, c.ep.Cadence.Slow) {
@@ -289,6 +296,26 @@ type poll struct {
 	snap     *bmc.Snapshot
 	reads    int
 	firstErr error
+	// related holds the RelatedItem links of this poll's sensors, by index
+	// in snap.Sensors, where the BMC publishes them.
+	related map[int][]string
+}
+
+// relate records the RelatedItem links of the sensor just appended.
+func (p *poll) relate(items []odataID) {
+	if len(items) == 0 {
+		return
+	}
+	if p.related == nil {
+		p.related = map[int][]string{}
+	}
+	uris := make([]string, 0, len(items))
+	for _, it := range items {
+		if it.ID != "" {
+			uris = append(uris, it.ID)
+		}
+	}
+	p.related[len(p.snap.Sensors)-1] = uris
 }
 
 // read records that a part was read.

@@ -35,6 +35,7 @@ type navLinks struct {
 	Links              struct {
 		ContainedBy odataID
 		Drives      []odataID
+		Chassis     []odataID
 	}
 }
 

@@ -78,7 +78,9 @@ func (p *poll) readLegacyPower(ctx context.Context, ch chassisRef) bool {
 	}
 	if ch.links.PowerSubsystem.ID == "" {
 		for _, ps := range pw.PowerSupplies {
-			p.snap.PSUs = append(p.snap.PSUs, legacyPSU(ch.ID, ps))
+			psu := legacyPSU(ch.ID, ps)
+			p.snap.PSUs = append(p.snap.PSUs, psu)
+			p.c.remember(ps.ODataID, "PSU", psu.Bay)
 		}
 	}
 	if ch.links.Sensors.ID == "" {
@@ -168,6 +170,7 @@ func (p *poll) readPowerSubsystem(ctx context.Context, ch chassisRef) bool {
 		}
 		applyPSUReadings(&psu, input, output)
 		p.snap.PSUs = append(p.snap.PSUs, psu)
+		p.c.remember(firstNonEmpty(unit.ODataID, uri), "PSU", psu.Bay)
 		return metricsErr
 	})
 }

@@ -2,29 +2,64 @@ package redfish
 
 import (
 	"context"
+	"regexp"
+	"slices"
+	"strings"
 
 	"github.com/stmcginnis/gofish/schemas"
 
 	"github.com/rackpulse/rackpulse/bmc"
 )
 
-// processorFacts is a processor's static inventory and where its metrics are.
+// processorFacts is a processor's static inventory, where its metrics are,
+// and what identifies its temperature sensor.
 type processorFacts struct {
 	cpu        bmc.CPU
+	uri        string
 	metricsURI string
+	// names are the Socket, location label, Name and Id, to match the
+	// processor with its temperature sensor.
+	names []string
+	// chassis are the ids of the chassis of the processor's system, where
+	// the system links them.
+	chassis []string
+	// sensorHealth is the health of the processor's temperature sensor
+	// when the inventory was read.
+	sensorHealth bmc.Health
 }
 
 // readProcessors emits the CPUs. Their inventory (model, cores, socket,
-// status) is read on the static cadence and cached; their temperature
-// (ProcessorMetrics TemperatureCelsius) every poll, where published.
-func (p *poll) readProcessors(ctx context.Context, systems []systemRef, inventoryDue bool) {
+// status) is read on the static cadence and cached; it is read again at
+// once when the health of a processor's temperature sensor changes, so that
+// the processor's own Status follows. Every poll, each CPU gets its
+// temperature (ProcessorMetrics TemperatureCelsius, else its temperature
+// sensor) and a health no better than its temperature sensor's.
+func (p *poll) readProcessors(ctx context.Context, systems []systemRef, chassis []chassisRef, inventoryDue, mayRefresh bool) {
 	facts := p.c.processors.value
+	if !inventoryDue && mayRefresh && p.c.processors.ok {
+		for _, f := range facts {
+			if s := p.cpuSensor(f, facts); s != nil && s.Health != f.sensorHealth {
+				p.c.log.Debug("CPU temperature health changed, reading processors again", "server", p.c.ep.Server,
+					"socket", f.cpu.Socket, "was", f.sensorHealth, "now", s.Health)
+				inventoryDue = true
+				break
+			}
+		}
+	}
 	if inventoryDue {
-		if fresh, ok := p.readProcessorInventory(ctx, systems); ok {
+		if fresh, ok := p.readProcessorInventory(ctx, systems, chassis); ok {
+			for i := range fresh {
+				if s := p.cpuSensor(fresh[i], fresh); s != nil {
+					fresh[i].sensorHealth = s.Health
+				}
+			}
 			facts = fresh
 			p.c.processors.store(fresh, p.snap.Time)
+		} else {
+			inventoryDue = false
 		}
-	} else if p.c.processors.ok {
+	}
+	if !inventoryDue && p.c.processors.ok {
 		p.snap.Poll.Cached = append(p.snap.Poll.Cached, bmc.PartCPU)
 	}
 	metricsRead := false
@@ -39,6 +74,12 @@ func (p *poll) readProcessors(ctx context.Context, systems []systemRef, inventor
 				metricsRead = true
 			}
 		}
+		if s := p.cpuSensor(f, facts); s != nil {
+			if cpu.TemperatureC == nil {
+				cpu.TemperatureC = s.Value
+			}
+			cpu.Health = cpu.Health.Worse(s.Health)
+		}
 		p.snap.CPUs = append(p.snap.CPUs, cpu)
 	}
 	if metricsRead && !inventoryDue {
@@ -46,14 +87,81 @@ func (p *poll) readProcessors(ctx context.Context, systems []systemRef, inventor
 	}
 }
 
+// cpuNumberRe finds the processor number in a socket label, processor name
+// or sensor name: "CPU 1", "CPU1", "CPU #1 Temperature", "CPU.Socket.1",
+// "Processor 2", "Socket 0".
+var cpuNumberRe = regexp.MustCompile(`(?i)(?:cpu|processor|proc|socket)[\s#._-]*(\d+)`)
+
+// cpuNumber returns the first processor number found in ss, or "".
+func cpuNumber(ss ...string) string {
+	for _, s := range ss {
+		if m := cpuNumberRe.FindStringSubmatch(s); m != nil {
+			return strings.TrimLeft(m[1], "0") + "#"
+		}
+	}
+	return ""
+}
+
+// cpuSensor finds this poll's temperature sensor of a processor: a
+// temperature sensor whose PhysicalContext is CPU, in the chassis of the
+// processor's system, that links the processor (RelatedItem), else whose
+// name carries the processor's number ("CPU1 Temp" for socket "CPU 1" or
+// Id "CPU.Socket.1"), else the only such sensor of a one-processor system.
+func (p *poll) cpuSensor(f processorFacts, all []processorFacts) *bmc.Sensor {
+	var candidates []int
+	for i, s := range p.snap.Sensors {
+		if s.Kind != bmc.KindTemperature || !strings.EqualFold(s.Context, bmc.ContextCPU) {
+			continue
+		}
+		if len(f.chassis) > 0 && !slices.Contains(f.chassis, s.Chassis) {
+			continue
+		}
+		candidates = append(candidates, i)
+	}
+	if f.uri != "" {
+		for _, i := range candidates {
+			if slices.Contains(p.related[i], f.uri) {
+				return &p.snap.Sensors[i]
+			}
+		}
+	}
+	if n := cpuNumber(f.names...); n != "" {
+		for _, i := range candidates {
+			if len(p.related[i]) == 0 && cpuNumber(p.snap.Sensors[i].Name) == n {
+				return &p.snap.Sensors[i]
+			}
+		}
+	}
+	siblings := 0
+	for _, o := range all {
+		if o.cpu.System == f.cpu.System {
+			siblings++
+		}
+	}
+	if siblings == 1 && len(candidates) == 1 {
+		return &p.snap.Sensors[candidates[0]]
+	}
+	return nil
+}
+
 // readProcessorInventory reads every system's central processors; GPUs,
 // FPGAs and other accelerators are not CPUs and are left out.
-func (p *poll) readProcessorInventory(ctx context.Context, systems []systemRef) ([]processorFacts, bool) {
+func (p *poll) readProcessorInventory(ctx context.Context, systems []systemRef, chassis []chassisRef) ([]processorFacts, bool) {
+	chassisID := make(map[string]string, len(chassis))
+	for _, ch := range chassis {
+		chassisID[strings.TrimSuffix(ch.URI, "/")] = ch.ID
+	}
 	var facts []processorFacts
 	anyRead := false
 	for _, sys := range systems {
 		if sys.links.Processors.ID == "" {
 			continue
+		}
+		var sysChassis []string
+		for _, l := range sys.links.Links.Chassis {
+			if id, ok := chassisID[strings.TrimSuffix(l.ID, "/")]; ok {
+				sysChassis = append(sysChassis, id)
+			}
 		}
 		ok := p.eachMember(ctx, bmc.PartCPU, sys.links.Processors.ID, func(uri string, raw []byte) error {
 			var proc schemas.Processor
@@ -77,11 +185,17 @@ func (p *poll) readProcessorInventory(ctx context.Context, systems []systemRef) 
 			if proc.TotalCores != nil {
 				cpu.Cores = *proc.TotalCores
 			}
-			f := processorFacts{cpu: cpu}
+			f := processorFacts{
+				cpu:     cpu,
+				uri:     firstNonEmpty(links.ODataID, uri),
+				names:   []string{proc.Socket, proc.Location.PartLocation.ServiceLabel, proc.Name, proc.ID, lastSegment(uri)},
+				chassis: sysChassis,
+			}
 			if !isAbsentState(proc.Status.State) {
 				f.metricsURI = links.Metrics.ID
 			}
 			facts = append(facts, f)
+			p.c.remember(f.uri, "CPU", cpu.Socket)
 			return nil
 		})
 		anyRead = anyRead || ok

@@ -140,6 +140,7 @@ func (p *poll) driveFromRedfish(ctx context.Context, system, uri string, raw []b
 	if dr.CapacityBytes != nil {
 		d.CapacityBytes = int64(*dr.CapacityBytes)
 	}
+	p.c.remember(firstNonEmpty(dr.ODataID, uri), "Drive", d.Bay)
 	if links.Metrics.ID != "" && !isAbsentState(dr.Status.State) {
 		var m schemas.DriveMetrics
 		if err := p.c.getInto(ctx, links.Metrics.ID, &m); err != nil {

@@ -2,6 +2,7 @@ package redfish
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/stmcginnis/gofish/schemas"
 
@@ -28,10 +29,17 @@ func (p *poll) readThermal(ctx context.Context, ch chassisRef) {
 func (p *poll) readSensors(ctx context.Context, ch chassisRef) {
 	ok := p.eachMember(ctx, bmc.PartSensors, ch.links.Sensors.ID, func(uri string, raw []byte) error {
 		var s schemas.Sensor
+		var rel struct{ RelatedItem []odataID }
 		if err := decode(uri, raw, &s); err != nil {
 			return err
 		}
-		p.snap.Sensors = append(p.snap.Sensors, sensorFromRedfish(ch.ID, firstNonEmpty(s.ODataID, uri), &s))
+		_ = json.Unmarshal(raw, &rel) // optional links; the sensor stands without them
+		sensor := sensorFromRedfish(ch.ID, firstNonEmpty(s.ODataID, uri), &s)
+		p.snap.Sensors = append(p.snap.Sensors, sensor)
+		p.relate(rel.RelatedItem)
+		if sensor.Kind == bmc.KindFan {
+			p.c.remember(sensor.Source, "Fan", sensor.Name)
+		}
 		return nil
 	})
 	if ok {
@@ -120,11 +128,19 @@ func (p *poll) readThermalSubsystem(ctx context.Context, ch chassisRef) {
 func (p *poll) readLegacyThermal(ctx context.Context, ch chassisRef) {
 	uri := ch.links.Thermal.ID
 	var th schemas.Thermal
-	if err := p.c.getInto(ctx, uri, &th); err != nil {
+	body, err := p.c.get(ctx, uri)
+	if err == nil {
+		err = decode(uri, body, &th)
+	}
+	if err != nil {
 		p.fail(bmc.PartThermal, err)
 		return
 	}
-	for _, t := range th.Temperatures {
+	var rel struct {
+		Temperatures []struct{ RelatedItem []odataID }
+	}
+	_ = json.Unmarshal(body, &rel) // optional links; the readings stand without them
+	for i, t := range th.Temperatures {
 		p.snap.Sensors = append(p.snap.Sensors, bmc.Sensor{
 			Kind:       bmc.KindTemperature,
 			Name:       firstNonEmpty(t.Name, t.MemberID),
@@ -136,6 +152,9 @@ func (p *poll) readLegacyThermal(ctx context.Context, ch chassisRef) {
 			Health:     healthOf(t.Status.Health),
 			Source:     firstNonEmpty(t.ODataID, uri),
 		})
+		if i < len(rel.Temperatures) {
+			p.relate(rel.Temperatures[i].RelatedItem)
+		}
 	}
 	for _, f := range th.Fans {
 		unit := bmc.UnitRPM
