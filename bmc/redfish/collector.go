@@ -159,11 +159,11 @@ func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 	defer c.busy.endPoll()
 
 	if err := c.connect(ctx, started); err != nil {
-		c.log.Warn("poll failed", "server", c.ep.Server, "kind", bmc.KindOf(err), "err", err)
+		c.log.Debug("poll failed", "server", c.ep.Server, "kind", bmc.KindOf(err), "err", err)
 		return nil, err
 	}
 	if err := c.session.open(ctx); err != nil {
-		c.log.Warn("poll failed", "server", c.ep.Server, "kind", bmc.KindOf(err), "err", err)
+		c.log.Debug("poll failed", "server", c.ep.Server, "kind", bmc.KindOf(err), "err", err)
 		return nil, err
 	}
 
@@ -221,7 +221,7 @@ func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 		if err == nil {
 			err = &bmc.Error{Kind: bmc.ErrKindOther, Resource: rootURI, Err: errors.New("nothing could be read")}
 		}
-		c.log.Warn("poll failed", "server", c.ep.Server, "kind", bmc.KindOf(err), "requests", requests, "err", err)
+		c.log.Debug("poll failed", "server", c.ep.Server, "kind", bmc.KindOf(err), "requests", requests, "err", err)
 		return nil, err
 	}
 	c.log.Debug("poll done", "server", c.ep.Server, "requests", requests, "bytes", bytes,

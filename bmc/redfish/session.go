@@ -156,7 +156,7 @@ func (s *session) deleteLocked(ctx context.Context) error {
 		if werr.Status == http.StatusUnauthorized || werr.Status == http.StatusNotFound {
 			return nil // already gone on the BMC
 		}
-		s.log.Warn("deleting session failed", "server", s.server, "session", location, "err", werr)
+		s.log.Debug("deleting session failed", "server", s.server, "session", location, "err", werr)
 		return werr
 	}
 	s.log.Debug("session deleted", "server", s.server, "session", location)
