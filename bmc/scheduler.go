@@ -269,6 +269,9 @@ func (s *Scheduler) runTarget(ctx context.Context, ep Endpoint) {
 		}
 		snap, took, err := s.pollOnce(ctx, collector, ep, log)
 		<-s.workers
+		if ctx.Err() != nil {
+			return // stopping: a poll cut short is not a BMC failure
+		}
 
 		if s.cfg.Observer != nil {
 			s.cfg.Observer.ObservePoll(ep, snap, err, took)

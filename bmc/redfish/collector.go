@@ -155,6 +155,10 @@ func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.ep.PollTimeout)
 	defer cancel()
 	c.meter.reset()
+	// Connections are kept for the requests of one poll, not between polls:
+	// a BMC has few connection slots, and a poller of thousands of BMCs
+	// would otherwise hold two idle TLS connections to each all interval.
+	defer c.httpClient.CloseIdleConnections()
 	busyBackoff := c.busy.startPoll()
 	defer c.busy.endPoll()
 

@@ -83,8 +83,13 @@ func BenchmarkFleet(b *testing.B) {
 	cpu := cpuAfter - cpuBefore
 	intervals := int(window / interval)
 	onTime := 0
+	// A BMC was polled within every interval when none of its polls in the
+	// window failed or overran into the next slot, and it completed one per
+	// interval (less one for the poll still running at the window's edge).
 	for server, ok := range after.okPolls {
-		if ok-before.okPolls[server] >= float64(intervals) && after.skipped[server] == before.skipped[server] {
+		okInWindow := ok - before.okPolls[server]
+		allInWindow := after.allPolls[server] - before.allPolls[server]
+		if okInWindow >= float64(intervals-1) && okInWindow == allInWindow && after.skipped[server] == before.skipped[server] {
 			onTime++
 		}
 	}
@@ -101,6 +106,7 @@ func BenchmarkFleet(b *testing.B) {
 type fleetScrape struct {
 	polls    float64            // all poll attempts
 	okPolls  map[string]float64 // polls that read a snapshot, per server
+	allPolls map[string]float64 // poll attempts, per server
 	skipped  map[string]float64
 	requests map[string]float64 // last poll's requests, per server
 }
@@ -125,11 +131,12 @@ func scrapeFleet(b *testing.B, listen string) fleetScrape {
 	if err != nil {
 		b.Fatalf("parse metrics: %v", err)
 	}
-	s := fleetScrape{okPolls: map[string]float64{}, skipped: map[string]float64{}, requests: map[string]float64{}}
+	s := fleetScrape{okPolls: map[string]float64{}, allPolls: map[string]float64{}, skipped: map[string]float64{}, requests: map[string]float64{}}
 	for _, m := range families["rackpulse_bmc_polls_total"].GetMetric() {
 		labels := labelMap(m.GetLabel())
 		v := m.GetCounter().GetValue()
 		s.polls += v
+		s.allPolls[labels["server"]] += v
 		if labels["result"] == "ok" || labels["result"] == "partial" {
 			s.okPolls[labels["server"]] += v
 		}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -46,6 +47,7 @@ running inventory kept.`,
 				workers:       v.GetInt("workers"),
 				reloadCheck:   v.GetDuration("reload-check"),
 				stateDir:      v.GetString("state-dir"),
+				pprof:         v.GetBool("pprof"),
 			}
 			return runServe(cmd.Context(), cfg, newLogger(v), nil)
 		},
@@ -55,6 +57,7 @@ running inventory kept.`,
 	f.String("listen", "127.0.0.1:9290", "address for /metrics, /healthz and /api; RACKPULSE_LISTEN")
 	f.Int("workers", 256, "polls in flight across the fleet; RACKPULSE_WORKERS")
 	f.Duration("reload-check", 2*time.Second, "how often to look for inventory changes; RACKPULSE_RELOAD_CHECK")
+	f.Bool("pprof", false, "serve Go profiles under /debug/pprof/ on the listen address; RACKPULSE_PPROF")
 	f.String("state-dir", "var/state", "directory for small state files kept across restarts; RACKPULSE_STATE_DIR")
 	return cmd
 }
@@ -66,6 +69,7 @@ type serveConfig struct {
 	workers       int
 	reloadCheck   time.Duration
 	stateDir      string
+	pprof         bool
 }
 
 func splitList(s string) []string {
@@ -124,6 +128,10 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan
 		_ = json.NewEncoder(w).Encode(map[string]any{"status": "ok", "bmcs": len(sched.Targets()), "reporting": latest.count()})
 	})
 	mux.HandleFunc("GET /api/servers", latest.serveSummary)
+	if cfg.pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- srv.Serve(ln) }()
