@@ -101,7 +101,13 @@ func decode(uri string, body []byte, v any) error {
 // (at most MaxInFlight at a time, bounded by the gofish client). A member
 // that fails costs only itself.
 func (c *Collector) members(ctx context.Context, uri string) ([]member, error) {
-	query := c.expand.query()
+	return c.membersExpanded(ctx, uri, 1)
+}
+
+// membersExpanded is members with the members' own subordinate resources
+// expanded too, up to levels deep where the service allows it.
+func (c *Collector) membersExpanded(ctx context.Context, uri string, levels int) ([]member, error) {
+	query := c.expand.queryLevels(levels)
 	var col collection
 	if err := c.getInto(ctx, uri+query, &col); err != nil {
 		return nil, err

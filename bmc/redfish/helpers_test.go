@@ -67,7 +67,7 @@ func loadMockup(t *testing.T, name string) *sim.Tree {
 
 // tlsServer serves h over TLS and returns the server and an endpoint that
 // trusts it through a CA file.
-func tlsServer(t *testing.T, h http.Handler) (*httptest.Server, bmc.Endpoint) {
+func tlsServer(t testing.TB, h http.Handler) (*httptest.Server, bmc.Endpoint) {
 	t.Helper()
 	srv := httptest.NewTLSServer(h)
 	t.Cleanup(srv.Close)
@@ -91,7 +91,7 @@ func tlsServer(t *testing.T, h http.Handler) (*httptest.Server, bmc.Endpoint) {
 }
 
 // simBMC serves a tree with the simulator over TLS.
-func simBMC(t *testing.T, tree *sim.Tree, opts sim.RedfishOptions) (*sim.RedfishBMC, bmc.Endpoint) {
+func simBMC(t testing.TB, tree *sim.Tree, opts sim.RedfishOptions) (*sim.RedfishBMC, bmc.Endpoint) {
 	t.Helper()
 	if opts.Username == "" {
 		opts.Username, opts.Password = testUser, testPassword
@@ -108,7 +108,7 @@ func (f *fakeClock) now() time.Time          { return f.t }
 func (f *fakeClock) advance(d time.Duration) { f.t = f.t.Add(d) }
 
 // newCollector builds a collector on a fake clock and closes it at the end.
-func newCollector(t *testing.T, ep bmc.Endpoint, opts bmc.CollectorOptions) (*Collector, *fakeClock) {
+func newCollector(t testing.TB, ep bmc.Endpoint, opts bmc.CollectorOptions) (*Collector, *fakeClock) {
 	t.Helper()
 	c, err := New(ep, opts)
 	if err != nil {
@@ -120,7 +120,7 @@ func newCollector(t *testing.T, ep bmc.Endpoint, opts bmc.CollectorOptions) (*Co
 	return c, clock
 }
 
-func mustPoll(t *testing.T, c *Collector) *bmc.Snapshot {
+func mustPoll(t testing.TB, c *Collector) *bmc.Snapshot {
 	t.Helper()
 	snap, err := c.Poll(context.Background())
 	if err != nil {

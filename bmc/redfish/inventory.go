@@ -71,7 +71,13 @@ type chassisRef struct {
 // (QuirkMissingMember for a 404); it reports whether the collection itself
 // was read.
 func (p *poll) eachMember(ctx context.Context, part bmc.Part, uri string, fn func(uri string, raw []byte) error) bool {
-	members, err := p.c.members(ctx, uri)
+	return p.eachMemberExpanded(ctx, part, uri, 1, fn)
+}
+
+// eachMemberExpanded is eachMember asking the service to expand each
+// member's subordinate resources up to levels deep.
+func (p *poll) eachMemberExpanded(ctx context.Context, part bmc.Part, uri string, levels int, fn func(uri string, raw []byte) error) bool {
+	members, err := p.c.membersExpanded(ctx, uri, levels)
 	if err != nil {
 		p.fail(part, err)
 		return false

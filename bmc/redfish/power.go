@@ -2,6 +2,7 @@ package redfish
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -135,7 +136,9 @@ func (p *poll) readPowerSubsystem(ctx context.Context, ch chassisRef) bool {
 	if sub.PowerSupplies.ID == "" {
 		return true
 	}
-	return p.eachMember(ctx, bmc.PartPower, sub.PowerSupplies.ID, func(uri string, raw []byte) error {
+	// Two levels: each supply with its Metrics inline, where the service
+	// expands that deep; else the metrics are read from their own link.
+	return p.eachMemberExpanded(ctx, bmc.PartPower, sub.PowerSupplies.ID, 2, func(uri string, raw []byte) error {
 		var unit schemas.PowerSupplyUnit
 		var links navLinks
 		if err := decode(uri, raw, &unit); err != nil {
@@ -160,7 +163,7 @@ func (p *poll) readPowerSubsystem(ctx context.Context, ch chassisRef) bool {
 		var metricsErr error
 		if links.Metrics.ID != "" && !isAbsentState(unit.Status.State) {
 			var m schemas.PowerSupplyMetrics
-			if err := p.c.getInto(ctx, links.Metrics.ID, &m); err != nil {
+			if err := p.inlineOrGet(ctx, raw, "Metrics", links.Metrics.ID, &m); err != nil {
 				metricsErr = err
 			} else {
 				input = sensorReading(m.Status.State, m.InputPowerWatts.Reading)
@@ -310,4 +313,18 @@ func firstPtr(vs ...*float64) *float64 {
 		}
 	}
 	return nil
+}
+
+// inlineOrGet decodes the resource that property of an expanded body holds
+// inline, or reads it from uri when the body holds only its link.
+func (p *poll) inlineOrGet(ctx context.Context, body []byte, property, uri string, v any) error {
+	var holder map[string]json.RawMessage
+	if err := json.Unmarshal(body, &holder); err == nil {
+		if inline, ok := holder[property]; ok {
+			if _, onlyLink := linkOnly(inline); !onlyLink {
+				return decode(uri, inline, v)
+			}
+		}
+	}
+	return p.c.getInto(ctx, uri, v)
 }

@@ -65,7 +65,10 @@ func (p *poll) readProcessors(ctx context.Context, systems []systemRef, chassis 
 	metricsRead := false
 	for _, f := range facts {
 		cpu := f.cpu
-		if f.metricsURI != "" {
+		sensor := p.cpuSensor(f, facts)
+		// ProcessorMetrics is read only for a processor with no temperature
+		// sensor of its own: the sensors are read every poll anyway.
+		if f.metricsURI != "" && (sensor == nil || sensor.Value == nil) {
 			var m schemas.ProcessorMetrics
 			if err := p.c.getInto(ctx, f.metricsURI, &m); err != nil {
 				p.fail(bmc.PartCPU, err)
@@ -74,11 +77,11 @@ func (p *poll) readProcessors(ctx context.Context, systems []systemRef, chassis 
 				metricsRead = true
 			}
 		}
-		if s := p.cpuSensor(f, facts); s != nil {
+		if sensor != nil {
 			if cpu.TemperatureC == nil {
-				cpu.TemperatureC = s.Value
+				cpu.TemperatureC = sensor.Value
 			}
-			cpu.Health = cpu.Health.Worse(s.Health)
+			cpu.Health = cpu.Health.Worse(sensor.Health)
 		}
 		p.snap.CPUs = append(p.snap.CPUs, cpu)
 	}

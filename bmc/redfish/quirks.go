@@ -178,44 +178,52 @@ type expandQuery struct {
 // root advertises, and whether the BMC was seen to ignore it
 // (QuirkExpandIgnored, remembered for the collector's lifetime).
 type expandSupport struct {
-	mu         sync.Mutex
-	advertised string
-	ignored    bool
-	ignoredAt  string
+	mu sync.Mutex
+	// kind is the advertised expansion (".", "*" or "~"), empty for none;
+	// maxLevels how deep it may go when $levels is supported, else 0.
+	kind      string
+	maxLevels int
+	ignored   bool
+	ignoredAt string
 }
 
-// configure reads the advertised support. One level is all the collector
-// ever asks for (QuirkExpandOneLevel).
+// configure reads the advertised support. Collections are read one level
+// deep; a few reads ask for more where the service allows it
+// (QuirkExpandOneLevel: many advertise MaxLevels 1 only).
 func (e *expandSupport) configure(q expandQuery) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	var kind string
 	switch {
 	case q.NoLinks:
-		kind = "."
+		e.kind = "."
 	case q.ExpandAll:
-		kind = "*"
+		e.kind = "*"
 	case q.Links:
-		kind = "~"
-	}
-	switch {
-	case kind == "":
-		e.advertised = ""
-	case q.Levels && q.MaxLevels >= 1:
-		e.advertised = "?$expand=" + kind + "($levels=1)"
+		e.kind = "~"
 	default:
-		e.advertised = "?$expand=" + kind
+		e.kind = ""
+	}
+	e.maxLevels = 0
+	if q.Levels && q.MaxLevels >= 1 {
+		e.maxLevels = q.MaxLevels
 	}
 }
 
-// query is the query string to add to a collection read.
-func (e *expandSupport) query() string {
+// query is the query string to add to a collection read, one level deep.
+func (e *expandSupport) query() string { return e.queryLevels(1) }
+
+// queryLevels is the query string for an expansion up to levels deep,
+// capped at what the service advertises.
+func (e *expandSupport) queryLevels(levels int) string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.ignored {
+	switch {
+	case e.ignored || e.kind == "":
 		return ""
+	case e.maxLevels == 0:
+		return "?$expand=" + e.kind
 	}
-	return e.advertised
+	return fmt.Sprintf("?$expand=%s($levels=%d)", e.kind, min(levels, e.maxLevels))
 }
 
 func (e *expandSupport) markIgnored(uri string) {
@@ -230,5 +238,5 @@ func (e *expandSupport) markIgnored(uri string) {
 func (e *expandSupport) honoured() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.advertised != "" && !e.ignored
+	return e.kind != "" && !e.ignored
 }
