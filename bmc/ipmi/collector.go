@@ -1,0 +1,247 @@
+package ipmi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"github.com/rackpulse/rackpulse/bmc"
+)
+
+// Collector polls one BMC over IPMI. It keeps one session, the SDR cache
+// (with thresholds), what it learned about DCMI, and the SEL cursor
+// between polls. A Collector is used by one goroutine at a time (see
+// bmc.Collector).
+type Collector struct {
+	ep   bmc.Endpoint
+	log  *slog.Logger
+	sess *session
+	// now is the wall clock; tests replace it.
+	now func() time.Time
+
+	sdr  *sdrCache
+	dcmi dcmiSupport
+
+	selStore  selStore
+	selCursor selCursor
+	selLoaded bool
+	selReadAt time.Time
+}
+
+var _ bmc.Collector = (*Collector)(nil)
+
+// New builds a collector for one endpoint. It checks the address and the
+// privilege but does no network I/O: the session opens on the first Poll.
+func New(ep bmc.Endpoint, opts bmc.CollectorOptions) (*Collector, error) {
+	ep = ep.WithDefaults()
+	host, port, err := splitAddress(ep.Address)
+	if err != nil {
+		return nil, fmt.Errorf("ipmi endpoint for %s: %w", ep.Server, err)
+	}
+	priv, err := parsePrivilege(ep.Privilege)
+	if err != nil {
+		return nil, fmt.Errorf("ipmi endpoint for %s: %w", ep.Server, err)
+	}
+	if ep.CipherSuite < 0 || ep.CipherSuite > 255 {
+		return nil, fmt.Errorf("ipmi endpoint for %s: cipher suite %d out of range", ep.Server, ep.CipherSuite)
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	logger = logger.With("collector", "ipmi")
+	return &Collector{
+		ep:       ep,
+		log:      logger,
+		sess:     newSession(ep, host, port, priv, logger, opts.Trace),
+		now:      time.Now,
+		sdr:      &sdrCache{},
+		selStore: newSELStore(opts.StateDir, ep.Server),
+	}, nil
+}
+
+// Close logs out of the session. It is safe after a failed Poll and more
+// than once.
+func (c *Collector) Close(ctx context.Context) error {
+	return c.sess.close(ctx)
+}
+
+// poll is one Poll's working state.
+type poll struct {
+	c        *Collector
+	snap     *bmc.Snapshot
+	reads    int
+	firstErr error
+}
+
+func (p *poll) read(part bmc.Part) {
+	p.reads++
+	for _, r := range p.snap.Poll.Read {
+		if r == part {
+			return
+		}
+	}
+	p.snap.Poll.Read = append(p.snap.Poll.Read, part)
+}
+
+func (p *poll) fail(part bmc.Part, err error) {
+	if p.firstErr == nil {
+		p.firstErr = err
+	}
+	pe := bmc.PartErrorFrom(part, err)
+	p.snap.Poll.Errors = append(p.snap.Poll.Errors, pe)
+	p.c.log.Debug("part failed", "server", p.c.ep.Server, "part", part, "kind", pe.Kind, "resource", pe.Resource, "err", err)
+}
+
+// run runs one part of the poll, turning a panic (go-ipmi has panicked on
+// odd answers) into a part error so the other parts still run.
+func (p *poll) run(part bmc.Part, fn func() error) (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.c.log.Error("part panicked", "server", p.c.ep.Server, "part", part, "panic", r, "stack", string(debug.Stack()))
+			p.fail(part, bmc.NewError(bmc.ErrKindPanic, string(part), fmt.Errorf("%s panicked: %v", part, r)))
+			// The session's state is unknown after a panic inside it.
+			p.c.sess.abandon()
+			ok = false
+		}
+	}()
+	if err := fn(); err != nil {
+		p.fail(part, err)
+		return false
+	}
+	p.read(part)
+	return true
+}
+
+// Poll reads the BMC once: the SDR repository info (and the records when
+// it changed), every sensor, DCMI power where supported, the chassis
+// status, and, on the slow cadence, the SEL records added since the last
+// read.
+func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
+	started := c.now()
+	ctx, cancel := context.WithTimeout(ctx, c.ep.PollTimeout)
+	defer cancel()
+	c.sess.startPoll()
+
+	p := &poll{c: c, snap: &bmc.Snapshot{
+		Server:   c.ep.Server,
+		Rack:     c.ep.Rack,
+		Protocol: bmc.ProtocolIPMI,
+		Time:     started,
+		Systems:  []bmc.System{},
+		Chassis:  []bmc.Chassis{},
+		Sensors:  []bmc.Sensor{},
+		Power:    []bmc.PowerReading{},
+		PSUs:     []bmc.PSU{},
+		DIMMs:    []bmc.DIMM{},
+		CPUs:     []bmc.CPU{},
+		Drives:   []bmc.Drive{},
+		Logs:     []bmc.LogEntry{},
+	}}
+	p.snap.Poll.Started = started
+
+	var sessErr error
+	p.run(bmc.PartSession, func() error {
+		sessErr = c.sess.open(ctx)
+		return sessErr
+	})
+	if sessErr != nil || p.firstErr != nil {
+		err := sessErr
+		if err == nil {
+			err = p.firstErr
+		}
+		c.log.Debug("poll failed", "server", c.ep.Server, "kind", bmc.KindOf(err), "err", err)
+		return nil, err
+	}
+
+	p.run(bmc.PartSDR, func() error {
+		_, err := c.refreshSDR(ctx)
+		return err
+	})
+	var readings []sensorReading
+	p.run(bmc.PartSensors, func() error {
+		if !c.sdr.valid {
+			return bmc.NewError(bmc.ErrKindOther, "sensors", errNoSDR)
+		}
+		sensors, rs, err := c.readSensors(ctx)
+		if err != nil {
+			return err
+		}
+		p.snap.Sensors, readings = sensors, rs
+		inventory(p.snap, readings)
+		return nil
+	})
+	p.run(bmc.PartPower, func() error {
+		r, err := c.readDCMIPower(ctx)
+		if r != nil {
+			p.snap.Power = append(p.snap.Power, *r)
+		}
+		p.snap.Power = append(p.snap.Power, sensorPower(p.snap, readings)...)
+		return err
+	})
+	p.run(bmc.PartSystems, func() error {
+		state, err := c.readPowerState(ctx)
+		if err != nil {
+			return err
+		}
+		p.snap.Systems = append(p.snap.Systems, bmc.System{
+			ID: systemID, Name: c.ep.Server, PowerState: state,
+			Health: worstSensorHealth(p.snap.Sensors), HealthRollup: worstSensorHealth(p.snap.Sensors),
+		})
+		return nil
+	})
+	if c.selDue(started) {
+		p.run(bmc.PartSEL, func() error {
+			if err := c.loadSELCursor(); err != nil {
+				return err
+			}
+			logs, err := c.readSEL(ctx)
+			p.snap.Logs = append(p.snap.Logs, logs...)
+			if err == nil {
+				c.selReadAt = started
+			}
+			return err
+		})
+	} else {
+		p.snap.Poll.Cached = append(p.snap.Poll.Cached, bmc.PartSEL)
+	}
+
+	requests, bytes := c.sess.meter.reset()
+	p.snap.Poll.Requests, p.snap.Poll.Bytes = requests, bytes
+	p.snap.Poll.Duration = c.now().Sub(started)
+	if p.reads <= 1 { // the session alone is not a reading
+		err := p.firstErr
+		if err == nil {
+			err = bmc.NewError(bmc.ErrKindOther, "poll", errors.New("nothing could be read"))
+		}
+		c.log.Debug("poll failed", "server", c.ep.Server, "kind", bmc.KindOf(err), "requests", requests, "err", err)
+		return nil, err
+	}
+	c.log.Debug("poll done", "server", c.ep.Server, "requests", requests, "bytes", bytes,
+		"duration", p.snap.Poll.Duration, "part_errors", len(p.snap.Poll.Errors))
+	return p.snap, nil
+}
+
+// selDue reports whether the SEL is read this poll (slow cadence).
+func (c *Collector) selDue(now time.Time) bool {
+	return c.selReadAt.IsZero() || now.Sub(c.selReadAt) >= c.ep.Cadence.Slow
+}
+
+// loadSELCursor reads the stored cursor once per collector.
+func (c *Collector) loadSELCursor() error {
+	if c.selLoaded {
+		return nil
+	}
+	cur, err := c.selStore.load()
+	if err != nil {
+		// A damaged state file is reported once; the position is recorded
+		// again rather than replaying the whole SEL.
+		c.log.Warn("SEL state unreadable; recording the position again", "server", c.ep.Server, "err", err)
+		cur = selCursor{}
+	}
+	c.selCursor, c.selLoaded = cur, true
+	return nil
+}

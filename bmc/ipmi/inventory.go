@@ -1,0 +1,216 @@
+package ipmi
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/rackpulse/rackpulse/bmc"
+)
+
+// Entity ids the inventory is built from.
+const (
+	entityProcessor     = 0x03
+	entityProcessorDCMI = 0x41
+	entityMemoryModule  = 0x08
+	entityMemoryDevice  = 0x20
+	entityPowerSupply   = 0x0a
+)
+
+// inventory builds CPUs, DIMMs, PSUs and drives from this poll's sensors:
+// processor status and CPU temperature sensors by processor instance,
+// memory sensors that name a DIMM, power supply status and watt sensors by
+// supply instance, and drive slot sensors.
+func inventory(snap *bmc.Snapshot, rs []sensorReading) {
+	cpus := map[uint8]*bmc.CPU{}
+	psus := map[uint8]*bmc.PSU{}
+	for _, r := range rs {
+		rec, s := r.rec, &snap.Sensors[r.sensor]
+		switch {
+		case isProcessorEntity(rec.EntityID) && (rec.SensorType == sensorProcessor || s.Kind == bmc.KindTemperature):
+			cpu := cpus[rec.EntityInstance]
+			if cpu == nil {
+				cpu = &bmc.CPU{Socket: fmt.Sprintf("CPU%d", rec.EntityInstance), State: "Enabled"}
+				cpus[rec.EntityInstance] = cpu
+			}
+			if rec.SensorType == sensorProcessor {
+				applyProcessorStates(cpu, rec, r)
+			} else if s.Value != nil {
+				if cpu.TemperatureC == nil || *s.Value > *cpu.TemperatureC {
+					v := *s.Value
+					cpu.TemperatureC = &v
+				}
+			}
+			cpu.Health = cpu.Health.Worse(s.Health)
+		case rec.SensorType == sensorMemory && namesDIMM(rec):
+			snap.DIMMs = append(snap.DIMMs, dimmFrom(rec, r, s))
+		case rec.EntityID == entityPowerSupply || (rec.SensorType == sensorPowerSupply && !r.rec.analog()):
+			psu := psus[rec.EntityInstance]
+			if psu == nil {
+				bay := strconv.Itoa(int(rec.EntityInstance))
+				psu = &bmc.PSU{Bay: bay, Name: "PSU" + bay}
+				psus[rec.EntityInstance] = psu
+			}
+			applyPSUSensor(psu, rec, r, s)
+		case rec.SensorType == sensorDriveSlot && !rec.analog():
+			snap.Drives = append(snap.Drives, driveFrom(rec, r, s))
+		}
+	}
+	for _, inst := range sortedKeys(cpus) {
+		snap.CPUs = append(snap.CPUs, *cpus[inst])
+	}
+	for _, inst := range sortedKeys(psus) {
+		snap.PSUs = append(snap.PSUs, *psus[inst])
+	}
+}
+
+func isProcessorEntity(id uint8) bool { return id == entityProcessor || id == entityProcessorDCMI }
+
+func sortedKeys[V any](m map[uint8]V) []uint8 {
+	keys := make([]uint8, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// supports reports whether a discrete record's reading mask includes an
+// offset (a BMC that publishes no mask is taken to support every offset).
+func supports(rec *sdrRecord, offset uint8) bool {
+	return rec.ReadingMask == 0 || rec.ReadingMask&(1<<offset) != 0
+}
+
+func asserted(r sensorReading, offset uint8) bool {
+	return r.ok && r.reading.states&(1<<offset) != 0
+}
+
+func applyProcessorStates(cpu *bmc.CPU, rec *sdrRecord, r sensorReading) {
+	if !r.ok || rec.EventType != eventSensorSpecific {
+		return
+	}
+	switch {
+	case supports(rec, 7) && !asserted(r, 7):
+		cpu.State = "Absent"
+	case asserted(r, 8):
+		cpu.State = "Disabled"
+	}
+}
+
+// namesDIMM reports whether a memory sensor is about one module: it sits
+// on a memory device entity or its name says DIMM.
+func namesDIMM(rec *sdrRecord) bool {
+	return rec.EntityID == entityMemoryDevice || strings.Contains(strings.ToUpper(rec.Name), "DIMM")
+}
+
+var dimmSuffix = regexp.MustCompile(`(?i)[ _]*(status|ecc|state|health)$`)
+
+// dimmSlot derives the slot label from a memory sensor's name ("DIMM A1
+// Status" → "DIMM A1"), else from its entity instance.
+func dimmSlot(rec *sdrRecord) string {
+	if strings.Contains(strings.ToUpper(rec.Name), "DIMM") {
+		return strings.TrimSpace(dimmSuffix.ReplaceAllString(rec.Name, ""))
+	}
+	return fmt.Sprintf("DIMM%d", rec.EntityInstance)
+}
+
+func dimmFrom(rec *sdrRecord, r sensorReading, s *bmc.Sensor) bmc.DIMM {
+	d := bmc.DIMM{Slot: dimmSlot(rec), Health: s.Health, State: "Enabled"}
+	if rec.EventType == eventSensorSpecific && r.ok {
+		switch {
+		case supports(rec, 6) && !asserted(r, 6):
+			d.State, d.Health = "Absent", bmc.HealthUnknown
+		case asserted(r, 4):
+			d.State = "Disabled"
+		}
+	}
+	return d
+}
+
+func applyPSUSensor(psu *bmc.PSU, rec *sdrRecord, r sensorReading, s *bmc.Sensor) {
+	switch {
+	case rec.SensorType == sensorPowerSupply && rec.EventType == eventSensorSpecific:
+		if !r.ok {
+			return
+		}
+		psu.Health = psu.Health.Worse(s.Health)
+		present := !supports(rec, 0) || asserted(r, 0)
+		switch {
+		case !present:
+			psu.State, psu.Health = "Absent", bmc.HealthUnknown
+			return
+		case psu.State == "":
+			psu.State = "Enabled"
+		}
+		psu.FailurePredicted = psu.FailurePredicted || asserted(r, 2)
+		switch {
+		case asserted(r, 3) || asserted(r, 4):
+			psu.LineInputStatus = "LossOfInput"
+		case asserted(r, 5):
+			psu.LineInputStatus = "OutOfRange"
+		default:
+			psu.LineInputStatus = "Normal"
+		}
+	case s.Unit == bmc.UnitWatt:
+		if s.Value == nil {
+			return
+		}
+		v := *s.Value
+		if strings.Contains(strings.ToLower(rec.Name), "out") {
+			psu.OutputWatts = &v
+		} else {
+			psu.InputWatts = &v
+		}
+		psu.Health = psu.Health.Worse(s.Health)
+	case s.Unit == bmc.UnitVolt:
+		n := strings.ToLower(rec.Name)
+		if s.Value != nil && (strings.Contains(n, "in") || strings.Contains(n, "ac")) {
+			v := *s.Value
+			psu.InputVolts = &v
+		}
+		psu.Health = psu.Health.Worse(s.Health)
+	default:
+		psu.Health = psu.Health.Worse(s.Health)
+	}
+}
+
+func driveFrom(rec *sdrRecord, r sensorReading, s *bmc.Sensor) bmc.Drive {
+	d := bmc.Drive{Bay: rec.Name, Name: rec.Name, Health: s.Health, State: "Enabled"}
+	if rec.EventType == eventSensorSpecific && r.ok {
+		if supports(rec, 0) && !asserted(r, 0) {
+			d.State, d.Health = "Absent", bmc.HealthUnknown
+		}
+		d.FailurePredicted = asserted(r, 2)
+	}
+	return d
+}
+
+// sensorPower returns the power readings the sensors give: each watt
+// sensor that is not on a power supply (the whole server's input), and
+// the sum of the supplies' input watts.
+func sensorPower(snap *bmc.Snapshot, rs []sensorReading) []bmc.PowerReading {
+	var out []bmc.PowerReading
+	var psuSum float64
+	var psuNames []string
+	for _, r := range rs {
+		s := snap.Sensors[r.sensor]
+		if s.Unit != bmc.UnitWatt || s.Value == nil {
+			continue
+		}
+		if r.rec.EntityID == entityPowerSupply {
+			if !strings.Contains(strings.ToLower(s.Name), "out") {
+				psuSum += *s.Value
+				psuNames = append(psuNames, s.Name)
+			}
+			continue
+		}
+		out = append(out, bmc.PowerReading{Source: bmc.PowerFromSensor, Watts: *s.Value, Resource: "sensor " + s.Name})
+	}
+	if len(psuNames) > 0 {
+		out = append(out, bmc.PowerReading{Source: bmc.PowerFromPSUInput, Watts: roundTo(psuSum, 6),
+			Resource: "sensors " + strings.Join(psuNames, ", ")})
+	}
+	return out
+}

@@ -1,0 +1,450 @@
+package ipmi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"unicode"
+
+	"github.com/rackpulse/rackpulse/bmc"
+)
+
+// SDR record types this package reads; others are skipped.
+const (
+	sdrFullSensor    = 0x01
+	sdrCompactSensor = 0x02
+	sdrHeaderLen     = 5
+)
+
+// Threshold access support (SDR sensor capabilities bits 3:2).
+const (
+	thresholdsNone     = 0
+	thresholdsReadable = 1
+	thresholdsSettable = 2
+	thresholdsFixed    = 3
+)
+
+// sdrRecord is one full or compact sensor record, decoded.
+type sdrRecord struct {
+	RecordID       uint16
+	Type           uint8
+	OwnerID        uint8
+	OwnerLUN       uint8
+	Number         uint8
+	EntityID       uint8
+	EntityInstance uint8
+	SensorType     uint8
+	EventType      uint8 // event/reading type code; 0x01 threshold, 0x6f sensor-specific
+	// ThresholdAccess is the SDR's threshold access support.
+	ThresholdAccess uint8
+	// ReadingMask is the discrete reading mask (discrete sensors) or the
+	// readable threshold mask (threshold sensors, bits 0-5: LNC, LCR, LNR,
+	// UNC, UCR, UNR).
+	ReadingMask uint16
+	// Units.
+	AnalogFormat uint8 // 0 unsigned, 1 one's complement, 2 two's complement, 3 none
+	Percentage   bool
+	BaseUnit     uint8
+	Name         string
+
+	// Full records only: conversion factors and the SDR's thresholds.
+	Linearization uint8
+	M, B          int
+	RExp, BExp    int
+	SDRThresholds [6]uint8 // LNC, LCR, LNR, UNC, UCR, UNR raw, as the mask bits
+}
+
+// isThreshold reports whether the sensor reports a reading with threshold
+// states (event/reading type 01h) rather than discrete states.
+func (r *sdrRecord) isThreshold() bool { return r.EventType == 0x01 }
+
+// analog reports whether a reading can be converted to a value: a full
+// record with an analog data format.
+func (r *sdrRecord) analog() bool {
+	return r.Type == sdrFullSensor && r.AnalogFormat != 3 && r.isThreshold()
+}
+
+// convert turns a raw reading into a value with the record's factors:
+// y = L[(M*x + B*10^Bexp) * 10^Rexp]. It reports false when the result is
+// not a number (a linearization outside its domain, or a non-analog
+// sensor), so that NaN never reaches a Snapshot.
+func (r *sdrRecord) convert(raw uint8) (float64, bool) {
+	if !r.analog() {
+		return 0, false
+	}
+	var x float64
+	switch r.AnalogFormat {
+	case 0:
+		x = float64(raw)
+	case 1:
+		if raw&0x80 != 0 {
+			x = -float64(^raw & 0x7f)
+		} else {
+			x = float64(raw)
+		}
+	case 2:
+		x = float64(int8(raw))
+	}
+	y := (float64(r.M)*x + float64(r.B)*math.Pow10(r.BExp)) * math.Pow10(r.RExp)
+	switch r.Linearization & 0x7f {
+	case 0x00:
+	case 0x01:
+		y = math.Log(y)
+	case 0x02:
+		y = math.Log10(y)
+	case 0x03:
+		y = math.Log2(y)
+	case 0x04:
+		y = math.Exp(y)
+	case 0x05:
+		y = math.Pow(10, y)
+	case 0x06:
+		y = math.Exp2(y)
+	case 0x07:
+		y = 1 / y
+	case 0x08:
+		y = y * y
+	case 0x09:
+		y = y * y * y
+	case 0x0a:
+		y = math.Sqrt(y)
+	case 0x0b:
+		y = math.Cbrt(y)
+	default:
+		// 70h-7Fh: non-linear, the factors in the SDR are the ones the BMC
+		// publishes for its whole range; used as they are.
+	}
+	if math.IsNaN(y) || math.IsInf(y, 0) {
+		return 0, false
+	}
+	return y, true
+}
+
+// signExtend reads the low bits of v as a two's complement number.
+func signExtend(v int, bits uint) int {
+	shift := 64 - bits
+	return int(int64(v)<<shift) >> shift
+}
+
+// parseSDR decodes one SDR record (header included). It returns
+// (nil, nil) for record types it does not read, and an error for a sensor
+// record that is too short or inconsistent.
+func parseSDR(b []byte) (rec *sdrRecord, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			rec, err = nil, fmt.Errorf("decoding SDR record: %v", r)
+		}
+	}()
+	if len(b) < sdrHeaderLen {
+		return nil, fmt.Errorf("SDR record of %d bytes is shorter than its header", len(b))
+	}
+	id := le16(b[0:2])
+	typ := b[3]
+	length := int(b[4])
+	if typ != sdrFullSensor && typ != sdrCompactSensor {
+		return nil, nil
+	}
+	if len(b) < sdrHeaderLen+length {
+		return nil, fmt.Errorf("SDR record 0x%04x: header says %d bytes, got %d", id, length, len(b)-sdrHeaderLen)
+	}
+	b = b[:sdrHeaderLen+length]
+	// Byte offsets below are the spec's 1-based byte numbers minus one.
+	minLen := 48 // full: ID string type/length at byte 48
+	if typ == sdrCompactSensor {
+		minLen = 32
+	}
+	if len(b) < minLen {
+		return nil, fmt.Errorf("SDR record 0x%04x (type 0x%02x) is %d bytes, want at least %d", id, typ, len(b), minLen)
+	}
+	rec = &sdrRecord{
+		RecordID:        id,
+		Type:            typ,
+		OwnerID:         b[5],
+		OwnerLUN:        b[6] & 0x03,
+		Number:          b[7],
+		EntityID:        b[8],
+		EntityInstance:  b[9] & 0x7f,
+		ThresholdAccess: (b[11] >> 2) & 0x03,
+		SensorType:      b[12],
+		EventType:       b[13] & 0x7f,
+		AnalogFormat:    b[20] >> 6,
+		Percentage:      b[20]&0x01 != 0,
+		BaseUnit:        b[21],
+	}
+	if rec.isThreshold() {
+		rec.ReadingMask = uint16(b[18]) & 0x3f // readable thresholds
+	} else {
+		rec.ReadingMask = le16(b[18:20]) & 0x7fff
+	}
+	nameAt := 47
+	if typ == sdrCompactSensor {
+		nameAt = 31
+		rec.AnalogFormat = 3
+	} else {
+		rec.Linearization = b[23] & 0x7f
+		rec.M = signExtend(int(b[24])|int(b[25]>>6)<<8, 10)
+		rec.B = signExtend(int(b[26])|int(b[27]>>6)<<8, 10)
+		rec.RExp = signExtend(int(b[29]>>4), 4)
+		rec.BExp = signExtend(int(b[29]&0x0f), 4)
+		// Thresholds: UNR, UCR, UNC, LNR, LCR, LNC at bytes 37..42.
+		rec.SDRThresholds = [6]uint8{b[41], b[40], b[39], b[38], b[37], b[36]}
+	}
+	name, err := decodeIDString(b[nameAt], b[nameAt+1:])
+	if err != nil {
+		return nil, fmt.Errorf("SDR record 0x%04x: %w", id, err)
+	}
+	rec.Name = name
+	if rec.Name == "" {
+		rec.Name = fmt.Sprintf("Sensor 0x%02x", rec.Number)
+	}
+	return rec, nil
+}
+
+// decodeIDString decodes an SDR ID string from its type/length byte.
+func decodeIDString(tl byte, rest []byte) (string, error) {
+	n := int(tl & 0x1f)
+	if n > len(rest) {
+		return "", fmt.Errorf("ID string of %d bytes runs past the record (%d left)", n, len(rest))
+	}
+	raw := rest[:n]
+	switch tl >> 6 {
+	case 3: // 8-bit ASCII + Latin-1
+		return cleanName(string(latin1(raw))), nil
+	case 2: // 6-bit packed ASCII
+		return cleanName(unpack6bit(raw)), nil
+	case 1: // BCD plus
+		const bcd = "0123456789 -.:,_"
+		var sb strings.Builder
+		for _, c := range raw {
+			sb.WriteByte(bcd[c>>4])
+			sb.WriteByte(bcd[c&0x0f])
+		}
+		return cleanName(sb.String()), nil
+	default: // unicode: not used by BMCs in practice; keep printable bytes
+		return cleanName(string(latin1(raw))), nil
+	}
+}
+
+func latin1(b []byte) []rune {
+	r := make([]rune, 0, len(b))
+	for _, c := range b {
+		r = append(r, rune(c))
+	}
+	return r
+}
+
+func unpack6bit(b []byte) string {
+	var sb strings.Builder
+	var acc, nbits uint
+	for _, c := range b {
+		acc |= uint(c) << nbits
+		nbits += 8
+		for nbits >= 6 {
+			sb.WriteByte(byte(acc&0x3f) + 0x20)
+			acc >>= 6
+			nbits -= 6
+		}
+	}
+	return sb.String()
+}
+
+func cleanName(s string) string {
+	s = strings.TrimRight(s, "\x00")
+	s = strings.Map(func(r rune) rune {
+		if !unicode.IsPrint(r) {
+			return -1
+		}
+		return r
+	}, s)
+	return strings.TrimSpace(s)
+}
+
+// sdrCache is the SDR repository as last read, with the repository's
+// change timestamps and each threshold sensor's thresholds.
+type sdrCache struct {
+	valid    bool
+	addition uint32
+	erase    uint32
+	records  []*sdrRecord
+	// thresholds by record, read once per repository read.
+	thresholds map[uint16]thresholdSet
+	// bySensor finds a record by owner and sensor number (for SEL events).
+	bySensor map[[2]uint8]*sdrRecord
+}
+
+func (c *sdrCache) lookup(owner, number uint8) *sdrRecord {
+	if c == nil || c.bySensor == nil {
+		return nil
+	}
+	return c.bySensor[[2]uint8{owner, number}]
+}
+
+// thresholdSet holds raw thresholds and which are present (mask bits 0-5:
+// LNC, LCR, LNR, UNC, UCR, UNR).
+type thresholdSet struct {
+	mask uint8
+	raw  [6]uint8
+}
+
+// sdrRepoInfo is the part of Get SDR Repository Info the cache keys on.
+type sdrRepoInfo struct {
+	count    uint16
+	addition uint32
+	erase    uint32
+}
+
+func parseSDRRepoInfo(b []byte) (sdrRepoInfo, error) {
+	if len(b) < 13 {
+		return sdrRepoInfo{}, fmt.Errorf("Get SDR Repository Info answer of %d bytes, want 14", len(b))
+	}
+	return sdrRepoInfo{count: le16(b[1:3]), addition: le32(b[5:9]), erase: le32(b[9:13])}, nil
+}
+
+// refreshSDR reads Get SDR Repository Info and, when the repository
+// changed since the cache was filled (or there is no cache), reads every
+// record again, one by one. It reports whether the records were read.
+func (c *Collector) refreshSDR(ctx context.Context) (bool, error) {
+	b, err := c.sess.exchange(ctx, cmdGetSDRRepoInfo, nil)
+	if err != nil {
+		return false, fmt.Errorf("reading SDR repository info: %w", err)
+	}
+	info, err := parseSDRRepoInfo(b)
+	if err != nil {
+		return false, bmc.NewError(bmc.ErrKindMalformed, cmdGetSDRRepoInfo.Name, err)
+	}
+	if c.sdr.valid && c.sdr.addition == info.addition && c.sdr.erase == info.erase {
+		return false, nil
+	}
+	fresh, err := c.readSDRRepository(ctx)
+	if err != nil {
+		return false, err
+	}
+	fresh.addition, fresh.erase, fresh.valid = info.addition, info.erase, true
+	c.readThresholds(ctx, fresh)
+	c.sdr = fresh
+	c.log.Debug("SDR repository read", "server", c.ep.Server, "records", len(fresh.records))
+	return true, nil
+}
+
+// readSDRRepository walks the repository record by record. A record that
+// does not decode is skipped with a warning; a failed read ends the walk.
+func (c *Collector) readSDRRepository(ctx context.Context) (*sdrCache, error) {
+	cache := &sdrCache{thresholds: map[uint16]thresholdSet{}, bySensor: map[[2]uint8]*sdrRecord{}}
+	seen := map[uint16]bool{}
+	id := firstRecordID
+	for id != lastRecordID {
+		if seen[id] {
+			c.log.Warn("SDR repository links back to a record already read; stopping", "server", c.ep.Server, "record_id", id)
+			break
+		}
+		seen[id] = true
+		next, data, err := c.getSDR(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("reading SDR record 0x%04x: %w", id, err)
+		}
+		rec, perr := parseSDR(data)
+		switch {
+		case perr != nil:
+			c.log.Warn("skipping SDR record that does not decode", "server", c.ep.Server, "record_id", fmt.Sprintf("0x%04x", id), "err", perr)
+		case rec != nil:
+			cache.records = append(cache.records, rec)
+			cache.bySensor[[2]uint8{rec.OwnerID, rec.Number}] = rec
+		}
+		if next == id {
+			break
+		}
+		id = next
+	}
+	return cache, nil
+}
+
+// getSDR reads one record: whole when the BMC returns it in one answer,
+// else in 16-byte pieces under a reservation.
+func (c *Collector) getSDR(ctx context.Context, id uint16) (next uint16, data []byte, err error) {
+	req := func(resv uint16, offset, n uint8) []byte {
+		b := append(putLE16(resv), putLE16(id)...)
+		return append(b, offset, n)
+	}
+	b, err := c.sess.exchange(ctx, cmdGetSDR, req(0, 0, 0xff))
+	if err == nil {
+		if len(b) < 2 {
+			return 0, nil, bmc.NewError(bmc.ErrKindMalformed, cmdGetSDR.Name, errors.New("answer without next record id"))
+		}
+		return le16(b[0:2]), b[2:], nil
+	}
+	cc, ok := completionCode(err)
+	if !ok || (cc != completionCannotReturn && cc != 0xff && cc != completionInvalidData) {
+		return 0, nil, err
+	}
+	// Partial reads: header first, then the body in pieces.
+	resv, err := c.reserveSDR(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	b, err = c.sess.exchange(ctx, cmdGetSDR, req(resv, 0, sdrHeaderLen))
+	if err != nil {
+		return 0, nil, err
+	}
+	if len(b) < 2+sdrHeaderLen {
+		return 0, nil, bmc.NewError(bmc.ErrKindMalformed, cmdGetSDR.Name, errors.New("short SDR header"))
+	}
+	next = le16(b[0:2])
+	data = append([]byte(nil), b[2:2+sdrHeaderLen]...)
+	total := sdrHeaderLen + int(data[4])
+	for len(data) < total {
+		n := min(16, total-len(data))
+		b, err = c.sess.exchange(ctx, cmdGetSDR, req(resv, uint8(len(data)), uint8(n)))
+		if cc, ok := completionCode(err); ok && cc == completionResCanceled {
+			if resv, err = c.reserveSDR(ctx); err != nil {
+				return 0, nil, err
+			}
+			continue
+		}
+		if err != nil {
+			return 0, nil, err
+		}
+		if len(b) <= 2 {
+			return 0, nil, bmc.NewError(bmc.ErrKindMalformed, cmdGetSDR.Name, errors.New("empty SDR piece"))
+		}
+		data = append(data, b[2:]...)
+	}
+	return next, data, nil
+}
+
+func (c *Collector) reserveSDR(ctx context.Context) (uint16, error) {
+	b, err := c.sess.exchange(ctx, cmdReserveSDRRepo, nil)
+	if err != nil {
+		return 0, err
+	}
+	if len(b) < 2 {
+		return 0, bmc.NewError(bmc.ErrKindMalformed, cmdReserveSDRRepo.Name, errors.New("short reservation id"))
+	}
+	return le16(b[0:2]), nil
+}
+
+// readThresholds fills the thresholds of every threshold sensor: Get
+// Sensor Thresholds where the SDR says they are readable, else (or when the
+// command fails) the SDR's own values as its readable mask gives them.
+func (c *Collector) readThresholds(ctx context.Context, cache *sdrCache) {
+	for _, rec := range cache.records {
+		if !rec.analog() || rec.ThresholdAccess == thresholdsNone {
+			continue
+		}
+		set := thresholdSet{mask: uint8(rec.ReadingMask), raw: rec.SDRThresholds}
+		if rec.ThresholdAccess == thresholdsReadable || rec.ThresholdAccess == thresholdsSettable {
+			b, err := c.sess.exchangeTo(ctx, cmdGetSensorThresholds, []byte{rec.Number}, rec.OwnerID, rec.OwnerLUN)
+			if err == nil && len(b) >= 7 {
+				set.mask = b[0] & 0x3f
+				copy(set.raw[:], b[1:7])
+			} else if err != nil {
+				c.log.Debug("thresholds not readable; using the SDR's", "server", c.ep.Server, "sensor", rec.Name, "err", err)
+				if isTimeout(err) {
+					return
+				}
+			}
+		}
+		cache.thresholds[rec.RecordID] = set
+	}
+}

@@ -1,0 +1,315 @@
+package ipmi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rackpulse/rackpulse/bmc"
+)
+
+// preInitLimit: SEL timestamps below it count seconds since the BMC
+// started (its clock was not set), not since 1970 (IPMI 2.0 §37.1).
+const preInitLimit = 0x20000000
+
+// selInfo is the part of Get SEL Info the cursor uses.
+type selInfo struct {
+	entries  uint16
+	addition uint32
+	erase    uint32
+}
+
+func parseSELInfo(b []byte) (selInfo, error) {
+	if len(b) < 13 {
+		return selInfo{}, fmt.Errorf("Get SEL Info answer of %d bytes, want 14", len(b))
+	}
+	return selInfo{entries: le16(b[1:3]), addition: le32(b[5:9]), erase: le32(b[9:13])}, nil
+}
+
+// selRecord is one SEL record, decoded.
+type selRecord struct {
+	ID         uint16
+	Type       uint8
+	Timestamp  uint32
+	Generator  uint16
+	SensorType uint8
+	SensorNum  uint8
+	Deassert   bool
+	EventType  uint8
+	Data       [3]uint8
+}
+
+func parseSELRecord(b []byte) (selRecord, error) {
+	if len(b) < 16 {
+		return selRecord{}, fmt.Errorf("SEL record of %d bytes, want 16", len(b))
+	}
+	r := selRecord{ID: le16(b[0:2]), Type: b[2]}
+	if r.Type < 0xe0 {
+		r.Timestamp = le32(b[3:7])
+	}
+	if r.Type == 0x02 {
+		r.Generator = le16(b[7:9])
+		r.SensorType = b[10]
+		r.SensorNum = b[11]
+		r.Deassert = b[12]&0x80 != 0
+		r.EventType = b[12] & 0x7f
+		copy(r.Data[:], b[13:16])
+	}
+	return r, nil
+}
+
+// selTime converts a SEL timestamp; pre-init and unspecified ones are the
+// zero time.
+func selTime(ts uint32) time.Time {
+	if ts < preInitLimit || ts == 0xffffffff {
+		return time.Time{}
+	}
+	return time.Unix(int64(ts), 0).UTC()
+}
+
+// decodeEvent turns a SEL record into a log entry. rec is the SDR of the
+// sensor that logged it, when known.
+func decodeEvent(r selRecord, rec *sdrRecord) bmc.LogEntry {
+	e := bmc.LogEntry{ID: fmt.Sprintf("0x%04x", r.ID), Time: selTime(r.Timestamp), Source: "SEL"}
+	if r.Type != 0x02 {
+		e.MessageID = fmt.Sprintf("IPMI.OEM.%02X", r.Type)
+		e.Message = fmt.Sprintf("OEM SEL record type 0x%02x", r.Type)
+		return e
+	}
+	offset := r.Data[0] & 0x0f
+	st := lookupState(r.SensorType, r.EventType, offset)
+	sensor := fmt.Sprintf("%s #0x%02x", sensorTypeName(r.SensorType), r.SensorNum)
+	if rec != nil {
+		sensor = rec.Name
+	}
+	dir := "asserted"
+	if r.Deassert {
+		dir = "deasserted"
+	}
+	e.MessageID = fmt.Sprintf("IPMI.%02X.%02X.%02X", r.SensorType, r.EventType, offset)
+	e.Message = fmt.Sprintf("%s: %s %s", sensor, st.name, dir)
+	e.Severity = st.health
+	if r.Deassert && st.health != bmc.HealthUnknown {
+		e.Severity = bmc.HealthOK
+	}
+
+	switch r.SensorType {
+	case sensorMemory:
+		e.Component = "DIMM"
+		e.Subject = eventDIMM(r, rec)
+	case sensorProcessor:
+		e.Component = "CPU"
+		e.Subject = eventCPU(rec, sensor)
+	case sensorPowerSupply:
+		e.Component = "PSU"
+		e.Subject = eventPSU(rec, sensor)
+	case sensorFan:
+		e.Component, e.Subject = "Fan", sensor
+	case sensorDriveSlot:
+		e.Component, e.Subject = "Drive", sensor
+	case sensorTemperature:
+		if rec != nil && isProcessorEntity(rec.EntityID) {
+			e.Component, e.Subject = "CPU", fmt.Sprintf("CPU%d", rec.EntityInstance)
+		}
+	}
+	return e
+}
+
+// eventDIMM names the DIMM of a memory event: event data 3 carries the
+// module number when event data 1 says so (bits 5:4 = 11b); a sensor on
+// one module names it.
+func eventDIMM(r selRecord, rec *sdrRecord) string {
+	if rec != nil && namesDIMM(rec) {
+		return dimmSlot(rec)
+	}
+	if r.Data[0]&0x30 == 0x30 && r.Data[2] != 0xff {
+		if rec != nil {
+			return fmt.Sprintf("%s DIMM %d", rec.Name, r.Data[2])
+		}
+		return fmt.Sprintf("DIMM %d", r.Data[2])
+	}
+	if rec != nil {
+		return rec.Name
+	}
+	return fmt.Sprintf("Memory #0x%02x", r.SensorNum)
+}
+
+func eventCPU(rec *sdrRecord, sensor string) string {
+	if rec != nil && isProcessorEntity(rec.EntityID) {
+		return fmt.Sprintf("CPU%d", rec.EntityInstance)
+	}
+	return sensor
+}
+
+func eventPSU(rec *sdrRecord, sensor string) string {
+	if rec != nil && rec.EntityID == entityPowerSupply {
+		return fmt.Sprintf("%d", rec.EntityInstance)
+	}
+	return sensor
+}
+
+func sensorTypeName(t uint8) string {
+	switch t {
+	case sensorTemperature:
+		return "Temperature"
+	case sensorVoltage:
+		return "Voltage"
+	case sensorCurrent:
+		return "Current"
+	case sensorFan:
+		return "Fan"
+	case 0x05:
+		return "Physical Security"
+	case sensorProcessor:
+		return "Processor"
+	case sensorPowerSupply:
+		return "Power Supply"
+	case sensorPowerUnit:
+		return "Power Unit"
+	case sensorMemory:
+		return "Memory"
+	case sensorDriveSlot:
+		return "Drive Slot"
+	}
+	return fmt.Sprintf("Sensor type 0x%02x", t)
+}
+
+// readSEL reads the records added since the cursor. On the first read with
+// no stored cursor it only records the position: an old SEL is not news.
+// A changed erase timestamp means the SEL was cleared: every record in it
+// is new. The SEL is never cleared or modified here.
+func (c *Collector) readSEL(ctx context.Context) ([]bmc.LogEntry, error) {
+	b, err := c.sess.exchange(ctx, cmdGetSELInfo, nil)
+	if err != nil {
+		return nil, fmt.Errorf("reading SEL info: %w", err)
+	}
+	info, err := parseSELInfo(b)
+	if err != nil {
+		return nil, bmc.NewError(bmc.ErrKindMalformed, cmdGetSELInfo.Name, err)
+	}
+	cur := c.selCursor
+	next := selCursor{Valid: true, Addition: info.addition, Erase: info.erase, Updated: c.now().UTC()}
+
+	var start uint16
+	var after uint16 // only records with an id past this, when resuming by scan
+	resumeByScan := false
+	switch {
+	case !cur.Valid:
+		// First read: remember where the SEL ends.
+		last, empty, err := c.lastSELRecord(ctx, info)
+		if err != nil {
+			return nil, err
+		}
+		next.LastRecordID, next.Empty = last, empty
+		c.log.Info("SEL position recorded; older records are not reported", "server", c.ep.Server,
+			"entries", info.entries, "last_record_id", last)
+		return []bmc.LogEntry{}, c.storeCursor(next)
+	case cur.Erase != info.erase:
+		c.log.Info("SEL was cleared since the last read; reading it from the start", "server", c.ep.Server)
+		start = firstRecordID
+	case cur.Addition == info.addition:
+		return []bmc.LogEntry{}, nil // nothing added
+	case cur.Empty:
+		start = firstRecordID
+	default:
+		// Resume after the last record read: its entry names the next one.
+		b, err := c.getSELEntry(ctx, cur.LastRecordID)
+		switch {
+		case err == nil:
+			start = le16(b[0:2])
+		case answeredNo(err):
+			// The last record is gone (deleted or overwritten): scan from
+			// the start for records with a higher id.
+			start, after, resumeByScan = firstRecordID, cur.LastRecordID, true
+		default:
+			return nil, fmt.Errorf("reading SEL record 0x%04x: %w", cur.LastRecordID, err)
+		}
+	}
+
+	entries := []bmc.LogEntry{}
+	next.LastRecordID, next.Empty = cur.LastRecordID, cur.Empty
+	if cur.Erase != info.erase {
+		next.Empty = true
+	}
+	if info.entries == 0 {
+		next.Empty = true
+		return entries, c.storeCursor(next)
+	}
+	seen := map[uint16]bool{}
+	for id := start; id != lastRecordID; {
+		if seen[id] {
+			break
+		}
+		seen[id] = true
+		b, err := c.getSELEntry(ctx, id)
+		if err != nil {
+			if answeredNo(err) && len(seen) == 1 && start != firstRecordID {
+				break // nothing after the last record
+			}
+			// Keep what was read: the cursor moves to the last good record.
+			if len(entries) > 0 {
+				_ = c.storeCursor(next)
+			}
+			return entries, fmt.Errorf("reading SEL record 0x%04x: %w", id, err)
+		}
+		nextID := le16(b[0:2])
+		r, perr := parseSELRecord(b[2:])
+		if perr != nil {
+			c.log.Warn("skipping SEL record that does not decode", "server", c.ep.Server, "record_id", fmt.Sprintf("0x%04x", id), "err", perr)
+		} else if !resumeByScan || r.ID > after {
+			entries = append(entries, decodeEvent(r, c.sdr.lookup(uint8(r.Generator&0xff), r.SensorNum)))
+			next.LastRecordID, next.Empty = r.ID, false
+		}
+		if nextID == id {
+			break
+		}
+		id = nextID
+	}
+	return entries, c.storeCursor(next)
+}
+
+// lastSELRecord returns the id of the SEL's last record.
+func (c *Collector) lastSELRecord(ctx context.Context, info selInfo) (uint16, bool, error) {
+	if info.entries == 0 {
+		return 0, true, nil
+	}
+	b, err := c.getSELEntry(ctx, lastRecordID)
+	if err != nil {
+		if answeredNo(err) {
+			return 0, true, nil
+		}
+		return 0, false, fmt.Errorf("reading the last SEL record: %w", err)
+	}
+	r, err := parseSELRecord(b[2:])
+	if err != nil {
+		return 0, false, bmc.NewError(bmc.ErrKindMalformed, cmdGetSELEntry.Name, err)
+	}
+	return r.ID, false, nil
+}
+
+// getSELEntry reads one whole record (no reservation: reads only).
+func (c *Collector) getSELEntry(ctx context.Context, id uint16) ([]byte, error) {
+	req := append(putLE16(0), putLE16(id)...)
+	req = append(req, 0x00, 0xff)
+	b, err := c.sess.exchange(ctx, cmdGetSELEntry, req)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) < 2+16 {
+		return nil, bmc.NewError(bmc.ErrKindMalformed, cmdGetSELEntry.Name, fmt.Errorf("SEL entry answer of %d bytes, want 18", len(b)))
+	}
+	return b, nil
+}
+
+// storeCursor keeps the cursor in memory and in the state file.
+func (c *Collector) storeCursor(next selCursor) error {
+	c.selCursor = next
+	if err := c.selStore.save(next); err != nil {
+		return bmc.NewError(bmc.ErrKindOther, "SEL state file", err)
+	}
+	return nil
+}
+
+// errNoSDR is returned by parts that need the SDR when there is none.
+var errNoSDR = errors.New("no SDR repository read yet")
