@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"strings"
 	"unicode"
@@ -317,7 +318,7 @@ func (c *Collector) refreshSDR(ctx context.Context) (bool, error) {
 	if c.sdr.valid && c.sdr.addition == info.addition && c.sdr.erase == info.erase {
 		return false, nil
 	}
-	fresh, err := c.readSDRRepository(ctx)
+	fresh, err := readSDRRepository(ctx, c.log.With("server", c.ep.Server), c.getSDR)
 	if err != nil {
 		return false, err
 	}
@@ -328,26 +329,31 @@ func (c *Collector) refreshSDR(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
-// readSDRRepository walks the repository record by record. A record that
-// does not decode is skipped with a warning; a failed read ends the walk.
-func (c *Collector) readSDRRepository(ctx context.Context) (*sdrCache, error) {
+// sdrFetcher reads one SDR record: the next record's id and the bytes.
+type sdrFetcher func(ctx context.Context, id uint16) (next uint16, data []byte, err error)
+
+// readSDRRepository walks the repository record by record (go-ipmi's
+// GetSDRs and GetSensors fail as a whole on one bad record). A record that
+// does not decode is skipped with a warning naming its id; a failed read
+// ends the walk.
+func readSDRRepository(ctx context.Context, log *slog.Logger, fetch sdrFetcher) (*sdrCache, error) {
 	cache := &sdrCache{thresholds: map[uint16]thresholdSet{}, bySensor: map[[2]uint8]*sdrRecord{}}
 	seen := map[uint16]bool{}
 	id := firstRecordID
 	for id != lastRecordID {
 		if seen[id] {
-			c.log.Warn("SDR repository links back to a record already read; stopping", "server", c.ep.Server, "record_id", id)
+			log.Warn("SDR repository links back to a record already read; stopping", "record_id", fmt.Sprintf("0x%04x", id))
 			break
 		}
 		seen[id] = true
-		next, data, err := c.getSDR(ctx, id)
+		next, data, err := fetch(ctx, id)
 		if err != nil {
 			return nil, fmt.Errorf("reading SDR record 0x%04x: %w", id, err)
 		}
 		rec, perr := parseSDR(data)
 		switch {
 		case perr != nil:
-			c.log.Warn("skipping SDR record that does not decode", "server", c.ep.Server, "record_id", fmt.Sprintf("0x%04x", id), "err", perr)
+			log.Warn("skipping SDR record that does not decode", "record_id", fmt.Sprintf("0x%04x", id), "err", perr)
 		case rec != nil:
 			cache.records = append(cache.records, rec)
 			cache.bySensor[[2]uint8{rec.OwnerID, rec.Number}] = rec
