@@ -48,7 +48,7 @@ func ParseMix(s string) ([]ProfileShare, error) {
 			}
 			share.Weight = w
 		}
-		if _, err := newProfile(share.Profile); err != nil {
+		if err := checkProfile(share.Profile); err != nil {
 			return nil, fmt.Errorf("profile mix %q: %w", s, err)
 		}
 		out = append(out, share)
@@ -61,6 +61,17 @@ func ParseMix(s string) ([]ProfileShare, error) {
 		return nil, fmt.Errorf("profile mix %q: no profile with a weight above 0", s)
 	}
 	return out, nil
+}
+
+// checkProfile reports whether name is a profile a fleet can mix.
+func checkProfile(name string) error {
+	if name == ProfileIPMI {
+		return nil
+	}
+	if _, err := newProfile(name); err != nil {
+		return fmt.Errorf("%w (or %s)", err, ProfileIPMI)
+	}
+	return nil
 }
 
 // ParseLatency parses "50ms-200ms" (uniform in the range) or "80ms" (fixed);
@@ -99,9 +110,11 @@ type FleetOptions struct {
 	Mix []ProfileShare
 	// MockupDir, when set, makes every BMC serve this DMTF mockup as it is.
 	MockupDir string
-	// Host and BasePort: BMC i listens on Host:BasePort+i.
-	Host     string
-	BasePort int
+	// Host and BasePort: the i-th Redfish BMC listens on Host:BasePort+i
+	// (TCP), the i-th IPMI BMC on Host:IPMIBasePort+i (UDP).
+	Host         string
+	BasePort     int
+	IPMIBasePort int
 	// OutDir receives ca.pem and inventory.yaml.
 	OutDir string
 	// Username and Password are every BMC's credentials.
@@ -130,26 +143,44 @@ type SimBMC struct {
 	model     string
 	host      string
 	port      int
-	handler   *RedfishBMC
-	machine   *machine // nil for mockup BMCs
+	handler   *RedfishBMC // nil for IPMI BMCs
+	ipmi      *IPMIBMC    // nil for Redfish BMCs
+	machine   *machine    // nil for mockup BMCs
 }
 
 // Name is the BMC's (and its server's) inventory name.
 func (b *SimBMC) Name() string { return b.name }
 
-// URL is the BMC's base URL.
+// URL is the BMC's address as the inventory gives it: the base URL of a
+// Redfish BMC, host:port of an IPMI one.
 func (b *SimBMC) URL() string {
-	return "https://" + net.JoinHostPort(b.host, strconv.Itoa(b.port))
+	addr := net.JoinHostPort(b.host, strconv.Itoa(b.port))
+	if b.ipmi != nil {
+		return addr
+	}
+	return "https://" + addr
 }
 
-// Handler is the BMC's Redfish handler.
+// Protocol is "redfish" or "ipmi".
+func (b *SimBMC) Protocol() string {
+	if b.ipmi != nil {
+		return "ipmi"
+	}
+	return "redfish"
+}
+
+// Handler is the BMC's Redfish handler; nil for an IPMI BMC.
 func (b *SimBMC) Handler() *RedfishBMC { return b.handler }
+
+// IPMI is the BMC's IPMI server; nil for a Redfish BMC.
+func (b *SimBMC) IPMI() *IPMIBMC { return b.ipmi }
 
 // BMCInfo describes a BMC for the admin API.
 type BMCInfo struct {
 	Name           string   `json:"name"`
 	Rack           string   `json:"rack"`
 	Position       int      `json:"position"`
+	Protocol       string   `json:"protocol"`
 	Address        string   `json:"address"`
 	Port           int      `json:"port"`
 	Profile        string   `json:"profile"`
@@ -162,16 +193,23 @@ type BMCInfo struct {
 // Info describes the BMC now.
 func (b *SimBMC) Info() BMCInfo {
 	info := BMCInfo{
-		Name: b.name, Rack: b.rack, Position: b.position, Address: b.URL(), Port: b.port,
+		Name: b.name, Rack: b.rack, Position: b.position, Protocol: b.Protocol(), Address: b.URL(), Port: b.port,
 		Profile: b.profile, Model: b.model, Faults: []string{},
-		ActiveSessions: b.handler.ActiveSessions(), Requests: b.handler.Requests(),
+	}
+	var transport []Fault
+	if b.ipmi != nil {
+		info.ActiveSessions, info.Requests = b.ipmi.ActiveSessions(), b.ipmi.Requests()
+		transport = b.ipmi.Faults()
+	} else {
+		info.ActiveSessions, info.Requests = b.handler.ActiveSessions(), b.handler.Requests()
+		transport = b.handler.Faults()
 	}
 	if b.machine != nil {
 		for _, f := range b.machine.activeFaults() {
 			info.Faults = append(info.Faults, string(f.Fault))
 		}
 	}
-	for _, f := range b.handler.Faults() {
+	for _, f := range transport {
 		info.Faults = append(info.Faults, string(f))
 	}
 	return info
@@ -181,12 +219,22 @@ func (b *SimBMC) Info() BMCInfo {
 // transport fault on the HTTP exchange.
 func (b *SimBMC) Inject(spec FaultSpec) error {
 	switch {
+	case spec.Fault.IsTransport() && b.ipmi != nil:
+		if err := b.ipmi.SetFault(spec.Fault); err != nil {
+			return fmt.Errorf("BMC %s: %w", b.name, err)
+		}
+		return nil
 	case spec.Fault.IsTransport():
 		b.handler.SetFault(spec.Fault)
 		return nil
 	case spec.Fault.IsData():
 		if b.machine == nil {
 			return fmt.Errorf("BMC %s serves a mockup: data fault %s needs a synthetic profile", b.name, spec.Fault)
+		}
+		if b.ipmi != nil {
+			// The SEL logs what the fault being replaced did, then the new one.
+			b.ipmi.syncSEL()
+			defer b.ipmi.syncSEL()
 		}
 		return b.machine.inject(spec)
 	}
@@ -196,6 +244,9 @@ func (b *SimBMC) Inject(spec FaultSpec) error {
 
 // Clear ends a fault; it reports whether the fault was on.
 func (b *SimBMC) Clear(f Fault) bool {
+	if f.IsTransport() && b.ipmi != nil {
+		return b.ipmi.ClearFault(f)
+	}
 	if f.IsTransport() {
 		on := false
 		for _, a := range b.handler.Faults() {
@@ -207,11 +258,16 @@ func (b *SimBMC) Clear(f Fault) bool {
 	if b.machine == nil {
 		return false
 	}
+	if b.ipmi != nil {
+		// The SEL logs what the fault did, then its end.
+		b.ipmi.syncSEL()
+		defer b.ipmi.syncSEL()
+	}
 	return b.machine.clear(f)
 }
 
-// Fleet is a set of virtual Redfish BMCs served over HTTPS from one process,
-// each on its own loopback port. Profiles are shared between BMCs; each BMC
+// Fleet is a set of virtual BMCs served from one process, each on its own
+// loopback port: Redfish over HTTPS, IPMI over UDP. Profiles are shared between BMCs; each BMC
 // holds only its sessions, counters and fault state, and its readings are
 // computed when asked for.
 type Fleet struct {
@@ -243,8 +299,8 @@ func NewFleet(opts FleetOptions) (*Fleet, error) {
 	if opts.BasePort <= 0 {
 		opts.BasePort = DefaultBasePort
 	}
-	if opts.BasePort+opts.Count-1 > 65535 {
-		return nil, fmt.Errorf("fleet of %d BMCs from port %d runs past port 65535", opts.Count, opts.BasePort)
+	if opts.IPMIBasePort <= 0 {
+		opts.IPMIBasePort = DefaultIPMIBasePort
 	}
 	if opts.PerRack <= 0 {
 		opts.PerRack = DefaultPerRack
@@ -284,7 +340,15 @@ func NewFleet(opts FleetOptions) (*Fleet, error) {
 		mockupModel = "mockup " + filepath.Base(filepath.Clean(opts.MockupDir))
 	}
 	profiles := make(map[string]*profile)
+	var ipmiShared *ipmiShared
 	for _, sh := range opts.Mix {
+		if sh.Profile == ProfileIPMI {
+			if mockup == nil && sh.Weight > 0 {
+				ipmiShared = newIPMIShared()
+				profiles[sh.Profile] = ipmiShared.profile.profile
+			}
+			continue
+		}
 		p, err := newProfile(sh.Profile)
 		if err != nil {
 			return nil, err
@@ -293,6 +357,7 @@ func NewFleet(opts FleetOptions) (*Fleet, error) {
 	}
 	pick := newWeightedPicker(opts.Mix)
 
+	redfishIndex, ipmiIndex := 0, 0
 	for i := range opts.Count {
 		rackIndex := i / opts.PerRack
 		rack := fmt.Sprintf("rack-%02d", rackIndex+1)
@@ -303,7 +368,6 @@ func NewFleet(opts FleetOptions) (*Fleet, error) {
 			rackIndex: rackIndex,
 			position:  pos,
 			host:      opts.Host,
-			port:      opts.BasePort + i,
 		}
 		hopts := RedfishOptions{
 			Username:       opts.Username,
@@ -313,12 +377,30 @@ func NewFleet(opts FleetOptions) (*Fleet, error) {
 			Latency:        opts.Latency,
 			Logger:         log.With("bmc", b.name),
 		}
-		if mockup != nil {
+		var p *profile
+		if mockup == nil {
+			p = profiles[pick()]
+		}
+		switch {
+		case p != nil && p.name == ProfileIPMI:
+			b.port = opts.IPMIBasePort + ipmiIndex
+			ipmiIndex++
+			b.profile, b.model = p.name, p.model
+			b.machine = newMachine(b.name, p, f.start, time.Now)
+			ib, err := newIPMIBMC(b.machine, ipmiShared, IPMIOptions{Username: opts.Username, Password: opts.Password, Logger: hopts.Logger})
+			if err != nil {
+				return nil, fmt.Errorf("BMC %s: %w", b.name, err)
+			}
+			b.ipmi = ib
+		case mockup != nil:
+			b.port = opts.BasePort + redfishIndex
+			redfishIndex++
 			b.profile, b.model = ProfileMockup, mockupModel
 			hopts.AllowBasicAuth = true
 			b.handler = NewRedfishBMC(mockup, hopts)
-		} else {
-			p := profiles[pick()]
+		default:
+			b.port = opts.BasePort + redfishIndex
+			redfishIndex++
 			b.profile, b.model = p.name, p.model
 			hopts.AllowBasicAuth = p.allowBasic
 			hopts.Expand = p.expand
@@ -327,7 +409,15 @@ func NewFleet(opts FleetOptions) (*Fleet, error) {
 		}
 		f.bmcs = append(f.bmcs, b)
 		f.byName[b.name] = b
-		f.byPort[b.port] = b
+		if b.handler != nil {
+			f.byPort[b.port] = b
+		}
+	}
+	if last := opts.BasePort + redfishIndex - 1; redfishIndex > 0 && last > 65535 {
+		return nil, fmt.Errorf("fleet of %d Redfish BMCs from port %d runs past port 65535", redfishIndex, opts.BasePort)
+	}
+	if last := opts.IPMIBasePort + ipmiIndex - 1; ipmiIndex > 0 && last > 65535 {
+		return nil, fmt.Errorf("fleet of %d IPMI BMCs from port %d runs past port 65535", ipmiIndex, opts.IPMIBasePort)
 	}
 	for _, ev := range opts.Scenario {
 		if _, err := f.resolve(ev.BMC); err != nil {
@@ -376,8 +466,8 @@ func (f *Fleet) CAFile() string { return f.caFile }
 // InventoryFile is the path of the written inventory.yaml (after Start).
 func (f *Fleet) InventoryFile() string { return f.inventory }
 
-// Start generates the TLS material, binds every BMC's port, writes ca.pem
-// and inventory.yaml into OutDir and serves until ctx is done or Close is
+// Start generates the TLS material, binds every BMC's port (TCP for
+// Redfish, UDP for IPMI), writes ca.pem and inventory.yaml into OutDir and serves until ctx is done or Close is
 // called. If any port cannot be bound, nothing is left listening.
 func (f *Fleet) Start(ctx context.Context) error {
 	if f.opts.OutDir == "" {
@@ -397,13 +487,31 @@ func (f *Fleet) Start(ctx context.Context) error {
 
 	var lc net.ListenConfig
 	listeners := make([]net.Listener, 0, len(f.bmcs))
+	type ipmiSocket struct {
+		b    *SimBMC
+		conn net.PacketConn
+	}
+	var sockets []ipmiSocket
 	closeAll := func() {
 		for _, l := range listeners {
 			_ = l.Close()
 		}
+		for _, s := range sockets {
+			_ = s.conn.Close()
+		}
 	}
 	for _, b := range f.bmcs {
-		l, err := lc.Listen(ctx, "tcp", net.JoinHostPort(b.host, strconv.Itoa(b.port)))
+		addr := net.JoinHostPort(b.host, strconv.Itoa(b.port))
+		if b.ipmi != nil {
+			conn, err := lc.ListenPacket(ctx, "udp", addr)
+			if err != nil {
+				closeAll()
+				return fmt.Errorf("listening for IPMI BMC %s: %w", b.name, err)
+			}
+			sockets = append(sockets, ipmiSocket{b, conn})
+			continue
+		}
+		l, err := lc.Listen(ctx, "tcp", addr)
 		if err != nil {
 			closeAll()
 			return fmt.Errorf("listening for BMC %s: %w", b.name, err)
@@ -431,7 +539,16 @@ func (f *Fleet) Start(ctx context.Context) error {
 		ErrorLog:          slog.NewLogLogger(f.log.Handler(), slog.LevelDebug),
 		BaseContext:       func(net.Listener) context.Context { return runCtx },
 	}
-	f.serveErr = make(chan error, len(listeners))
+	f.serveErr = make(chan error, len(listeners)+len(sockets))
+	for _, s := range sockets {
+		f.wg.Add(1)
+		go func() {
+			defer f.wg.Done()
+			if err := s.b.ipmi.Serve(runCtx, s.conn); err != nil {
+				f.serveErr <- fmt.Errorf("BMC %s: %w", s.b.name, err)
+			}
+		}()
+	}
 	for _, l := range listeners {
 		f.wg.Add(1)
 		go func() {

@@ -27,7 +27,9 @@ type (
 	invCredentials struct {
 		Username    string `yaml:"username"`
 		PasswordEnv string `yaml:"password_env"`
-		CAFile      string `yaml:"ca_file"`
+		CAFile      string `yaml:"ca_file,omitempty"`
+		CipherSuite int    `yaml:"cipher_suite,omitempty"`
+		Privilege   string `yaml:"privilege,omitempty"`
 	}
 	invDefaults struct {
 		BMC invBMCDefaults `yaml:"bmc"`
@@ -62,9 +64,15 @@ type (
 		BMC      invBMC `yaml:"bmc"`
 	}
 	invBMC struct {
-		Address string `yaml:"address"`
+		Address     string `yaml:"address"`
+		Protocol    string `yaml:"protocol,omitempty"`
+		Credentials string `yaml:"credentials,omitempty"`
 	}
 )
+
+// ipmiCredentials names the inventory's credential profile of the IPMI
+// BMCs: RMCP+ cipher suite 3 at ADMINISTRATOR privilege.
+const ipmiCredentials = "sim-ipmi"
 
 // Rack sizing written into the inventory.
 const (
@@ -82,6 +90,14 @@ func (f *Fleet) writeInventory(dir, caFile string) (string, error) {
 		Defaults: invDefaults{BMC: invBMCDefaults{Protocol: "redfish", Credentials: "sim", PollInterval: "30s"}},
 		Rooms:    []invRoom{{Name: "room-1"}},
 	}
+	for _, b := range f.bmcs {
+		if b.ipmi != nil {
+			inv.Credentials[ipmiCredentials] = invCredentials{
+				Username: f.opts.Username, PasswordEnv: PasswordEnv, CipherSuite: 3, Privilege: "ADMINISTRATOR",
+			}
+			break
+		}
+	}
 	room := &inv.Rooms[0]
 	for _, b := range f.bmcs {
 		if len(room.Rows) == 0 || b.rackIndex/f.opts.RacksPerRow >= len(room.Rows) {
@@ -96,10 +112,14 @@ func (f *Fleet) writeInventory(dir, caFile string) (string, error) {
 			})
 		}
 		rack := &row.Racks[len(row.Racks)-1]
-		rack.Servers = append(rack.Servers, invServer{
+		server := invServer{
 			Name: b.name, Position: b.position, Height: 1, Model: b.model,
 			BMC: invBMC{Address: b.URL()},
-		})
+		}
+		if b.ipmi != nil {
+			server.BMC.Protocol, server.BMC.Credentials = "ipmi", ipmiCredentials
+		}
+		rack.Servers = append(rack.Servers, server)
 	}
 	data, err := yaml.Marshal(inv)
 	if err != nil {
