@@ -189,7 +189,7 @@ func (c *Collector) readSEL(ctx context.Context) ([]bmc.LogEntry, error) {
 		return nil, bmc.NewError(bmc.ErrKindMalformed, cmdGetSELInfo.Name, err)
 	}
 	cur := c.selCursor
-	next := selCursor{Valid: true, Addition: info.addition, Erase: info.erase, Updated: c.now().UTC()}
+	next := selCursor{Valid: true, Addition: info.addition, Erase: info.erase, Entries: info.entries, Updated: c.now().UTC()}
 
 	var start uint16
 	var after uint16 // only records with an id past this, when resuming by scan
@@ -208,8 +208,11 @@ func (c *Collector) readSEL(ctx context.Context) ([]bmc.LogEntry, error) {
 	case cur.Erase != info.erase:
 		c.log.Info("SEL was cleared since the last read; reading it from the start", "server", c.ep.Server)
 		start = firstRecordID
-	case cur.Addition == info.addition:
-		return []bmc.LogEntry{}, nil // nothing added
+	case cur.Addition == info.addition && cur.Entries == info.entries:
+		// Nothing added. (The count as well: the timestamp has a one-second
+		// resolution, and a record added in the second of the last read
+		// leaves it unchanged.)
+		return []bmc.LogEntry{}, nil
 	case cur.Empty:
 		start = firstRecordID
 	default:

@@ -20,6 +20,7 @@ type selCursor struct {
 	Empty        bool      `json:"empty,omitempty"` // the SEL had no records
 	Addition     uint32    `json:"last_addition"`
 	Erase        uint32    `json:"last_erase"`
+	Entries      uint16    `json:"entries"`
 	Updated      time.Time `json:"updated"`
 }
 

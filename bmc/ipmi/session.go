@@ -372,6 +372,8 @@ func classify(resource string, err error) error {
 	switch {
 	case errors.Is(err, client.ErrRAKPAuthentication):
 		kind = bmc.ErrKindAuth
+	case sessionSetupKind(err) != "":
+		kind = sessionSetupKind(err)
 	case errors.As(err, &rs):
 		switch rs.StatusCode() {
 		case types.RmcpStatusCodeUnauthorizedName, types.RmcpStatusCodeInvalidRole,
@@ -395,6 +397,42 @@ func classify(resource string, err error) error {
 		}
 	}
 	return &bmc.Error{Kind: kind, Resource: resource, Err: err}
+}
+
+// authStatusCodes are the RMCP+ status codes of refused credentials.
+var authStatusCodes = []types.RmcpStatusCode{
+	types.RmcpStatusCodeUnauthorizedName, types.RmcpStatusCodeInvalidRole,
+	types.RmcpStatusCodeUnauthorizedRoleOfPriLevel, types.RmcpStatusCodeUnauthorizedGUID,
+	types.RmcpStatusCodeInvalidIntegrityCheckValue, types.RmcpStatusCodeInvalidNameLength,
+}
+
+// sessionSetupKind classifies a failed session setup from its text.
+// go-ipmi v0.9.1's Connect20 joins the errors of the cipher suites it
+// tried with %v, which drops ErrRAKPAuthentication and *RmcpStatusError
+// from the chain; the messages are what is left.
+func sessionSetupKind(err error) bmc.ErrorKind {
+	msg := err.Error()
+	if strings.Contains(msg, client.ErrRAKPAuthentication.Error()) {
+		return bmc.ErrKindAuth
+	}
+	for _, code := range authStatusCodes {
+		if strings.Contains(msg, types.NewRmcpStatusError(code).Error()) {
+			return bmc.ErrKindAuth
+		}
+	}
+	for _, code := range []types.RmcpStatusCode{types.RmcpStatusCodeNoResToCreateSess, types.RmcpStatusCodeNoResToCreateSessAtRole} {
+		if strings.Contains(msg, types.NewRmcpStatusError(code).Error()) {
+			return bmc.ErrKindSessionLimit
+		}
+	}
+	// IPMI 1.5: a BMC drops an Activate Session whose authentication code
+	// is wrong without answering (IPMI 2.0 §22.17). Get Session Challenge
+	// was answered just before, so the BMC is there and knows the user:
+	// silence now means a wrong password.
+	if strings.HasPrefix(msg, "ActivateSession failed") && isTimeout(err) {
+		return bmc.ErrKindAuth
+	}
+	return ""
 }
 
 // kindForCompletion maps a completion code to an error kind.

@@ -111,12 +111,11 @@ func (s *sim) start() {
 	s.done = make(chan struct{})
 	go func() { _ = s.cmd.Wait(); close(s.done) }()
 	t.Cleanup(s.stop)
-	// Ready once the console accepts connections (it opens after the
-	// configuration and emulator files are read).
+	// Ready once the LAN port answers an RMCP presence ping. (The console
+	// is not probed: ipmi_sim dies of SIGPIPE writing its prompt to a
+	// console connection closed at once.)
 	for i := 0; ; i++ {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", s.console), time.Second)
-		if err == nil {
-			c.Close()
+		if s.pingAnswered() {
 			return
 		}
 		select {
@@ -125,9 +124,26 @@ func (s *sim) start() {
 		case <-time.After(50 * time.Millisecond):
 		}
 		if i > 200 {
-			t.Fatalf("ipmi_sim console never opened: %s", logBuf.String())
+			t.Fatalf("ipmi_sim never became ready: %s", logBuf.String())
 		}
 	}
+}
+
+// pingAnswered sends an RMCP/ASF presence ping and waits for the pong.
+func (s *sim) pingAnswered() bool {
+	c, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", s.port))
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	ping := []byte{0x06, 0x00, 0xff, 0x06, 0x00, 0x00, 0x11, 0xbe, 0x80, 0x00, 0x00, 0x00}
+	if _, err := c.Write(ping); err != nil {
+		return false
+	}
+	_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	buf := make([]byte, 64)
+	n, err := c.Read(buf)
+	return err == nil && n >= 8 && buf[8] == 0x40
 }
 
 // stop ends the simulator (the process this test started, by its pid).
