@@ -19,16 +19,18 @@ import (
 func newSimCmd(v *viper.Viper) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "sim",
-		Short: "Serve a fleet of simulated Redfish BMCs over HTTPS",
-		Long: `sim serves --count virtual Redfish BMCs, each on its own loopback port from
---base-port, over HTTPS with a certificate from a CA it generates at start.
-It writes ca.pem and an inventory.yaml for the fleet into --out, and serves
-an admin API on --admin to list the BMCs and inject or clear faults.
+		Short: "Serve a fleet of simulated BMCs: Redfish over HTTPS, IPMI over UDP",
+		Long: `sim serves --count virtual BMCs, each on its own loopback port: Redfish
+BMCs over HTTPS from --base-port, with a certificate from a CA it generates
+at start, and IPMI BMCs over UDP (RMCP+) from --ipmi-base-port. It writes
+ca.pem and an inventory.yaml for the fleet into --out, and serves an admin
+API on --admin to list the BMCs and inject or clear faults.
 
 Profiles: modern (PowerSubsystem, ThermalSubsystem, Sensors, metrics
-resources), legacy (Power and Thermal with real vendor quirks), or
---mockup DIR to serve a DMTF mockup as it is. The BMCs' password is read
-from $` + sim.PasswordEnv + ` ("` + sim.DefaultPassword + `" when unset).`,
+resources), legacy (Power and Thermal with real vendor quirks), ipmi (IPMI
+2.0: SDRs, sensors, SEL, DCMI power reading, chassis status), or --mockup
+DIR to serve a DMTF mockup as it is. The BMCs' password is read from
+$` + sim.PasswordEnv + ` ("` + sim.DefaultPassword + `" when unset).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts, admin, err := simOptionsFrom(v)
@@ -41,10 +43,11 @@ from $` + sim.PasswordEnv + ` ("` + sim.DefaultPassword + `" when unset).`,
 	}
 	f := cmd.Flags()
 	f.Int("count", 20, "number of simulated BMCs; RACKPULSE_COUNT")
-	f.String("profile", sim.ProfileModern, "profile of every BMC: modern or legacy; RACKPULSE_PROFILE")
-	f.String("mix", "", "profile mix instead of --profile, e.g. modern=60,legacy=40; RACKPULSE_MIX")
+	f.String("profile", sim.ProfileModern, "profile of every BMC: modern, legacy or ipmi; RACKPULSE_PROFILE")
+	f.String("mix", "", "profile mix instead of --profile, e.g. modern=40,legacy=30,ipmi=30; RACKPULSE_MIX")
 	f.String("mockup", "", "serve this DMTF mockup directory from every BMC instead of a profile; RACKPULSE_MOCKUP")
-	f.Int("base-port", sim.DefaultBasePort, "port of the first BMC; the others follow; RACKPULSE_BASE_PORT")
+	f.Int("base-port", sim.DefaultBasePort, "TCP port of the first Redfish BMC; the others follow; RACKPULSE_BASE_PORT")
+	f.Int("ipmi-base-port", sim.DefaultIPMIBasePort, "UDP port of the first IPMI BMC; the others follow; RACKPULSE_IPMI_BASE_PORT")
 	f.String("admin", "127.0.0.1:18080", "address of the admin API; RACKPULSE_ADMIN")
 	f.String("out", "var/sim", "directory for ca.pem and inventory.yaml; RACKPULSE_OUT")
 	f.String("latency", "", "per-request delay, e.g. 50ms-200ms or 80ms; RACKPULSE_LATENCY")
@@ -62,6 +65,7 @@ func simOptionsFrom(v *viper.Viper) (sim.FleetOptions, string, error) {
 		Count:          v.GetInt("count"),
 		MockupDir:      v.GetString("mockup"),
 		BasePort:       v.GetInt("base-port"),
+		IPMIBasePort:   v.GetInt("ipmi-base-port"),
 		OutDir:         v.GetString("out"),
 		Username:       sim.DefaultUsername,
 		Password:       os.Getenv(sim.PasswordEnv),
@@ -74,6 +78,9 @@ func simOptionsFrom(v *viper.Viper) (sim.FleetOptions, string, error) {
 	}
 	if opts.BasePort < 1 || opts.BasePort+opts.Count-1 > 65535 {
 		return opts, "", fmt.Errorf("--base-port %d with --count %d: ports must lie within 1-65535", opts.BasePort, opts.Count)
+	}
+	if opts.IPMIBasePort < 1 || opts.IPMIBasePort > 65535 {
+		return opts, "", fmt.Errorf("--ipmi-base-port %d: want a port within 1-65535", opts.IPMIBasePort)
 	}
 	mix := v.GetString("mix")
 	if mix == "" {
@@ -168,7 +175,7 @@ func runSim(ctx context.Context, opts sim.FleetOptions, adminAddr string) error 
 
 func profileSummary(counts map[string]int) string {
 	var parts []string
-	for _, name := range append(sim.SyntheticProfiles(), sim.ProfileMockup) {
+	for _, name := range append(sim.SyntheticProfiles(), sim.ProfileIPMI, sim.ProfileMockup) {
 		if n := counts[name]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%s=%d", name, n))
 		}
