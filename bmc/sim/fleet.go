@@ -420,8 +420,12 @@ func NewFleet(opts FleetOptions) (*Fleet, error) {
 		return nil, fmt.Errorf("fleet of %d IPMI BMCs from port %d runs past port 65535", ipmiIndex, opts.IPMIBasePort)
 	}
 	for _, ev := range opts.Scenario {
-		if _, err := f.resolve(ev.BMC); err != nil {
+		bmcs, err := f.resolve(ev.BMC)
+		if err != nil {
 			return nil, fmt.Errorf("%s: %w", ev.where(), err)
+		}
+		if ev.BMC != "*" && len(bmcs) == 1 && bmcs[0].ipmi != nil && ev.Fault.Fault.IsTransport() && !ipmiFault(ev.Fault.Fault) {
+			return nil, fmt.Errorf("%s: BMC %s speaks IPMI: transport fault %s does not apply (want %s or %s)", ev.where(), bmcs[0].name, ev.Fault.Fault, FaultTimeout, FaultSessionLoss)
 		}
 		if ev.Fault.Fault.IsData() && mockup != nil {
 			return nil, fmt.Errorf("%s: data fault %s needs a synthetic profile, not a mockup", ev.where(), ev.Fault.Fault)

@@ -34,6 +34,8 @@ const (
 // JSON faults mean nothing on RMCP+.
 func IPMIFaults() []Fault { return []Fault{FaultTimeout, FaultSessionLoss} }
 
+func ipmiFault(f Fault) bool { return f == FaultTimeout || f == FaultSessionLoss }
+
 // ipmiShared is what every IPMI BMC of a fleet shares: the profile (sensors
 // and SDR records) and the command handler registry, which finds the BMC a
 // request is for through the go-ipmi BMC's HAL.

@@ -159,6 +159,17 @@ func TestScenarioDataFaultOnIPMIBMC(t *testing.T) {
 	if _, err := NewFleet(FleetOptions{Count: 2, Mix: []ProfileShare{{ProfileIPMI, 1}}, Scenario: events}); err != nil {
 		t.Errorf("scenario on an IPMI fleet: %v", err)
 	}
+	bad, err := ParseScenario("s.yaml", []byte("- {bmc: rack-01-u02, fault: http-503}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = NewFleet(FleetOptions{Count: 2, Mix: []ProfileShare{{ProfileIPMI, 1}}, Scenario: bad})
+	if err == nil || !strings.Contains(err.Error(), "s.yaml line 1") || !strings.Contains(err.Error(), "speaks IPMI") {
+		t.Errorf("http-503 on an IPMI BMC: %v", err)
+	}
+	if _, err := NewFleet(FleetOptions{Count: 2, Mix: []ProfileShare{{ProfileIPMI, 1}}, Scenario: []ScenarioEvent{{BMC: "*", Fault: FaultSpec{Fault: FaultBusy}}}}); err != nil {
+		t.Errorf("http-503 for every BMC: %v", err)
+	}
 }
 
 // BenchmarkNewFleetIPMI1000 builds a fleet of 1,000 IPMI BMCs: B/op over
