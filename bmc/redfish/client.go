@@ -96,16 +96,11 @@ func decode(uri string, body []byte, v any) error {
 	return nil
 }
 
-// members reads a collection and returns every member's body, expanded in
-// one request where the service honours $expand, else fetched one by one
-// (at most MaxInFlight at a time, bounded by the gofish client). A member
-// that fails costs only itself.
-func (c *Collector) members(ctx context.Context, uri string) ([]member, error) {
-	return c.membersExpanded(ctx, uri, 1)
-}
-
-// membersExpanded is members with the members' own subordinate resources
-// expanded too, up to levels deep where the service allows it.
+// membersExpanded reads a collection and returns every member's body,
+// expanded in one request where the service honours $expand (with the
+// members' own subordinate resources up to levels deep where it allows),
+// else fetched one by one (at most MaxInFlight at a time, bounded by the
+// gofish client). A member that fails costs only itself.
 func (c *Collector) membersExpanded(ctx context.Context, uri string, levels int) ([]member, error) {
 	query := c.expand.queryLevels(levels)
 	var col collection

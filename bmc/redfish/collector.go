@@ -42,7 +42,6 @@ type Collector struct {
 	rootReadAt time.Time
 
 	// Parts read on the slow cadence, carried over between reads.
-	slowReadAt time.Time
 	memory     partCache[[]bmc.DIMM]
 	storage    partCache[[]bmc.Drive]
 	logsReadAt time.Time

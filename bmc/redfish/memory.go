@@ -70,7 +70,8 @@ func (p *poll) readMemory(ctx context.Context, systems []systemRef) {
 // the board: DeviceLocator, else the location's ServiceLabel.
 func dimmFromRedfish(system string, m *schemas.Memory) bmc.DIMM {
 	d := bmc.DIMM{
-		System:       system,
+		System: system,
+		//lint:ignore SA1019 firmware still publishes DeviceLocator, often as the only slot label
 		Slot:         firstNonEmpty(m.DeviceLocator, m.Location.PartLocation.ServiceLabel, m.Name, m.ID),
 		Manufacturer: m.Manufacturer,
 		PartNumber:   m.PartNumber,

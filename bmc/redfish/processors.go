@@ -73,6 +73,7 @@ func (p *poll) readProcessors(ctx context.Context, systems []systemRef, chassis 
 			if err := p.c.getInto(ctx, f.metricsURI, &m); err != nil {
 				p.fail(bmc.PartCPU, err)
 			} else {
+				//lint:ignore SA1019 the deprecated property is what firmware publishes
 				cpu.TemperatureC = m.TemperatureCelsius
 				metricsRead = true
 			}

@@ -118,6 +118,7 @@ func (p *poll) driveFromRedfish(ctx context.Context, system, uri string, raw []b
 	}
 	label := dr.PhysicalLocation.PartLocation.ServiceLabel
 	if label == "" {
+		//lint:ignore SA1019 older firmware has only the plural Location
 		for _, loc := range dr.Location {
 			if label = loc.PartLocation.ServiceLabel; label != "" {
 				break

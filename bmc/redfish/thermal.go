@@ -162,7 +162,8 @@ func (p *poll) readLegacyThermal(ctx context.Context, ch chassisRef) {
 			unit = bmc.UnitPercent
 		}
 		p.snap.Sensors = append(p.snap.Sensors, bmc.Sensor{
-			Kind:       bmc.KindFan,
+			Kind: bmc.KindFan,
+			//lint:ignore SA1019 older firmware names fans in FanName only
 			Name:       firstNonEmpty(f.Name, f.FanName, f.MemberID),
 			Context:    firstNonEmpty(string(f.PhysicalContext), bmc.ContextFan),
 			Chassis:    ch.ID,
