@@ -22,11 +22,13 @@ const defaultPort = 623
 
 // Retry settings: go-ipmi resends a command whose answer does not come
 // within one attempt's timeout; the attempts of one command share the
-// endpoint's request timeout, and one poll may lose at most
-// pollRetryBudget datagrams before the rest of it fails fast.
+// endpoint's request timeout. One poll may lose pollRetryBudget datagrams
+// plus one per datagram answered in it (a lossy link keeps working, up to
+// half its datagrams lost); past that the rest of the poll fails fast
+// instead of waiting out every command of a BMC that went silent.
 const (
 	retriesPerCommand = 2
-	pollRetryBudget   = 12
+	pollRetryBudget   = 8
 	minAttemptTimeout = 100 * time.Millisecond
 )
 
@@ -96,7 +98,8 @@ func (m *meter) reset() (sent int, bytes int64) {
 func (m *meter) exhausted() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.budget > 0 && m.lost >= m.budget
+	answered := m.sent - m.lost
+	return m.budget > 0 && m.lost >= m.budget+max(answered, 0)
 }
 
 // Dial implements golang.org/x/net/proxy.Dialer for go-ipmi's UDP client.
