@@ -23,8 +23,9 @@ const (
 	// DefaultIPMIBasePort is the UDP port of a fleet's first IPMI BMC.
 	DefaultIPMIBasePort = 16230
 	// ipmiManufacturerID is the IANA enterprise number Get Device ID
-	// reports: one no OEM decoder of ipmitool claims.
-	ipmiManufacturerID = 0x00CAFE
+	// reports: 32473, the one set aside for documentation (RFC 5612), so
+	// that no client applies a vendor's OEM decoding.
+	ipmiManufacturerID = 32473
 	// ipmiBufferSize bounds one datagram; IPMI messages without SOL fit.
 	ipmiBufferSize = 1024
 )
@@ -94,8 +95,8 @@ func newIPMIBMC(m *machine, shared *ipmiShared, opts IPMIOptions) (*IPMIBMC, err
 		IPMIVersion:    0x02,
 		ManufacturerID: ipmiManufacturerID,
 		ProductID:      0x0220,
-		// Chassis, FRU inventory, SEL, SDR repository and sensor device.
-		AdditionalDeviceSupport: 0x8F,
+		// Chassis, SEL, SDR repository and sensor device (no FRU data).
+		AdditionalDeviceSupport: 0x87,
 	}
 	var guid [16]byte
 	binary.BigEndian.PutUint64(guid[:8], m.seed)
