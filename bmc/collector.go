@@ -27,6 +27,11 @@ type CollectorOptions struct {
 	Logger *slog.Logger
 	// Trace, when set, is called once per request with what it did.
 	Trace func(RequestTrace)
+	// RecentLogs: on the first read of a log with no saved position, report
+	// up to this many of its newest entries. Zero (what serve uses): only
+	// record the position, since an old log is not news. Probe sets it so
+	// that an operator sees the BMC's recent log.
+	RecentLogs int
 	// StateDir is where a collector may keep small state files across
 	// restarts (the last IPMI SEL record seen). Empty: keep state in memory.
 	StateDir string

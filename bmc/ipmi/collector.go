@@ -29,6 +29,9 @@ type Collector struct {
 	selCursor selCursor
 	selLoaded bool
 	selReadAt time.Time
+	// recentLogs is how many of the newest SEL records a first read with no
+	// stored cursor reports (probe); zero records the position only.
+	recentLogs int
 }
 
 var _ bmc.Collector = (*Collector)(nil)
@@ -54,12 +57,13 @@ func New(ep bmc.Endpoint, opts bmc.CollectorOptions) (*Collector, error) {
 	}
 	logger = logger.With("collector", "ipmi")
 	return &Collector{
-		ep:       ep,
-		log:      logger,
-		sess:     newSession(ep, host, port, priv, logger, opts.Trace),
-		now:      time.Now,
-		sdr:      &sdrCache{},
-		selStore: newSELStore(opts.StateDir, ep.Server),
+		ep:         ep,
+		log:        logger,
+		sess:       newSession(ep, host, port, priv, logger, opts.Trace),
+		now:        time.Now,
+		sdr:        &sdrCache{},
+		selStore:   newSELStore(opts.StateDir, ep.Server),
+		recentLogs: opts.RecentLogs,
 	}, nil
 }
 

@@ -480,3 +480,30 @@ func TestSessionReestablishedAfterBMCRestart(t *testing.T) {
 	}
 	assertMatchesIpmitool(t, s, snap)
 }
+
+func TestFirstReadReportsRecentSELWhenAsked(t *testing.T) {
+	s := startSim(t)
+	for _, offset := range []string{"0x00", "0x01", "0x00"} { // correctable, uncorrectable, correctable
+		s.consoleCmd("sel_add 0x20 0x02 0x00 0x00 0x00 0x00 0x20 0x00 0x04 0x0c 0x0c 0x6f " + offset + " 0xff 0xff")
+	}
+	all := s.ipmitool("sel", "elist")
+	records := strings.Count(strings.TrimSpace(all), "\n") + 1
+
+	// serve: an old SEL is not news.
+	if snap := mustPoll(t, newCollector(t, s.endpoint(""), bmc.CollectorOptions{})); len(snap.Logs) != 0 {
+		t.Errorf("first read without RecentLogs reported %d entries, want 0", len(snap.Logs))
+	}
+	// probe: the newest two of the records.
+	c := newCollector(t, s.endpoint(""), bmc.CollectorOptions{RecentLogs: 2})
+	snap := mustPoll(t, c)
+	if len(snap.Logs) != min(2, records) {
+		t.Fatalf("first read with RecentLogs 2 reported %d entries, want 2 (SEL holds %d):\n%s", len(snap.Logs), records, all)
+	}
+	if snap.Logs[0].Severity != bmc.HealthCritical || snap.Logs[1].Severity != bmc.HealthWarning {
+		t.Errorf("newest two entries %+v, want the uncorrectable then the correctable ECC", snap.Logs)
+	}
+	// And afterwards only what is new.
+	if snap := mustPoll(t, c); len(snap.Logs) != 0 {
+		t.Errorf("second read reported %d old entries again", len(snap.Logs))
+	}
+}

@@ -195,6 +195,10 @@ func (c *Collector) readSEL(ctx context.Context) ([]bmc.LogEntry, error) {
 	var after uint16 // only records with an id past this, when resuming by scan
 	resumeByScan := false
 	switch {
+	case !cur.Valid && c.recentLogs > 0:
+		// First read for a person (probe): the whole SEL, of which the
+		// newest records are kept below.
+		start = firstRecordID
 	case !cur.Valid:
 		// First read: remember where the SEL ends.
 		last, empty, err := c.lastSELRecord(ctx, info)
@@ -268,6 +272,9 @@ func (c *Collector) readSEL(ctx context.Context) ([]bmc.LogEntry, error) {
 			break
 		}
 		id = nextID
+	}
+	if !cur.Valid {
+		entries = entries[max(0, len(entries)-c.recentLogs):]
 	}
 	return entries, c.storeCursor(next)
 }

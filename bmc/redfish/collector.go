@@ -46,6 +46,8 @@ type Collector struct {
 	storage    partCache[[]bmc.Drive]
 	logsReadAt time.Time
 	logs       *logCursor
+	// recentLogs is how many of a log's newest entries a first read reports.
+	recentLogs int
 
 	// Parts read on the static cadence.
 	processors partCache[[]processorFacts]
@@ -94,13 +96,14 @@ func New(ep bmc.Endpoint, opts bmc.CollectorOptions) (*Collector, error) {
 	}
 	logger = logger.With("collector", "redfish")
 	c := &Collector{
-		ep:      ep,
-		log:     logger,
-		baseURL: base,
-		now:     time.Now,
-		meter:   &requestMeter{maxBytes: ep.MaxResponseBytes, trace: opts.Trace},
-		expand:  &expandSupport{},
-		logs:    newLogCursor(),
+		ep:         ep,
+		log:        logger,
+		baseURL:    base,
+		now:        time.Now,
+		meter:      &requestMeter{maxBytes: ep.MaxResponseBytes, trace: opts.Trace},
+		expand:     &expandSupport{},
+		logs:       newLogCursor(),
+		recentLogs: opts.RecentLogs,
 	}
 	c.httpClient = newHTTPClient(ep, tc, c.meter)
 	clock := func() time.Time { return c.now() }

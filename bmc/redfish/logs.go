@@ -41,6 +41,23 @@ func (l *logCursor) advance(entriesURI string, keys []string) (isNew []bool) {
 	return isNew
 }
 
+// known reports whether a log's entries were read before.
+func (l *logCursor) known(entriesURI string) bool {
+	_, ok := l.seen[entriesURI]
+	return ok
+}
+
+// newestEntries returns up to n of the newest entries (by time where dated,
+// else the order the BMC lists them in), oldest first.
+func newestEntries[T any](items []T, n int, entry func(T) bmc.LogEntry) []bmc.LogEntry {
+	out := make([]bmc.LogEntry, len(items))
+	for i, it := range items {
+		out[i] = entry(it)
+	}
+	slices.SortStableFunc(out, func(a, b bmc.LogEntry) int { return a.Time.Compare(b.Time) })
+	return out[max(0, len(out)-n):]
+}
+
 // readLogs reads the LogServices of every system and manager and emits the
 // entries new since the previous read. It runs on the slow cadence. Only the
 // first page of a log's Entries is read.
@@ -117,10 +134,14 @@ func (p *poll) readLogEntries(ctx context.Context, entriesURI string) bool {
 	for i, e := range entries {
 		keys[i] = e.key
 	}
+	firstRead := !p.c.logs.known(entriesURI)
 	for i, fresh := range p.c.logs.advance(entriesURI, keys) {
 		if fresh {
 			p.snap.Logs = append(p.snap.Logs, entries[i].entry)
 		}
+	}
+	if firstRead && p.c.recentLogs > 0 {
+		p.snap.Logs = append(p.snap.Logs, newestEntries(entries, p.c.recentLogs, func(d decoded) bmc.LogEntry { return d.entry })...)
 	}
 	return true
 }

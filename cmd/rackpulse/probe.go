@@ -56,6 +56,7 @@ BMC at all (the reason is printed).`,
 	f.StringVar(&o.fingerprint, "tls-fingerprint", "", "pinned SHA-256 fingerprint of the BMC's certificate")
 	f.BoolVar(&o.insecure, "insecure-skip-verify", false, "do not verify the BMC's certificate")
 	f.DurationVar(&o.timeout, "timeout", time.Minute, "deadline for the whole poll")
+	f.IntVar(&o.recentLogs, "logs", 10, "how many of the newest BMC log (or SEL) entries to show")
 	return cmd
 }
 
@@ -65,6 +66,7 @@ type probeOptions struct {
 	protocol, user, passwordEnv       string
 	passwordFile, caFile, fingerprint string
 	timeout                           time.Duration
+	recentLogs                        int
 }
 
 // endpoint resolves SERVER from the inventory, or builds one from ADDRESS
@@ -125,7 +127,7 @@ func looksLikeAddress(s string) bool {
 }
 
 func runProbe(ctx context.Context, ep bmc.Endpoint, o probeOptions, log *slog.Logger, stdout, stderr io.Writer) error {
-	opts := bmc.CollectorOptions{Logger: log}
+	opts := bmc.CollectorOptions{Logger: log, RecentLogs: o.recentLogs}
 	if o.verbose {
 		opts.Trace = func(t bmc.RequestTrace) { fmt.Fprintln(stderr, formatTrace(t)) }
 	}

@@ -88,7 +88,7 @@ func writeProbeTable(w io.Writer, ep bmc.Endpoint, s *bmc.Snapshot) {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%t\t%s\t%s\n", x.Bay, orDash(x.System), orDash(x.Model), orDash(x.Media), capacity, orDash(string(x.Health)), orDash(x.State), x.FailurePredicted, numPtr(x.LifeLeftPercent), intPtr(x.MediaErrors))
 		}
 	})
-	section(w, "NEW LOG ENTRIES", len(s.Logs), "TIME\tSEVERITY\tCOMPONENT\tSUBJECT\tMESSAGE", func(tw io.Writer) {
+	section(w, "LOG ENTRIES", len(s.Logs), "TIME\tSEVERITY\tCOMPONENT\tSUBJECT\tMESSAGE", func(tw io.Writer) {
 		for _, x := range s.Logs {
 			at := "-"
 			if !x.Time.IsZero() {
