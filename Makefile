@@ -17,7 +17,7 @@ RUN_BMCS    ?= 40
 RUN_MIX     ?= modern=60,legacy=40
 RUN_LISTEN  ?= 127.0.0.1:9290
 
-.PHONY: all build run test test-short bench bench-go bench-fleet lint tools clean
+.PHONY: all build run test bench bench-go bench-fleet bench-fleet-ipmi lint tools clean
 
 all: build
 
@@ -42,7 +42,7 @@ test:
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
 
-bench: bench-go bench-fleet
+bench: bench-go bench-fleet bench-fleet-ipmi
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
@@ -52,6 +52,11 @@ bench-go:
 # docs/performance.md. FLEET_BMCS, FLEET_WINDOW, FLEET_LATENCY, FLEET_MIX tune it.
 bench-fleet:
 	RACKPULSE_FLEET_BENCH=1 $(GO) test -run '^$$' -bench BenchmarkFleet -benchtime 1x -timeout 60m -v ./cmd/rackpulse
+
+# bench-fleet-ipmi: 1,000 simulated IPMI BMCs polled every 60 s.
+bench-fleet-ipmi:
+	RACKPULSE_FLEET_BENCH=1 FLEET_BMCS=1000 FLEET_MIX=ipmi=100 FLEET_INTERVAL=60s FLEET_WINDOW=10m \
+	$(GO) test -run '^$$' -bench BenchmarkFleet -benchtime 1x -timeout 60m -v ./cmd/rackpulse
 
 lint: $(STATICCHECK)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

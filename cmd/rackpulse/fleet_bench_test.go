@@ -37,7 +37,7 @@ func BenchmarkFleet(b *testing.B) {
 	window := envDuration(b, "FLEET_WINDOW", 5*time.Minute)
 	latency := envString("FLEET_LATENCY", "50ms-200ms")
 	mix := envString("FLEET_MIX", "modern=50,legacy=50")
-	const interval = 30 * time.Second
+	interval := envDuration(b, "FLEET_INTERVAL", 30*time.Second)
 
 	dir := b.TempDir()
 	bin := filepath.Join(dir, "rackpulse")
@@ -56,8 +56,17 @@ func BenchmarkFleet(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer stopProcess(sim)
-	inv := filepath.Join(simDir, "inventory.yaml")
-	waitFor(b, 2*time.Minute, func() bool { st, err := os.Stat(inv); return err == nil && st.Size() > 0 })
+	simInv := filepath.Join(simDir, "inventory.yaml")
+	waitFor(b, 2*time.Minute, func() bool { st, err := os.Stat(simInv); return err == nil && st.Size() > 0 })
+	raw, err := os.ReadFile(simInv)
+	if err != nil {
+		b.Fatal(err)
+	}
+	inv := filepath.Join(dir, "inventory.yaml")
+	polled := strings.ReplaceAll(string(raw), "poll_interval: 30s", "poll_interval: "+interval.String())
+	if err := os.WriteFile(inv, []byte(polled), 0o600); err != nil {
+		b.Fatal(err)
+	}
 
 	const listen = "127.0.0.1:19391"
 	serve := exec.CommandContext(ctx, bin, "serve", "--inventory", inv, "--listen", listen,
@@ -99,8 +108,8 @@ func BenchmarkFleet(b *testing.B) {
 	b.ReportMetric(cpu/window.Seconds(), "cores")
 	b.ReportMetric(float64(peakRSS)/(1<<20), "peak-MiB")
 	b.ReportMetric(100*float64(onTime)/float64(bmcs), "%on-time")
-	fmt.Printf("fleet: %d BMCs, window %v: %.1f polls/s, %.1f requests/poll, %.2f CPU s/1000 polls, %.2f cores, peak RSS %.0f MiB, %d/%d BMCs polled in every interval\n",
-		bmcs, window, polls/window.Seconds(), after.requestsPerPoll(), cpu/polls*1000, cpu/window.Seconds(), float64(peakRSS)/(1<<20), onTime, bmcs)
+	fmt.Printf("fleet: %d BMCs (%s) every %v, window %v: %.1f polls/s, %.1f requests/poll, %.2f CPU s/1000 polls, %.2f cores, peak RSS %.0f MiB, %d/%d BMCs polled in every interval\n",
+		bmcs, mix, interval, window, polls/window.Seconds(), after.requestsPerPoll(), cpu/polls*1000, cpu/window.Seconds(), float64(peakRSS)/(1<<20), onTime, bmcs)
 }
 
 type fleetScrape struct {
