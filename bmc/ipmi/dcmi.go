@@ -27,10 +27,10 @@ type dcmiPower struct {
 
 func parseDCMIPower(b []byte) (dcmiPower, error) {
 	if len(b) < 18 {
-		return dcmiPower{}, fmt.Errorf("Get Power Reading answer of %d bytes, want 18", len(b))
+		return dcmiPower{}, fmt.Errorf("answer to Get Power Reading of %d bytes, want 18", len(b))
 	}
 	if b[0] != dcmiGroupExtension {
-		return dcmiPower{}, fmt.Errorf("Get Power Reading answer for group 0x%02x, want DCMI (0x%02x)", b[0], dcmiGroupExtension)
+		return dcmiPower{}, fmt.Errorf("answer to Get Power Reading for group 0x%02x, want DCMI (0x%02x)", b[0], dcmiGroupExtension)
 	}
 	return dcmiPower{
 		current:  le16(b[1:3]),

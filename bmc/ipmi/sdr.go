@@ -298,7 +298,7 @@ type sdrRepoInfo struct {
 
 func parseSDRRepoInfo(b []byte) (sdrRepoInfo, error) {
 	if len(b) < 13 {
-		return sdrRepoInfo{}, fmt.Errorf("Get SDR Repository Info answer of %d bytes, want 14", len(b))
+		return sdrRepoInfo{}, fmt.Errorf("answer to Get SDR Repository Info of %d bytes, want 14", len(b))
 	}
 	return sdrRepoInfo{count: le16(b[1:3]), addition: le32(b[5:9]), erase: le32(b[9:13])}, nil
 }

@@ -22,7 +22,7 @@ type selInfo struct {
 
 func parseSELInfo(b []byte) (selInfo, error) {
 	if len(b) < 13 {
-		return selInfo{}, fmt.Errorf("Get SEL Info answer of %d bytes, want 14", len(b))
+		return selInfo{}, fmt.Errorf("answer to Get SEL Info of %d bytes, want 14", len(b))
 	}
 	return selInfo{entries: le16(b[1:3]), addition: le32(b[5:9]), erase: le32(b[9:13])}, nil
 }

@@ -34,7 +34,7 @@ type reading struct {
 
 func parseReading(b []byte) (reading, error) {
 	if len(b) < 2 {
-		return reading{}, fmt.Errorf("Get Sensor Reading answer of %d bytes, want at least 2", len(b))
+		return reading{}, fmt.Errorf("answer to Get Sensor Reading of %d bytes, want at least 2", len(b))
 	}
 	r := reading{raw: b[0], scanning: b[1]&0x40 != 0, unavailable: b[1]&0x20 != 0}
 	if len(b) >= 3 {
