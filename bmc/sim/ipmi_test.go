@@ -116,10 +116,10 @@ func TestIPMIToolSDRList(t *testing.T) {
 	r := b.machine.read()
 	rows := table(ipmitool(t, b, "sdr", "list"))
 	want := map[string]string{
-		"CPU1 Temp":        fmt.Sprintf("%.0f degrees C", r.cpus[0].celsius),
-		"CPU2 Temp":        fmt.Sprintf("%.0f degrees C", r.cpus[1].celsius),
-		"Inlet Temp":       fmt.Sprintf("%.0f degrees C", r.inletC),
-		"Exhaust Temp":     fmt.Sprintf("%.0f degrees C", r.exhaustC),
+		"CPU1 Temp":        fmt.Sprintf("%.0f degrees C", math.Round(r.cpus[0].celsius)),
+		"CPU2 Temp":        fmt.Sprintf("%.0f degrees C", math.Round(r.cpus[1].celsius)),
+		"Inlet Temp":       fmt.Sprintf("%.0f degrees C", math.Round(r.inletC)),
+		"Exhaust Temp":     fmt.Sprintf("%.0f degrees C", math.Round(r.exhaustC)),
 		"Fan1":             fmt.Sprintf("%.0f RPM", math.Round(r.fans[0].rpm/100)*100),
 		"Total Power":      fmt.Sprintf("%.0f Watts", math.Round(r.inputWatts/5)*5),
 		"PSU1 Input Power": fmt.Sprintf("%.0f Watts", math.Round(r.psus[0].inputWatts/5)*5),
