@@ -220,6 +220,33 @@ func TestIPMIToolSensorListThresholdsAndMovingReadings(t *testing.T) {
 	if row := rows["PSU1 Input Power"]; row[0] != fmt.Sprintf("%.0f Watts", math.Round(r.psus[0].inputWatts/5)*5) {
 		t.Errorf("remaining PSU: %q, machine says %.1f W", row, r.psus[0].inputWatts)
 	}
+
+	// The SEL tells the same story, in time order.
+	sel := ipmitool(t, b, "sel", "elist")
+	for _, w := range []string{
+		`CPU1 Temp \| Upper Non-critical going high \| Asserted \| Reading 85 > Threshold 85 degrees C`,
+		`CPU1 Temp \| Upper Critical going high \| Asserted`,
+		`CPU1 Status \| Thermal Trip \| Asserted`,
+		`CPU1 Temp \| Upper Non-recoverable going high \| Asserted`,
+		`Fan3 \| Lower Non-recoverable going low  \| Asserted`,
+		`PSU2 Status \| Power Supply AC lost \| Asserted`,
+	} {
+		if !regexp.MustCompile(w).MatchString(sel) {
+			t.Errorf("sel elist lacks %q:\n%s", w, sel)
+		}
+	}
+	var last time.Time
+	for _, line := range strings.Split(strings.TrimSpace(sel), "\n") {
+		cols := strings.Split(line, "|")
+		at, err := time.Parse("01/02/06 15:04:05 MST", strings.TrimSpace(cols[1])+" "+strings.TrimSpace(cols[2]))
+		if err != nil {
+			t.Fatalf("SEL line %q: %v", line, err)
+		}
+		if at.Before(last) {
+			t.Errorf("SEL out of time order at %q", line)
+		}
+		last = at
+	}
 }
 
 func TestIPMIToolDCMIAndChassis(t *testing.T) {
