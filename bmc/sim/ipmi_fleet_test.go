@@ -101,7 +101,7 @@ func TestFleetMixedProfilesWithIPMI(t *testing.T) {
 	if code := c.login("admin", "pw"); code != http.StatusCreated {
 		t.Errorf("Redfish login: %d", code)
 	}
-	if !rmcpPing(t, ip) {
+	if !answers(t, ip) {
 		t.Error("IPMI BMC does not answer a presence ping")
 	}
 	if out := ipmitool(t, ip, "chassis", "status"); !strings.Contains(out, "System Power") {
@@ -192,7 +192,7 @@ func TestFleetOf1000IPMIBMCs(t *testing.T) {
 	f := startIPMIFleet(t, FleetOptions{Count: 1000, Mix: []ProfileShare{{ProfileIPMI, 1}}}, nil)
 	bmcs := f.BMCs()
 	for _, b := range []*SimBMC{bmcs[0], bmcs[437], bmcs[999]} {
-		if !rmcpPing(t, b) {
+		if !answers(t, b) {
 			t.Errorf("%s on port %d does not answer", b.name, b.port)
 		}
 	}
