@@ -55,7 +55,7 @@ bench-fleet:
 
 # bench-fleet-ipmi: 1,000 simulated IPMI BMCs polled every 60 s.
 bench-fleet-ipmi:
-	RACKPULSE_FLEET_BENCH=1 FLEET_BMCS=1000 FLEET_MIX=ipmi=100 FLEET_INTERVAL=60s FLEET_WINDOW=10m \
+	RACKPULSE_FLEET_BENCH=1 FLEET_BMCS=1000 FLEET_MIX=ipmi=100 FLEET_INTERVAL=60s FLEET_WINDOW=5m \
 	$(GO) test -run '^$$' -bench BenchmarkFleet -benchtime 1x -timeout 60m -v ./cmd/rackpulse
 
 lint: $(STATICCHECK)
