@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rackpulse/rackpulse/bmc"
+	"github.com/rackpulse/rackpulse/bmc/sim"
 )
 
 // probeArgs runs the probe command as a user would, returning stdout,
@@ -138,5 +140,85 @@ func TestProbeAddressFlagErrors(t *testing.T) {
 				t.Errorf("probe %v = %v; want an error containing %q", tc.args, err, tc.want)
 			}
 		})
+	}
+}
+
+func TestProbeIPMIShowsSensorsPowerSourceAndSEL(t *testing.T) {
+	const password = "probe-ipmi-password"
+	out := t.TempDir()
+	fleet, err := sim.NewFleet(sim.FleetOptions{
+		Count: 1, Mix: []sim.ProfileShare{{Profile: sim.ProfileIPMI, Weight: 1}},
+		Host: "127.0.0.1", IPMIBasePort: 30000 + rand.IntN(20000), BasePort: 30000 + rand.IntN(20000),
+		OutDir: out, Username: "admin", Password: password,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := fleet.Start(ctx); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); _ = fleet.Close() })
+	b := fleet.BMCs()[0]
+	// A DIMM fault before the probe: its SEL records are among the newest.
+	if err := b.Inject(sim.FaultSpec{Fault: sim.FaultDIMMECC, Every: 10 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // a few fault steps: the SEL has records
+
+	t.Setenv("PROBE_PW", password)
+	stdout, stderr, err := probeArgs(t, "--protocol", "ipmi", b.URL(), "--user", "admin", "--password-env", "PROBE_PW", "--json", "--logs", "5")
+	var exit *exitError
+	if err != nil && !(errors.As(err, &exit) && exit.code == 2) {
+		t.Fatalf("probe: %v\nstderr: %s", err, stderr)
+	}
+	var snap bmc.Snapshot
+	if err := json.Unmarshal([]byte(stdout), &snap); err != nil {
+		t.Fatalf("--json output is not a Snapshot: %v", err)
+	}
+	if snap.Protocol != bmc.ProtocolIPMI {
+		t.Errorf("protocol %q, want ipmi", snap.Protocol)
+	}
+	withThresholds := 0
+	for _, s := range snap.Sensors {
+		if s.Kind == bmc.KindTemperature && s.Value != nil && s.Thresholds.UpperCritical != nil {
+			withThresholds++
+		}
+	}
+	if withThresholds == 0 {
+		t.Errorf("no temperature sensor with a value and an upper critical threshold in %d sensors", len(snap.Sensors))
+	}
+	var dcmi *bmc.PowerReading
+	for i := range snap.Power {
+		if snap.Power[i].Source == bmc.PowerFromDCMI {
+			dcmi = &snap.Power[i]
+		}
+	}
+	if dcmi == nil || dcmi.Watts <= 0 {
+		t.Errorf("power readings %+v: want a DCMI reading", snap.Power)
+	}
+	var dimmEvents int
+	for _, l := range snap.Logs {
+		if l.Component == "DIMM" {
+			dimmEvents++
+		}
+	}
+	if dimmEvents == 0 || len(snap.Logs) > 5 {
+		t.Errorf("logs %+v: want up to 5 newest SEL entries including the DIMM's", snap.Logs)
+	}
+
+	// The table names the power source and shows the SEL entries too.
+	table, _, err := probeArgs(t, "--protocol", "ipmi", b.URL(), "--user", "admin", "--password-env", "PROBE_PW")
+	if err != nil && !(errors.As(err, &exit) && exit.code == 2) {
+		t.Fatalf("probe table: %v", err)
+	}
+	for _, want := range []string{"POWER READINGS", "DCMI", "SENSORS", "HIGH CRIT", "LOG ENTRIES", "DIMM"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("probe table lacks %q:\n%s", want, table)
+		}
+	}
+	if strings.Contains(stdout+table, password) {
+		t.Error("the password appears in probe output")
 	}
 }
