@@ -1,0 +1,111 @@
+package power
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/rackpulse/rackpulse/bmc"
+)
+
+func psu(bay string, capacity float64, mods ...func(*bmc.PSU)) bmc.PSU {
+	p := bmc.PSU{Chassis: "1", Bay: bay, Name: "PS" + bay, State: "Enabled", Health: bmc.HealthOK, LineInputStatus: "Normal"}
+	if capacity > 0 {
+		p.CapacityWatts = ptr(capacity)
+	}
+	for _, m := range mods {
+		m(&p)
+	}
+	return p
+}
+
+func known(w float64) Reading { return Reading{Known: true, Watts: w} }
+
+func TestPSURedundancy(t *testing.T) {
+	tests := []struct {
+		name        string
+		psus        []bmc.PSU
+		load        Reading
+		want        Redundancy
+		wantPresent int
+		wantWorking int
+		wantReason  string
+	}{
+		{
+			name: "two healthy supplies carrying the load with one lost",
+			psus: []bmc.PSU{psu("1", 800), psu("2", 800)},
+			load: known(412), want: RedundancyRedundant, wantPresent: 2, wantWorking: 2,
+		},
+		{
+			// DMTF public-rackmount1: bay 1 Warning with a
+			// PowerSupplyPredictiveFailure condition, bay 2 Absent.
+			name: "one supply present, failure predicted",
+			psus: []bmc.PSU{
+				psu("1", 400, func(p *bmc.PSU) { p.Health, p.FailurePredicted = bmc.HealthWarning, true }),
+				{Chassis: "1", Bay: "2", State: "Absent"},
+			},
+			load: known(344), want: RedundancyLost, wantPresent: 1, wantWorking: 1, wantReason: "1 of 1 PSUs working",
+		},
+		{
+			name: "input lost on one of two",
+			psus: []bmc.PSU{psu("1", 800), psu("2", 800, func(p *bmc.PSU) { p.LineInputStatus, p.Health = "LossOfInput", bmc.HealthCritical })},
+			load: known(412), want: RedundancyLost, wantPresent: 2, wantWorking: 1, wantReason: "PSU 2 input LossOfInput",
+		},
+		{
+			name: "one of three failed, the other two still N+1",
+			psus: []bmc.PSU{psu("1", 800), psu("2", 800), psu("3", 800, func(p *bmc.PSU) { p.Health = bmc.HealthCritical })},
+			load: known(600), want: RedundancyDegraded, wantPresent: 3, wantWorking: 2, wantReason: "PSU 3 Critical",
+		},
+		{
+			name: "failure predicted on one of two",
+			psus: []bmc.PSU{psu("1", 1100, func(p *bmc.PSU) { p.FailurePredicted = true }), psu("2", 1100)},
+			load: known(412), want: RedundancyDegraded, wantPresent: 2, wantWorking: 2, wantReason: "failure predicted",
+		},
+		{
+			name: "load above what one supply carries",
+			psus: []bmc.PSU{psu("1", 550), psu("2", 550)},
+			load: known(700), want: RedundancyLost, wantPresent: 2, wantWorking: 2, wantReason: "exceeds the 550 W left",
+		},
+		{
+			name: "ratings unknown: redundant, capacity not checked",
+			psus: []bmc.PSU{psu("1", 0), psu("2", 0)},
+			load: known(700), want: RedundancyRedundant, wantPresent: 2, wantWorking: 2, wantReason: "not checked",
+		},
+		{
+			name: "supply unavailable offline",
+			psus: []bmc.PSU{psu("1", 800), psu("2", 800, func(p *bmc.PSU) { p.State = "UnavailableOffline" })},
+			load: known(300), want: RedundancyLost, wantPresent: 2, wantWorking: 1,
+		},
+		{
+			name: "no PSU data",
+			load: known(300), want: RedundancyUnknown, wantReason: "no PSU data",
+		},
+		{
+			name: "every bay empty",
+			psus: []bmc.PSU{{Chassis: "1", Bay: "1", State: "Absent"}, {Chassis: "1", Bay: "2", State: "Absent"}},
+			load: known(300), want: RedundancyUnknown,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := PSURedundancy(&bmc.Snapshot{PSUs: tt.psus}, tt.load)
+			if got.Redundancy != tt.want || got.Present != tt.wantPresent || got.Working != tt.wantWorking {
+				t.Errorf("got %+v, want %s with %d present, %d working", got, tt.want, tt.wantPresent, tt.wantWorking)
+			}
+			if !strings.Contains(got.Reason, tt.wantReason) {
+				t.Errorf("Reason = %q, want it to hold %q", got.Reason, tt.wantReason)
+			}
+		})
+	}
+}
+
+func TestPSURedundancyWorstChassisWins(t *testing.T) {
+	snap := &bmc.Snapshot{PSUs: []bmc.PSU{
+		psu("1", 2000), psu("2", 2000),
+		func() bmc.PSU { p := psu("1", 800); p.Chassis = "Expansion"; return p }(),
+	}}
+	load := Reading{Known: true, Watts: 900, Parts: []Part{{Chassis: "1", Watts: 700}, {Chassis: "Expansion", Watts: 200}}}
+	got := PSURedundancy(snap, load)
+	if got.Redundancy != RedundancyLost || !strings.HasPrefix(got.Reason, "chassis Expansion:") || got.Present != 3 {
+		t.Errorf("got %+v, want lost from chassis Expansion with 3 present", got)
+	}
+}
