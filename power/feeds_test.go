@@ -154,3 +154,17 @@ func TestRackFeedsUtilizationAndHeadroomPct(t *testing.T) {
 		t.Errorf("headroom with A failed = %g%%, want 75%%", got.Failover[0].HeadroomPct)
 	}
 }
+
+func TestFailoverFollowsTheSurvivingSuppliesShares(t *testing.T) {
+	rack := &inventory.Rack{Name: "r14",
+		Feeds:    map[string]inventory.Feed{"A": {CapacityWatts: 4000}, "B": {CapacityWatts: 4000}, "C": {CapacityWatts: 4000}},
+		PSUFeeds: map[string]string{"1": "A", "2": "B", "3": "C"},
+	}
+	// PS1 carries half, PS2 three tenths, PS3 a fifth. When A fails, its
+	// 500 W move to B and C in the ratio 3:2.
+	got := RackFeeds(rack, []Server{server("u01", 1000,
+		psu("1", 800, withInput(500)), psu("2", 800, withInput(300)), psu("3", 800, withInput(200)))})
+	if f := got.Failover[0]; f.Failed != "A" || f.Survivor != "B" || !near(f.LoadWatts, 600) {
+		t.Errorf("A failing: %+v, want B carrying 600 W", f)
+	}
+}
