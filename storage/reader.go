@@ -1,0 +1,146 @@
+package storage
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
+	"github.com/influxdata/influxdb-client-go/v2/api"
+)
+
+// Reader reads stored rollups back, for the site rollup that combines what
+// independent pollers stored.
+type Reader struct {
+	cfg    Config
+	client influxdb2.Client
+	query  api.QueryAPI
+}
+
+// RackPoint is a rack's latest stored rollup (Level is LevelRack; Time is
+// when it was computed). Fields that were not stored stay nil.
+type RackPoint struct {
+	RollupPoint
+}
+
+// NewReader prepares a query client for cfg. It makes no request.
+func NewReader(cfg Config) (*Reader, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	c := newClient(cfg)
+	return &Reader{cfg: cfg, client: c, query: c.QueryAPI(cfg.Org)}, nil
+}
+
+// Close releases the client.
+func (r *Reader) Close() { r.client.Close() }
+
+// LatestRacks returns the latest rack rollup of every rack of site stored
+// within freshness, ordered by room, row and rack. A rack with nothing
+// stored in that window is absent.
+func (r *Reader) LatestRacks(ctx context.Context, site string, freshness time.Duration) ([]RackPoint, error) {
+	q := latestRacksFlux(r.cfg.Bucket, site, freshness)
+	res, err := r.query.Query(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("query latest racks of site %q: %w", site, err)
+	}
+	defer res.Close()
+	type key struct{ room, row, rack string }
+	latest := map[key]RackPoint{}
+	for res.Next() {
+		v := res.Record().Values()
+		rp := RackPoint{RollupPoint{
+			Level: LevelRack,
+			Site:  str(v["site"]),
+			Room:  str(v["room"]),
+			Row:   str(v["row"]),
+			Rack:  str(v["rack"]),
+			Time:  res.Record().Time(),
+		}}
+		p := &rp.RollupPoint
+		p.Watts = float(v["watts"])
+		p.EstimatedWatts = float(v["estimated_watts"])
+		p.BudgetWatts = float(v["budget_watts"])
+		p.UtilizationPct = float(v["utilization_pct"])
+		p.CoveragePct = float(v["coverage_pct"])
+		p.ServersTotal = integer(v["servers_total"])
+		p.ServersReporting = integer(v["servers_reporting"])
+		p.FaultsWarning = integer(v["faults_warning"])
+		p.FaultsCritical = integer(v["faults_critical"])
+		p.Faults = ComponentFaults{
+			DIMM:  integer(v["fault_dimm"]),
+			CPU:   integer(v["fault_cpu"]),
+			PSU:   integer(v["fault_psu"]),
+			Fan:   integer(v["fault_fan"]),
+			Drive: integer(v["fault_drive"]),
+			BMC:   integer(v["fault_bmc"]),
+		}
+		p.Silent, _ = v["silent"].(bool)
+		// last() is per field: a field missing from the newest point yields
+		// an older row. Keep the newest row of each rack.
+		k := key{p.Room, p.Row, p.Rack}
+		if old, ok := latest[k]; !ok || p.Time.After(old.Time) {
+			latest[k] = rp
+		}
+	}
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("read latest racks of site %q: %w", site, err)
+	}
+	out := make([]RackPoint, 0, len(latest))
+	for _, rp := range latest {
+		out = append(out, rp)
+	}
+	slices.SortFunc(out, func(a, b RackPoint) int {
+		return cmp.Or(cmp.Compare(a.Room, b.Room), cmp.Compare(a.Row, b.Row), cmp.Compare(a.Rack, b.Rack))
+	})
+	return out, nil
+}
+
+// latestRacksFlux is the query LatestRacks runs (docs/schema.md shows it).
+func latestRacksFlux(bucket, site string, freshness time.Duration) string {
+	ms := max(freshness.Milliseconds(), 1)
+	return fmt.Sprintf(`from(bucket: %s)
+  |> range(start: -%dms)
+  |> filter(fn: (r) => r._measurement == "rollup" and r.level == "rack" and r.site == %s)
+  |> last()
+  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")
+`, fluxString(bucket), ms, fluxString(site))
+}
+
+// fluxString quotes s as a Flux string literal.
+func fluxString(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "${", `\${`, "\n", `\n`, "\r", `\r`, "\t", `\t`)
+	return `"` + r.Replace(s) + `"`
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+func float(v any) *float64 {
+	switch x := v.(type) {
+	case float64:
+		return &x
+	case int64:
+		f := float64(x)
+		return &f
+	}
+	return nil
+}
+
+func integer(v any) int {
+	switch x := v.(type) {
+	case int64:
+		return int(x)
+	case float64:
+		return int(x)
+	case uint64:
+		return int(x)
+	}
+	return 0
+}
