@@ -262,7 +262,7 @@ type Snapshot struct {
 	Systems []System       `json:"systems"`
 	Chassis []Chassis      `json:"chassis"`
 	Sensors []Sensor       `json:"sensors"`
-	Power   []PowerReading `json:"power"`
+	Power   []PowerReading `json:"power_readings"`
 	PSUs    []PSU          `json:"psus"`
 	DIMMs   []DIMM         `json:"dimms"`
 	CPUs    []CPU          `json:"cpus"`

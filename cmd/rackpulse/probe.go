@@ -150,14 +150,15 @@ func runProbe(ctx context.Context, ep bmc.Endpoint, o probeOptions, log *slog.Lo
 		return &exitError{code: 1, msg: fmt.Sprintf("probe %s (%s): %s: %v", ep.Server, ep.Address, bmc.KindOf(pollErr), pollErr)}
 	}
 	snap.Server = ep.Server
+	chosen := newProbePower(snap, time.Now())
 	if o.json {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(snap); err != nil {
+		if err := enc.Encode(probeJSON{Snapshot: snap, Power: chosen}); err != nil {
 			return err
 		}
 	} else {
-		writeProbeTable(stdout, ep, snap)
+		writeProbeTable(stdout, ep, snap, chosen)
 	}
 	if !snap.Poll.OK() {
 		return &exitError{code: 2, msg: fmt.Sprintf("probe %s: %d part(s) of the poll failed", ep.Server, len(snap.Poll.Errors))}

@@ -13,10 +13,11 @@ import (
 
 // writeProbeTable prints a Snapshot for a person: one section per part,
 // missing values as "-", never zero.
-func writeProbeTable(w io.Writer, ep bmc.Endpoint, s *bmc.Snapshot) {
+func writeProbeTable(w io.Writer, ep bmc.Endpoint, s *bmc.Snapshot, chosen probePower) {
 	fmt.Fprintf(w, "Server   %s (%s %s)\n", ep.Server, s.Protocol, ep.Address)
 	fmt.Fprintf(w, "Polled   %s in %v: %d requests, %s\n", s.Time.UTC().Format(time.RFC3339), s.Poll.Duration.Round(time.Millisecond), s.Poll.Requests, formatBytes(s.Poll.Bytes))
 	fmt.Fprintf(w, "Health   %s\n", orDash(string(s.Health())))
+	writePowerSummary(w, chosen)
 	if len(s.Poll.Cached) > 0 {
 		fmt.Fprintf(w, "Cached   %s (read on a slower cadence)\n", joinParts(s.Poll.Cached))
 	}

@@ -78,6 +78,34 @@ func TestProbeJSONIsTheSnapshot(t *testing.T) {
 	if bay1 == nil || bay1.Health != bmc.HealthWarning || !bay1.FailurePredicted || bay1.CapacityWatts == nil || *bay1.CapacityWatts != 400 {
 		t.Errorf("PSU bay 1 = %+v; want Warning, failure predicted, rated 400 W (public-rackmount1)", bay1)
 	}
+
+	// The top-level "power" is the power model's choice: PowerControl's
+	// 344 W (30 min average), with the PSU's 937.4 W "reading" of a 400 W
+	// supply set aside.
+	var out struct {
+		Power struct {
+			Watts       *float64 `json:"watts"`
+			Source      string   `json:"source"`
+			IntervalMin *float64 `json:"interval_min"`
+			Suspect     []struct {
+				Source, Reason string
+			} `json:"suspect"`
+		} `json:"power"`
+		Readings []bmc.PowerReading `json:"power_readings"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+		t.Fatal(err)
+	}
+	p := out.Power
+	if p.Watts == nil || *p.Watts != 344 || p.Source != string(bmc.PowerFromPowerControl) || p.IntervalMin == nil || *p.IntervalMin != 30 {
+		t.Errorf("power = %+v; want 344 W from PowerControl over 30 min", p)
+	}
+	if len(p.Suspect) == 0 || !strings.Contains(p.Suspect[0].Reason, "937.4") {
+		t.Errorf("suspect = %+v; want the 937.4 W PSU reading set aside", p.Suspect)
+	}
+	if len(out.Readings) < 2 {
+		t.Errorf("power_readings = %+v; want every published reading kept beside the choice", out.Readings)
+	}
 }
 
 func TestProbeVerbosePrintsEveryRequest(t *testing.T) {
