@@ -32,9 +32,10 @@ type SchedulerConfig struct {
 	// CollectorOptions are passed to every collector (the logger is set per
 	// endpoint).
 	CollectorOptions CollectorOptions
-	// OnSnapshot receives every snapshot read. It must not block for long:
-	// sinks queue on their side.
-	OnSnapshot func(*Snapshot)
+	// OnPoll receives the outcome of every poll: the snapshot read (nil when
+	// the poll failed) or the error, and when the poll started. It must not
+	// block for long: sinks queue on their side.
+	OnPoll func(ep Endpoint, started time.Time, snap *Snapshot, err error)
 	// Workers bounds polls in flight across the fleet (default 256).
 	Workers int
 	// MaxBackoff caps the wait after repeated failures (default 10 min).
@@ -75,8 +76,8 @@ func NewScheduler(cfg SchedulerConfig) *Scheduler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.OnSnapshot == nil {
-		cfg.OnSnapshot = func(*Snapshot) {}
+	if cfg.OnPoll == nil {
+		cfg.OnPoll = func(Endpoint, time.Time, *Snapshot, error) {}
 	}
 	return &Scheduler{
 		cfg:     cfg,
@@ -258,6 +259,7 @@ func (s *Scheduler) runTarget(ctx context.Context, ep Endpoint) {
 				// A bad endpoint is a configuration error: say so once per
 				// backoff period rather than spinning.
 				log.Error("building collector", "err", err)
+				s.cfg.OnPoll(ep, time.Now(), nil, err)
 				failures++
 				timer.Reset(Backoff(ep.Cadence.Readings, failures, s.cfg.MaxBackoff))
 				continue
@@ -267,6 +269,7 @@ func (s *Scheduler) runTarget(ctx context.Context, ep Endpoint) {
 		if !s.acquire(ctx, ep) {
 			return
 		}
+		started := time.Now()
 		snap, took, err := s.pollOnce(ctx, collector, ep, log)
 		<-s.workers
 		if ctx.Err() != nil {
@@ -278,8 +281,8 @@ func (s *Scheduler) runTarget(ctx context.Context, ep Endpoint) {
 		}
 		if snap != nil {
 			snap.Server, snap.Rack = ep.Server, ep.Rack
-			s.cfg.OnSnapshot(snap)
 		}
+		s.cfg.OnPoll(ep, started, snap, err)
 		var wait time.Duration
 		if err != nil {
 			failures++

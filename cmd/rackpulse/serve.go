@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -104,11 +103,11 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan
 	})
 	reg.MustRegister(reloads, targets)
 
-	latest := newLatestSnapshots()
+	fleet := newFleetState(inv, cfg.racks, fleetInterval(eps), reg)
 	sched := bmc.NewScheduler(bmc.SchedulerConfig{
 		NewCollector:     newCollector,
 		CollectorOptions: bmc.CollectorOptions{StateDir: cfg.stateDir},
-		OnSnapshot:       latest.put,
+		OnPoll:           fleet.observe,
 		Workers:          cfg.workers,
 		Observer:         bmc.NewPollMetrics(reg),
 		Logger:           log,
@@ -125,9 +124,10 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"status": "ok", "bmcs": len(sched.Targets()), "reporting": latest.count()})
+		_ = json.NewEncoder(w).Encode(map[string]any{"status": "ok", "bmcs": len(sched.Targets()), "reporting": fleet.reporting()})
 	})
-	mux.HandleFunc("GET /api/servers", latest.serveSummary)
+	mux.HandleFunc("GET /api/servers", fleet.serveServers)
+	mux.HandleFunc("GET /api/rollup", fleet.serveRollup)
 	if cfg.pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
@@ -160,10 +160,12 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan
 			reloads.WithLabelValues("ok").Inc()
 			added, changed, removed := sched.Update(nextEps)
 			targets.Set(float64(len(nextEps)))
-			latest.keepOnly(nextEps)
+			fleet.setInventory(next, cfg.racks, fleetInterval(nextEps))
 			log.Info("inventory reloaded", "added", added, "changed", changed, "removed", removed, "bmcs", len(nextEps))
 		})
 	})
+
+	wg.Go(func() { runRollups(runCtx, fleet, fleetInterval(eps)) })
 
 	runErr := sched.Run(runCtx)
 	stopAll()
@@ -251,71 +253,28 @@ func inventoryFingerprint(path string) [32]byte {
 	return sum
 }
 
-// latestSnapshots keeps the newest snapshot per server for /api/servers.
-type latestSnapshots struct {
-	mu    sync.Mutex
-	byKey map[string]*bmc.Snapshot
-}
-
-func newLatestSnapshots() *latestSnapshots {
-	return &latestSnapshots{byKey: map[string]*bmc.Snapshot{}}
-}
-
-func (l *latestSnapshots) put(s *bmc.Snapshot) {
-	l.mu.Lock()
-	l.byKey[s.Server] = s
-	l.mu.Unlock()
-}
-
-func (l *latestSnapshots) count() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.byKey)
-}
-
-func (l *latestSnapshots) keepOnly(eps []bmc.Endpoint) {
-	keep := make(map[string]bool, len(eps))
-	for _, ep := range eps {
-		keep[ep.Server] = true
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for name := range l.byKey {
-		if !keep[name] {
-			delete(l.byKey, name)
+// fleetInterval is the rollup cadence: the shortest readings interval of
+// the fleet (30 s by default).
+func fleetInterval(eps []bmc.Endpoint) time.Duration {
+	interval := bmc.DefaultReadingsInterval
+	for i, ep := range eps {
+		if d := ep.WithDefaults().Cadence.Readings; i == 0 || d < interval {
+			interval = d
 		}
 	}
+	return interval
 }
 
-type serverSummary struct {
-	Server   string          `json:"server"`
-	Rack     string          `json:"rack"`
-	Time     time.Time       `json:"time"`
-	Health   bmc.Health      `json:"health"`
-	Requests int             `json:"requests"`
-	Errors   []bmc.PartError `json:"errors,omitempty"`
-}
-
-func (l *latestSnapshots) serveSummary(w http.ResponseWriter, r *http.Request) {
-	l.mu.Lock()
-	out := make([]serverSummary, 0, len(l.byKey))
-	for _, s := range l.byKey {
-		out = append(out, serverSummary{Server: s.Server, Rack: s.Rack, Time: s.Time, Health: s.Health(), Requests: s.Poll.Requests, Errors: s.Poll.Errors})
-	}
-	l.mu.Unlock()
-	slices.SortFunc(out, func(a, b serverSummary) int { return strings.Compare(a.Server, b.Server) })
-	if name := r.URL.Query().Get("server"); name != "" {
-		l.mu.Lock()
-		s := l.byKey[name]
-		l.mu.Unlock()
-		if s == nil {
-			http.Error(w, "no snapshot for server "+name, http.StatusNotFound)
+// runRollups rolls the fleet up once per interval until ctx is done.
+func runRollups(ctx context.Context, fleet *fleetState, interval time.Duration) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
 			return
+		case now := <-tick.C:
+			fleet.computeRollup(now, nil)
 		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(s)
-		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(out)
 }

@@ -105,6 +105,7 @@ func TestServePollsFleetReloadsInventoryAndLogsOutOnStop(t *testing.T) {
 			t.Errorf("/metrics has no poll series for %s", b.Name())
 		}
 	}
+	checkRollup(t, base, 6)
 	if strings.Contains(metrics, "serve-test-password") || strings.Contains(getBody(t, base+"/api/servers"), "serve-test-password") {
 		t.Error("the BMC password appears in served output")
 	}
@@ -147,5 +148,50 @@ func TestServeRefusesInvalidInventoryAtStart(t *testing.T) {
 	err := runServe(t.Context(), serveConfig{inventoryPath: inv, listen: "127.0.0.1:0"}, slog.New(slog.DiscardHandler), nil)
 	if err == nil || !strings.Contains(err.Error(), inv) || !strings.Contains(err.Error(), `unknown field "rowz"`) {
 		t.Fatalf("serve with a bad inventory = %v; want an error naming the file and the unknown field", err)
+	}
+}
+
+// checkRollup waits for a rollup with every server reporting and checks
+// that each rack's watts are the sum of its servers' and the site's the sum
+// of its racks'.
+func checkRollup(t *testing.T, base string, servers int) {
+	t.Helper()
+	type node struct {
+		Name      string
+		Watts     float64
+		Servers   int
+		Reporting int
+	}
+	var res struct {
+		Site    node
+		Racks   []node
+		Servers []struct {
+			Name, Rack, Status string
+			Watts             float64
+		}
+	}
+	waitFor(t, 20*time.Second, func() bool {
+		body := getBody(t, base+"/api/rollup")
+		return json.Unmarshal([]byte(body), &res) == nil && res.Site.Reporting == servers
+	})
+	if res.Site.Servers != servers || res.Site.Watts <= 0 {
+		t.Errorf("site %+v: want %d servers, all reporting, some watts", res.Site, servers)
+	}
+	perRack := map[string]float64{}
+	for _, s := range res.Servers {
+		if s.Status != "live" || s.Watts <= 0 {
+			t.Errorf("server %s: status %s, %v W; want live with a reading", s.Name, s.Status, s.Watts)
+		}
+		perRack[s.Rack] += s.Watts
+	}
+	var site float64
+	for _, r := range res.Racks {
+		if diff := r.Watts - perRack[r.Name]; diff > 1e-6 || diff < -1e-6 {
+			t.Errorf("rack %s: %v W, its servers sum to %v W", r.Name, r.Watts, perRack[r.Name])
+		}
+		site += r.Watts
+	}
+	if diff := res.Site.Watts - site; diff > 1e-6 || diff < -1e-6 {
+		t.Errorf("site %v W, its racks sum to %v W", res.Site.Watts, site)
 	}
 }
