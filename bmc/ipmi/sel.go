@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/rackpulse/rackpulse/bmc"
@@ -116,11 +117,15 @@ func decodeEvent(r selRecord, rec *sdrRecord) bmc.LogEntry {
 	return e
 }
 
-// eventDIMM names the DIMM of a memory event: event data 3 carries the
-// module number when event data 1 says so (bits 5:4 = 11b); a sensor on
-// one module names it.
+// eventDIMM names the DIMM of a memory event: a sensor whose name names
+// its module ("DIMM A1 Status") gives that slot; otherwise event data 3
+// carries the module number, relative to the sensor's entity, when event
+// data 1 says so (bits 5:4 = 11b); otherwise a sensor on a memory device
+// entity names it by instance. The module number comes before the entity:
+// a sensor covering a bank of modules sits on one memory device entity on
+// some BMCs, and only the event says which module failed.
 func eventDIMM(r selRecord, rec *sdrRecord) string {
-	if rec != nil && namesDIMM(rec) {
+	if rec != nil && strings.Contains(strings.ToUpper(rec.Name), "DIMM") {
 		return dimmSlot(rec)
 	}
 	if r.Data[0]&0x30 == 0x30 && r.Data[2] != 0xff {
@@ -128,6 +133,9 @@ func eventDIMM(r selRecord, rec *sdrRecord) string {
 			return fmt.Sprintf("%s DIMM %d", rec.Name, r.Data[2])
 		}
 		return fmt.Sprintf("DIMM %d", r.Data[2])
+	}
+	if rec != nil && namesDIMM(rec) {
+		return dimmSlot(rec)
 	}
 	if rec != nil {
 		return rec.Name
