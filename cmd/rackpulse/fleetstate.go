@@ -12,6 +12,7 @@ import (
 
 	"github.com/rackpulse/rackpulse/bmc"
 	"github.com/rackpulse/rackpulse/inventory"
+	"github.com/rackpulse/rackpulse/power"
 	"github.com/rackpulse/rackpulse/rollup"
 )
 
@@ -19,16 +20,27 @@ import (
 // fleet up the site's tree once per interval. A poller of some racks
 // publishes those racks; a poller of the whole site publishes every level.
 type fleetState struct {
-	mu      sync.Mutex
-	states  map[string]rollup.ServerState
-	engine  *rollup.Engine
-	racks   map[string]bool // selected racks; nil: the whole site
-	rollup  []byte          // the last rollup, as served on /api/rollup
-	metrics *rollupMetrics
+	mu       sync.Mutex
+	inv      *inventory.Inventory
+	interval time.Duration
+	states   map[string]rollup.ServerState
+	energy   map[string]*power.EnergyMeter
+	engine   *rollup.Engine
+	racks    map[string]bool // selected racks; nil: the whole site
+	rollup   []byte          // the last rollup, as served on /api/rollup
+	power    []byte          // the last rack feeds and energy, on /api/power
+	metrics  *rollupMetrics
+}
+
+// rackPower is a rack's feed load, failover headroom and energy.
+type rackPower struct {
+	Rack   string         `json:"rack"`
+	Feeds  power.FeedLoad `json:"feeds"`
+	Energy power.Energy   `json:"energy"`
 }
 
 func newFleetState(inv *inventory.Inventory, racks []string, interval time.Duration, reg prometheus.Registerer) *fleetState {
-	f := &fleetState{states: map[string]rollup.ServerState{}, metrics: newRollupMetrics(reg)}
+	f := &fleetState{states: map[string]rollup.ServerState{}, energy: map[string]*power.EnergyMeter{}, metrics: newRollupMetrics(reg)}
 	f.setInventory(inv, racks, interval)
 	return f
 }
@@ -38,6 +50,7 @@ func newFleetState(inv *inventory.Inventory, racks []string, interval time.Durat
 func (f *fleetState) setInventory(inv *inventory.Inventory, racks []string, interval time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.inv, f.interval = inv, interval
 	f.engine = rollup.NewEngine(inv, rollup.Options{Interval: interval})
 	f.racks = nil
 	if len(racks) > 0 {
@@ -49,6 +62,7 @@ func (f *fleetState) setInventory(inv *inventory.Inventory, racks []string, inte
 	for name := range f.states {
 		if srv, ok := inv.Server(name); !ok || (f.racks != nil && !f.racks[srv.Rack]) {
 			delete(f.states, name)
+			delete(f.energy, name)
 		}
 	}
 }
@@ -61,6 +75,15 @@ func (f *fleetState) observe(ep bmc.Endpoint, started time.Time, snap *bmc.Snaps
 	st.Server = ep.Server
 	st.Observe(started, snap, err)
 	f.states[ep.Server] = st
+	if snap != nil && st.Power.Known {
+		m := f.energy[ep.Server]
+		if m == nil {
+			// A gap of more than three intervals is reported, not bridged.
+			m = power.NewEnergyMeter(3 * f.interval)
+			f.energy[ep.Server] = m
+		}
+		m.Add(started, st.Power.Watts)
+	}
 }
 
 // computeRollup rolls the fleet up as of now, publishes the result on
@@ -76,6 +99,11 @@ func (f *fleetState) computeRollup(now time.Time, sink func(*rollup.Result)) {
 	f.metrics.set(res)
 	if b, err := json.Marshal(res); err == nil {
 		f.rollup = b
+	}
+	racks := f.rackPower(now)
+	f.metrics.setPower(racks)
+	if b, err := json.Marshal(racks); err == nil {
+		f.power = b
 	}
 	if sink != nil {
 		sink(res)
@@ -97,6 +125,44 @@ func (f *fleetState) selectedRacks(res *rollup.Result) *rollup.Result {
 		}
 	}
 	return trimmed
+}
+
+// rackPower computes each published rack's feeds and energy from its live
+// servers.
+func (f *fleetState) rackPower(now time.Time) []rackPower {
+	var out []rackPower
+	for _, rack := range f.inv.Racks() {
+		if f.racks != nil && !f.racks[rack.Name] {
+			continue
+		}
+		rp := rackPower{Rack: rack.Name}
+		var servers []power.Server
+		for _, s := range rack.Servers {
+			st, ok := f.states[s.Name]
+			if m := f.energy[s.Name]; m != nil {
+				rp.Energy = rp.Energy.Plus(m.Energy())
+			}
+			if !ok || st.Snapshot == nil || now.Sub(st.LastGood) > 3*f.interval {
+				continue // not live: its load is not known now
+			}
+			servers = append(servers, power.Server{Name: s.Name, Snapshot: st.Snapshot, Power: st.Power})
+		}
+		rp.Feeds = power.RackFeeds(rack, servers)
+		out = append(out, rp)
+	}
+	return out
+}
+
+func (f *fleetState) servePower(w http.ResponseWriter, _ *http.Request) {
+	f.mu.Lock()
+	b := f.power
+	f.mu.Unlock()
+	if b == nil {
+		http.Error(w, "no rollup yet", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(b)
 }
 
 func (f *fleetState) reporting() int {
@@ -168,6 +234,7 @@ func (f *fleetState) serveServers(w http.ResponseWriter, r *http.Request) {
 // rollupMetrics exports the rack and site totals for dashboards and alerts.
 type rollupMetrics struct {
 	watts, estimated, budget, utilization, servers, reporting, faults *prometheus.GaugeVec
+	feedWatts, headroom, energy                                       *prometheus.GaugeVec
 }
 
 func newRollupMetrics(reg prometheus.Registerer) *rollupMetrics {
@@ -184,6 +251,24 @@ func newRollupMetrics(reg prometheus.Registerer) *rollupMetrics {
 		servers:     gauge("rackpulse_rollup_servers", "Servers in the inventory.", "level", "name"),
 		reporting:   gauge("rackpulse_rollup_servers_reporting", "Servers live with a power reading.", "level", "name"),
 		faults:      gauge("rackpulse_rollup_faults", "Faults by severity.", "level", "name", "severity"),
+		feedWatts:   gauge("rackpulse_feed_watts", "Load on a rack's power feed.", "rack", "feed"),
+		headroom:    gauge("rackpulse_feed_failover_headroom_watts", "Capacity left on the tightest surviving feed if this feed fails (negative: overloaded).", "rack", "failed_feed"),
+		energy:      gauge("rackpulse_rack_energy_wh", "Energy the rack's servers drew since the poller started, over the time covered by readings.", "rack"),
+	}
+}
+
+func (m *rollupMetrics) setPower(racks []rackPower) {
+	m.feedWatts.Reset()
+	m.headroom.Reset()
+	m.energy.Reset()
+	for _, rp := range racks {
+		for _, fd := range rp.Feeds.Feeds {
+			m.feedWatts.WithLabelValues(rp.Rack, fd.Name).Set(fd.Watts)
+		}
+		for _, fo := range rp.Feeds.Failover {
+			m.headroom.WithLabelValues(rp.Rack, fo.Failed).Set(fo.HeadroomWatts)
+		}
+		m.energy.WithLabelValues(rp.Rack).Set(rp.Energy.Wh)
 	}
 }
 

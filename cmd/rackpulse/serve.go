@@ -128,6 +128,7 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan
 	})
 	mux.HandleFunc("GET /api/servers", fleet.serveServers)
 	mux.HandleFunc("GET /api/rollup", fleet.serveRollup)
+	mux.HandleFunc("GET /api/power", fleet.servePower)
 	if cfg.pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)

@@ -167,7 +167,7 @@ func checkRollup(t *testing.T, base string, servers int) {
 		Racks   []node
 		Servers []struct {
 			Name, Rack, Status string
-			Watts             float64
+			Watts              float64
 		}
 	}
 	waitFor(t, 20*time.Second, func() bool {
@@ -193,5 +193,52 @@ func checkRollup(t *testing.T, base string, servers int) {
 	}
 	if diff := res.Site.Watts - site; diff > 1e-6 || diff < -1e-6 {
 		t.Errorf("site %v W, its racks sum to %v W", res.Site.Watts, site)
+	}
+
+	// Feeds: the simulated racks wire bay 1 to A and bay 2 to B; every
+	// server's load is on its feeds, and energy accrues across polls.
+	var racks []struct {
+		Rack  string
+		Feeds struct {
+			Feeds []struct {
+				Name          string
+				Watts         float64
+				CapacityWatts float64 `json:"capacity_watts"`
+			}
+			Failover []struct {
+				Failed        string
+				LoadWatts     float64 `json:"load_watts"`
+				HeadroomWatts float64 `json:"headroom_watts"`
+			}
+			UnwiredWatts      float64 `json:"unwired_watts"`
+			UnattributedWatts float64 `json:"unattributed_watts"`
+		}
+		Energy struct{ Wh float64 }
+	}
+	waitFor(t, 20*time.Second, func() bool {
+		if json.Unmarshal([]byte(getBody(t, base+"/api/power")), &racks) != nil || len(racks) == 0 {
+			return false
+		}
+		for _, r := range racks {
+			if r.Energy.Wh <= 0 {
+				return false
+			}
+		}
+		return true
+	})
+	for _, r := range racks {
+		var feeds float64
+		for _, fd := range r.Feeds.Feeds {
+			feeds += fd.Watts
+		}
+		feeds += r.Feeds.UnwiredWatts + r.Feeds.UnattributedWatts
+		if len(r.Feeds.Feeds) != 2 || feeds <= 0 {
+			t.Errorf("rack %s feeds %+v: want A and B carrying its load", r.Rack, r.Feeds.Feeds)
+		}
+		for _, fo := range r.Feeds.Failover {
+			if fo.LoadWatts < feeds*0.999 {
+				t.Errorf("rack %s: feed %s failing leaves %v W on the survivor; the rack draws %v W", r.Rack, fo.Failed, fo.LoadWatts, feeds)
+			}
+		}
 	}
 }
