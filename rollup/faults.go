@@ -87,6 +87,14 @@ func (f *Faults) Total(s Severity) int {
 	return n
 }
 
+// Set sets how many parts of component c are at severity s (rack totals
+// read back from storage).
+func (f *Faults) Set(c Component, s Severity, n int) {
+	if c < numComponents && s < numSeverities {
+		f.counts[c][s] = n
+	}
+}
+
 func (f *Faults) add(c Component, s Severity) { f.counts[c][s]++ }
 
 func (f *Faults) addHealth(c Component, h bmc.Health) {

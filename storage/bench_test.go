@@ -14,8 +14,8 @@ import (
 // points per second, Write to stored.
 func BenchmarkWriteThroughput(b *testing.B) {
 	d := needInflux(b)
-	db := d.createDB(b)
-	cfg := Config{URL: d.url(), Bucket: db, SpoolDir: b.TempDir(), FlushInterval: 100 * time.Millisecond}
+	db := d.CreateDB(b)
+	cfg := Config{URL: d.URL(), Bucket: db, SpoolDir: b.TempDir(), FlushInterval: 100 * time.Millisecond}
 	w, err := NewWriter(cfg)
 	if err != nil {
 		b.Fatal(err)

@@ -79,6 +79,14 @@ func (r *Reader) LatestRacks(ctx context.Context, site string, freshness time.Du
 			Drive: integer(v["fault_drive"]),
 			BMC:   integer(v["fault_bmc"]),
 		}
+		p.Critical = ComponentFaults{
+			DIMM:  integer(v["fault_dimm_critical"]),
+			CPU:   integer(v["fault_cpu_critical"]),
+			PSU:   integer(v["fault_psu_critical"]),
+			Fan:   integer(v["fault_fan_critical"]),
+			Drive: integer(v["fault_drive_critical"]),
+			BMC:   integer(v["fault_bmc_critical"]),
+		}
 		p.Silent, _ = v["silent"].(bool)
 		// last() is per field: a field missing from the newest point yields
 		// an older row. Keep the newest row of each rack.

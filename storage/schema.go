@@ -415,7 +415,10 @@ type RollupPoint struct {
 
 	FaultsWarning  int
 	FaultsCritical int
-	Faults         ComponentFaults
+	// Faults counts faults by component, of either severity; Critical the
+	// critical ones among them.
+	Faults   ComponentFaults
+	Critical ComponentFaults
 	// Silent is true when no server of the level reported.
 	Silent bool
 }
@@ -443,6 +446,12 @@ func (r RollupPoint) Point() *write.Point {
 	p.AddField("fault_fan", int64(r.Faults.Fan))
 	p.AddField("fault_drive", int64(r.Faults.Drive))
 	p.AddField("fault_bmc", int64(r.Faults.BMC))
+	p.AddField("fault_dimm_critical", int64(r.Critical.DIMM))
+	p.AddField("fault_cpu_critical", int64(r.Critical.CPU))
+	p.AddField("fault_psu_critical", int64(r.Critical.PSU))
+	p.AddField("fault_fan_critical", int64(r.Critical.Fan))
+	p.AddField("fault_drive_critical", int64(r.Critical.Drive))
+	p.AddField("fault_bmc_critical", int64(r.Critical.BMC))
 	p.AddField("silent", r.Silent)
 	p.SetTime(r.Time)
 	return p

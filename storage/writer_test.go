@@ -4,6 +4,7 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
+	"github.com/rackpulse/rackpulse/storage/influxtest"
 	"io"
 	"log/slog"
 	"net/http"
@@ -72,9 +73,9 @@ func seqPoint(i int) *write.Point {
 }
 
 // readSeq returns the seq values stored in db, in time order.
-func readSeq(t testing.TB, d *influxd, db string) []int {
+func readSeq(t testing.TB, d *influxtest.Server, db string) []int {
 	t.Helper()
-	r := d.query(t, db, `SELECT seq FROM seq`)
+	r := d.Query(t, db, `SELECT seq FROM seq`)
 	var out []int
 	for _, res := range r.Results {
 		for _, s := range res.Series {
@@ -88,10 +89,10 @@ func readSeq(t testing.TB, d *influxd, db string) []int {
 
 func TestSnapshotPointsReadBack(t *testing.T) {
 	d := needInflux(t)
-	db := d.createDB(t)
+	db := d.CreateDB(t)
 
 	// A recording proxy in front of influxd shows what goes on the wire.
-	target, _ := url.Parse(d.url())
+	target, _ := url.Parse(d.URL())
 	var gzipped, plain atomic.Int64
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -137,26 +138,26 @@ func TestSnapshotPointsReadBack(t *testing.T) {
 	}
 
 	// InfluxQL: documented tags and units.
-	r := d.query(t, db, `SELECT value, upper_critical FROM sensor WHERE server='srv-1' AND sensor='CPU1 Temp' AND unit='Cel' AND kind='temperature'`)
+	r := d.Query(t, db, `SELECT value, upper_critical FROM sensor WHERE server='srv-1' AND sensor='CPU1 Temp' AND unit='Cel' AND kind='temperature'`)
 	if v := r.Results[0].Series; len(v) != 1 || v[0].Values[0][1].(float64) != 56 || v[0].Values[0][2].(float64) != 95 {
 		t.Errorf("CPU1 Temp via InfluxQL: %+v", v)
 	}
-	r = d.query(t, db, `SELECT count(health_level) FROM sensor WHERE sensor='GPU1 Temp'`)
-	r2 := d.query(t, db, `SELECT count(value) FROM sensor WHERE sensor='GPU1 Temp'`)
+	r = d.Query(t, db, `SELECT count(health_level) FROM sensor WHERE sensor='GPU1 Temp'`)
+	r2 := d.Query(t, db, `SELECT count(value) FROM sensor WHERE sensor='GPU1 Temp'`)
 	if len(r.Results[0].Series) != 1 || len(r2.Results[0].Series) != 0 {
 		t.Errorf("absent sensor: health points %+v, value points %+v; want one point without a value", r.Results[0].Series, r2.Results[0].Series)
 	}
-	r = d.query(t, db, `SELECT uncorrectable_errors, serial FROM dimm WHERE rack='r12' AND uncorrectable_errors > 0`)
+	r = d.Query(t, db, `SELECT uncorrectable_errors, serial FROM dimm WHERE rack='r12' AND uncorrectable_errors > 0`)
 	if s := r.Results[0].Series; len(s) != 1 || len(s[0].Values) != 1 || s[0].Values[0][1].(float64) != 3 {
 		t.Errorf("failing DIMM via InfluxQL: %+v", s)
 	}
-	r = d.query(t, db, `SHOW TAG VALUES FROM psu WITH KEY = "bay"`)
+	r = d.Query(t, db, `SHOW TAG VALUES FROM psu WITH KEY = "bay"`)
 	if s := r.Results[0].Series; len(s) != 1 || len(s[0].Values) != 2 {
 		t.Errorf("psu bay tag values: %+v", s)
 	}
 
 	// Flux through the client's QueryAPI.
-	rd, err := NewReader(Config{URL: d.url(), Bucket: db})
+	rd, err := NewReader(Config{URL: d.URL(), Bucket: db})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,8 +203,8 @@ func TestSnapshotPointsReadBack(t *testing.T) {
 // restarts it, and checks every point is stored exactly once.
 func TestOutageNoLoss(t *testing.T) {
 	d := needInflux(t)
-	db := d.createDB(t)
-	w, err := NewWriter(testConfig(t, d.url(), db), WithLogger(testLogger(t)))
+	db := d.CreateDB(t)
+	w, err := NewWriter(testConfig(t, d.URL(), db), WithLogger(testLogger(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,9 +231,9 @@ func TestOutageNoLoss(t *testing.T) {
 		}
 	})
 	waitFor(t, "some points written", func() bool { return w.Stats().Written > 1000 })
-	d.stop()
+	d.Stop()
 	waitFor(t, "points spooled during the outage", func() bool { return w.Stats().SpoolPoints > 2000 })
-	if err := d.start(); err != nil {
+	if err := d.Start(); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "writes after the restart", func() bool {
@@ -262,8 +263,8 @@ func TestOutageNoLoss(t *testing.T) {
 // a spool; the next writer on the same spool dir writes it first.
 func TestSpoolReplayedOnRestart(t *testing.T) {
 	d := needInflux(t)
-	db := d.createDB(t)
-	port, _ := freePort() // nothing listens there
+	db := d.CreateDB(t)
+	port, _ := influxtest.FreePort() // nothing listens there
 	cfg := testConfig(t, fmt.Sprintf("http://127.0.0.1:%d", port), db)
 	w1, err := NewWriter(cfg, WithLogger(testLogger(t)))
 	if err != nil {
@@ -277,7 +278,7 @@ func TestSpoolReplayedOnRestart(t *testing.T) {
 		t.Fatalf("first writer: %+v, want 1000 spooled", s)
 	}
 
-	cfg.URL = d.url()
+	cfg.URL = d.URL()
 	w2, err := NewWriter(cfg, WithLogger(testLogger(t)))
 	if err != nil {
 		t.Fatal(err)
@@ -308,8 +309,8 @@ func head(s []int) []int { return s[:min(len(s), 10)] }
 
 func TestSpoolBoundDropsOldestPoints(t *testing.T) {
 	d := needInflux(t)
-	db := d.createDB(t)
-	port, _ := freePort()
+	db := d.CreateDB(t)
+	port, _ := influxtest.FreePort()
 	cfg := testConfig(t, fmt.Sprintf("http://127.0.0.1:%d", port), db)
 	cfg.BatchSize = 100
 	cfg.SpoolMaxBytes = 64 << 10
@@ -339,7 +340,7 @@ rackpulse_storage_spool_points %d
 		t.Error(err)
 	}
 
-	cfg.URL = d.url()
+	cfg.URL = d.URL()
 	w2, err := NewWriter(cfg, WithLogger(testLogger(t)))
 	if err != nil {
 		t.Fatal(err)
@@ -356,8 +357,8 @@ rackpulse_storage_spool_points %d
 // conflict); it is dropped and counted, and later writes go through.
 func TestBadPointDoesNotWedge(t *testing.T) {
 	d := needInflux(t)
-	db := d.createDB(t)
-	w, err := NewWriter(testConfig(t, d.url(), db), WithLogger(testLogger(t)))
+	db := d.CreateDB(t)
+	w, err := NewWriter(testConfig(t, d.URL(), db), WithLogger(testLogger(t)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/rackpulse/rackpulse/inventory"
 	"github.com/rackpulse/rackpulse/power"
 	"github.com/rackpulse/rackpulse/rollup"
+	"github.com/rackpulse/rackpulse/storage"
 )
 
 // fleetState keeps every polled server's latest outcome and rolls the
@@ -30,6 +31,8 @@ type fleetState struct {
 	rollup   []byte          // the last rollup, as served on /api/rollup
 	power    []byte          // the last rack feeds and energy, on /api/power
 	metrics  *rollupMetrics
+	// store receives server and rollup points; nil without InfluxDB.
+	store *storage.Writer
 }
 
 // rackPower is a rack's feed load, failover headroom and energy.
@@ -75,6 +78,9 @@ func (f *fleetState) observe(ep bmc.Endpoint, started time.Time, snap *bmc.Snaps
 	st.Server = ep.Server
 	st.Observe(started, snap, err)
 	f.states[ep.Server] = st
+	if f.store != nil && snap != nil {
+		f.store.Write(serverPoints(f.inv, st)...)
+	}
 	if snap != nil && st.Power.Known {
 		m := f.energy[ep.Server]
 		if m == nil {
@@ -86,10 +92,9 @@ func (f *fleetState) observe(ep bmc.Endpoint, started time.Time, snap *bmc.Snaps
 	}
 }
 
-// computeRollup rolls the fleet up as of now, publishes the result on
-// /api/rollup and as metrics, and hands it to sink (nil: none) while it is
-// valid.
-func (f *fleetState) computeRollup(now time.Time, sink func(*rollup.Result)) {
+// computeRollup rolls the fleet up as of now and publishes the result on
+// /api/rollup, as metrics and to storage.
+func (f *fleetState) computeRollup(now time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	res := f.engine.Compute(now, f.states)
@@ -105,8 +110,8 @@ func (f *fleetState) computeRollup(now time.Time, sink func(*rollup.Result)) {
 	if b, err := json.Marshal(racks); err == nil {
 		f.power = b
 	}
-	if sink != nil {
-		sink(res)
+	if f.store != nil {
+		f.store.Write(storage.RollupPoints(rollupPoints(f.inv.Site, res, f.racks == nil, true)...)...)
 	}
 }
 

@@ -27,6 +27,7 @@ import (
 
 	"github.com/rackpulse/rackpulse/bmc"
 	"github.com/rackpulse/rackpulse/inventory"
+	"github.com/rackpulse/rackpulse/storage"
 )
 
 func newServeCmd(v *viper.Viper) *cobra.Command {
@@ -47,6 +48,7 @@ running inventory kept.`,
 				reloadCheck:   v.GetDuration("reload-check"),
 				stateDir:      v.GetString("state-dir"),
 				pprof:         v.GetBool("pprof"),
+				storage:       storageConfig(v),
 			}
 			return runServe(cmd.Context(), cfg, newLogger(v), nil)
 		},
@@ -57,6 +59,7 @@ running inventory kept.`,
 	f.Int("workers", 256, "polls in flight across the fleet; RACKPULSE_WORKERS")
 	f.Duration("reload-check", 2*time.Second, "how often to look for inventory changes; RACKPULSE_RELOAD_CHECK")
 	f.Bool("pprof", false, "serve Go profiles under /debug/pprof/ on the listen address; RACKPULSE_PPROF")
+	addStorageFlags(cmd, v)
 	f.String("state-dir", "var/state", "directory for small state files kept across restarts; RACKPULSE_STATE_DIR")
 	return cmd
 }
@@ -69,6 +72,7 @@ type serveConfig struct {
 	reloadCheck   time.Duration
 	stateDir      string
 	pprof         bool
+	storage       storage.Config
 }
 
 func splitList(s string) []string {
@@ -104,6 +108,17 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan
 	reg.MustRegister(reloads, targets)
 
 	fleet := newFleetState(inv, cfg.racks, fleetInterval(eps), reg)
+	var store *storage.Writer
+	if cfg.storage.Enabled() {
+		store, err = storage.NewWriter(cfg.storage, storage.WithLogger(log), storage.WithRegisterer(reg))
+		if err != nil {
+			return fmt.Errorf("influx: %w", err)
+		}
+		fleet.store = store
+		log.Info("storing to InfluxDB", "url", cfg.storage.URL, "bucket", cfg.storage.Bucket, "spool", cfg.storage.SpoolDir)
+	} else {
+		log.Info("no InfluxDB configured (--influx-url): readings are served but not stored")
+	}
 	sched := bmc.NewScheduler(bmc.SchedulerConfig{
 		NewCollector:     newCollector,
 		CollectorOptions: bmc.CollectorOptions{StateDir: cfg.stateDir},
@@ -167,10 +182,24 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan
 	})
 
 	wg.Go(func() { runRollups(runCtx, fleet, fleetInterval(eps)) })
+	if store != nil {
+		wg.Go(func() {
+			if err := store.Run(runCtx); err != nil && runCtx.Err() == nil {
+				log.Error("storage writer stopped", "err", err)
+			}
+		})
+	}
 
 	runErr := sched.Run(runCtx)
 	stopAll()
 	wg.Wait()
+	if store != nil {
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		if err := store.Close(closeCtx); err != nil {
+			log.Warn("storage: points not written are kept in the spool", "err", err)
+		}
+		cancel()
+	}
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
@@ -275,7 +304,7 @@ func runRollups(ctx context.Context, fleet *fleetState, interval time.Duration) 
 		case <-ctx.Done():
 			return
 		case now := <-tick.C:
-			fleet.computeRollup(now, nil)
+			fleet.computeRollup(now)
 		}
 	}
 }
