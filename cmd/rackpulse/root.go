@@ -34,6 +34,7 @@ func newRootCmd() *cobra.Command {
 		newInventoryCmd(v),
 		newProbeCmd(v),
 		newServeCmd(v),
+		newRollupCmd(v),
 		newSimCmd(v),
 	)
 	return root

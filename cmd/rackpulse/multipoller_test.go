@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rackpulse/rackpulse/bmc/sim"
+	"github.com/rackpulse/rackpulse/storage"
+	"github.com/rackpulse/rackpulse/storage/influxtest"
+)
+
+// startMockupFleet serves the public-rackmount1 mockup from n BMCs, 3 per
+// rack: every BMC answers the same, unmoving values, so pollers that poll at
+// different moments must agree to the watt.
+func startMockupFleet(t *testing.T, n int) (*sim.Fleet, string) {
+	t.Helper()
+	const password = "multi-poller-password"
+	t.Setenv(sim.PasswordEnv, password)
+	out := t.TempDir()
+	fleet, err := sim.NewFleet(sim.FleetOptions{
+		Count: n, MockupDir: filepath.Join(fixturesDir(t), "public-rackmount1"),
+		Host: "127.0.0.1", BasePort: 30000 + rand.IntN(20000), OutDir: out,
+		Username: "admin", Password: password, PerRack: 3,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := fleet.Start(ctx); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); _ = fleet.Close() })
+	raw, err := os.ReadFile(fleet.InventoryFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := filepath.Join(out, "poll-inventory.yaml")
+	writeFile(t, inv, strings.Replace(string(raw), "poll_interval: 30s", "poll_interval: 1s", 1))
+	return fleet, inv
+}
+
+type runningServe struct {
+	base   string
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startServe(t *testing.T, inv string, racks []string, store storage.Config) *runningServe {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg := serveConfig{inventoryPath: inv, racks: racks, listen: "127.0.0.1:0", workers: 8,
+		reloadCheck: time.Second, stateDir: t.TempDir(), storage: store}
+	ready := make(chan string, 1)
+	s := &runningServe{cancel: cancel, done: make(chan error, 1)}
+	go func() { s.done <- runServe(ctx, cfg, slog.New(slog.DiscardHandler), ready) }()
+	select {
+	case addr := <-ready:
+		s.base = "http://" + addr
+	case err := <-s.done:
+		t.Fatalf("serve: %v", err)
+	}
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *runningServe) stop() {
+	if s.cancel != nil {
+		s.cancel()
+		<-s.done
+		s.cancel = nil
+	}
+}
+
+// waitReporting waits until the serve's rollup has n servers reporting.
+func (s *runningServe) waitReporting(t *testing.T, n int) {
+	t.Helper()
+	waitFor(t, 30*time.Second, func() bool {
+		var res struct{ Racks []struct{ Reporting int } }
+		if json.Unmarshal([]byte(getBody(t, s.base+"/api/rollup")), &res) != nil {
+			return false
+		}
+		total := 0
+		for _, r := range res.Racks {
+			total += r.Reporting
+		}
+		return total == n
+	})
+}
+
+func lastSite(t *testing.T, d *influxtest.Server, db, field string) float64 {
+	t.Helper()
+	r := d.Query(t, db, fmt.Sprintf(`SELECT last(%q) FROM rollup WHERE level='site'`, field))
+	if len(r.Results) == 0 || len(r.Results[0].Series) == 0 {
+		t.Fatalf("no site rollup in %s", db)
+	}
+	v, _ := r.Results[0].Series[0].Values[0][1].(float64)
+	return v
+}
+
+func TestRackPollersAndSiteRollupMatchOneServe(t *testing.T) {
+	d := influxtest.Start(t)
+	for _, db := range []string{"multi", "single"} {
+		d.Query(t, "", fmt.Sprintf("CREATE DATABASE %q", db))
+	}
+	_, inv := startMockupFleet(t, 6)
+	store := func(db string) storage.Config {
+		return storage.Config{URL: d.URL(), Bucket: db, SpoolDir: t.TempDir(), FlushInterval: 200 * time.Millisecond}
+	}
+
+	one := startServe(t, inv, nil, store("single"))
+	rack1 := startServe(t, inv, []string{"rack-01"}, store("multi"))
+	rack2 := startServe(t, inv, []string{"rack-02"}, store("multi"))
+	one.waitReporting(t, 6)
+	rack1.waitReporting(t, 3)
+	rack2.waitReporting(t, 3)
+	time.Sleep(2500 * time.Millisecond) // a rollup or two after everyone reports, flushed
+
+	site := siteRollupConfig{inventoryPath: inv, interval: time.Second, freshness: time.Minute, lookback: time.Hour, once: true, storage: store("multi")}
+	if err := runSiteRollup(t.Context(), site, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatalf("site rollup: %v", err)
+	}
+	single, multi := lastSite(t, d, "single", "watts"), lastSite(t, d, "multi", "watts")
+	if single <= 0 || single != multi {
+		t.Errorf("site watts: one serve %v, two rack pollers and the site rollup %v; want equal and positive", single, multi)
+	}
+	if n := lastSite(t, d, "multi", "servers_reporting"); n != 6 {
+		t.Errorf("site servers_reporting %v from rack totals, want 6", n)
+	}
+
+	// A rack poller falls silent: its rack is not summed as live; its last
+	// watts become an estimate.
+	rack2.stop()
+	time.Sleep(4 * time.Second) // rack-02's last totals are older than the window; rack-01's are not
+	site.freshness = 3 * time.Second
+	if err := runSiteRollup(t.Context(), site, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatalf("site rollup: %v", err)
+	}
+	if n := lastSite(t, d, "multi", "servers_reporting"); n != 3 {
+		t.Errorf("site servers_reporting %v with rack-02's poller silent, want 3", n)
+	}
+	if w, est := lastSite(t, d, "multi", "watts"), lastSite(t, d, "multi", "estimated_watts"); w != single/2 || est != single/2 {
+		t.Errorf("with rack-02 silent: site watts %v, estimated %v; want %v live and %v estimated", w, est, single/2, single/2)
+	}
+}
