@@ -109,6 +109,9 @@ type ServerPowerPoint struct {
 	Age time.Duration
 	// Suspect counts readings set aside as implausible.
 	Suspect int
+	// EnergyWh is the energy integrated since the poller started, over the
+	// time covered by readings (gaps are not bridged).
+	EnergyWh *float64
 	// Time overrides the Snapshot's time when set.
 	Time time.Time
 }
@@ -123,6 +126,7 @@ func (sp ServerPowerPoint) points(loc Location, t time.Time) []*write.Point {
 	addFloat(p, "interval_min", sp.IntervalMin)
 	p.AddField("age_s", sp.Age.Seconds())
 	p.AddField("suspect", int64(sp.Suspect))
+	addFloat(p, "energy_wh", sp.EnergyWh)
 	p.SetTime(t)
 	return []*write.Point{p}
 }

@@ -78,9 +78,6 @@ func (f *fleetState) observe(ep bmc.Endpoint, started time.Time, snap *bmc.Snaps
 	st.Server = ep.Server
 	st.Observe(started, snap, err)
 	f.states[ep.Server] = st
-	if f.store != nil && snap != nil {
-		f.store.Write(serverPoints(f.inv, st)...)
-	}
 	if snap != nil && st.Power.Known {
 		m := f.energy[ep.Server]
 		if m == nil {
@@ -89,6 +86,9 @@ func (f *fleetState) observe(ep bmc.Endpoint, started time.Time, snap *bmc.Snaps
 			f.energy[ep.Server] = m
 		}
 		m.Add(started, st.Power.Watts)
+	}
+	if f.store != nil && snap != nil {
+		f.store.Write(serverPoints(f.inv, st, f.energy[ep.Server])...)
 	}
 }
 

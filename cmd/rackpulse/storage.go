@@ -9,6 +9,7 @@ import (
 
 	"github.com/rackpulse/rackpulse/bmc"
 	"github.com/rackpulse/rackpulse/inventory"
+	"github.com/rackpulse/rackpulse/power"
 	"github.com/rackpulse/rackpulse/rollup"
 	"github.com/rackpulse/rackpulse/storage"
 )
@@ -42,7 +43,7 @@ func storageConfig(v *viper.Viper) storage.Config {
 
 // serverPoints turns one poll into the server's points, with the power the
 // power model chose.
-func serverPoints(inv *inventory.Inventory, st rollup.ServerState) []*write.Point {
+func serverPoints(inv *inventory.Inventory, st rollup.ServerState, energy *power.EnergyMeter) []*write.Point {
 	s := st.Snapshot
 	loc := storage.Location{Site: inv.Site, Rack: s.Rack, Server: s.Server}
 	if srv, ok := inv.Server(s.Server); ok {
@@ -53,6 +54,10 @@ func serverPoints(inv *inventory.Inventory, st rollup.ServerState) []*write.Poin
 	if st.Power.Known {
 		w := st.Power.Watts
 		p.Watts = &w
+	}
+	if energy != nil {
+		wh := energy.Energy().Wh
+		p.EnergyWh = &wh
 	}
 	return storage.SnapshotPoints(s, loc, p)
 }
