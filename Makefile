@@ -14,8 +14,10 @@ STATICCHECK := $(TOOLS)/staticcheck
 
 # make run: fleet size and profile mix of the simulator.
 RUN_BMCS    ?= 40
-RUN_MIX     ?= modern=60,legacy=40
+RUN_MIX     ?= modern=40,legacy=30,ipmi=30
 RUN_LISTEN  ?= 127.0.0.1:9290
+RUN_INFLUX_PORT ?= 18086
+INFLUXD     := $(TOOLS)/influxd
 
 .PHONY: all build run test bench bench-go bench-fleet bench-fleet-ipmi lint tools clean
 
@@ -24,19 +26,34 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/rackpulse
 
-# run: a simulated fleet of $(RUN_BMCS) Redfish BMCs, and serve polling it.
-# The simulator runs in its own session so that Ctrl-C reaches serve first:
-# serve logs out of every BMC, then the simulator is stopped.
-run: build
-	@mkdir -p $(VAR)/sim $(VAR)/state
+# run: InfluxDB (installed into tools/bin on first use), a simulated fleet
+# of $(RUN_BMCS) BMCs, and serve polling it and storing to InfluxDB. Helpers
+# run in their own sessions so that Ctrl-C reaches serve first: serve logs
+# out of every BMC and flushes to InfluxDB, then the rest is stopped.
+run: build $(INFLUXD)
+	@mkdir -p $(VAR)/sim $(VAR)/state $(VAR)/influxdb $(VAR)/spool
 	@export RACKPULSE_SIM_PASSWORD="$${RACKPULSE_SIM_PASSWORD:-sim-password}"; \
+	bash .ci/influxd start $(VAR)/influxdb $(RUN_INFLUX_PORT) || exit 1; \
 	rm -f $(VAR)/sim/inventory.yaml; \
-	setsid $(BIN) sim --count $(RUN_BMCS) --mix $(RUN_MIX) --out $(VAR)/sim & sim=$$!; \
-	trap 'kill -INT $$sim 2>/dev/null; wait $$sim 2>/dev/null' EXIT; \
+	setsid $(BIN) sim --count $(RUN_BMCS) --mix $(RUN_MIX) --out $(VAR)/sim & sim=$$!; serve=; \
+	trap '[ -n "$$serve" ] && kill -INT $$serve 2>/dev/null; wait $$serve 2>/dev/null; kill -INT $$sim 2>/dev/null; wait $$sim 2>/dev/null; bash .ci/influxd stop $(VAR)/influxdb' EXIT; \
+	trap 'exit 130' INT TERM; \
 	for i in $$(seq 1 100); do [ -s $(VAR)/sim/inventory.yaml ] && break; sleep 0.1; done; \
-	echo "rackpulse: simulator up; polling it. Metrics: http://$(RUN_LISTEN)/metrics  servers: http://$(RUN_LISTEN)/api/servers"; \
-	echo "rackpulse: one BMC as the poller sees it: RACKPULSE_SIM_PASSWORD=$$RACKPULSE_SIM_PASSWORD $(BIN) probe --inventory $(VAR)/sim/inventory.yaml rack-01-u01"; \
-	$(BIN) serve --inventory $(VAR)/sim/inventory.yaml --listen $(RUN_LISTEN) --state-dir $(VAR)/state
+	echo; \
+	echo "rackpulse: polling $(RUN_BMCS) simulated BMCs ($(RUN_MIX)); Ctrl-C stops everything."; \
+	echo "  rack and site power:  http://$(RUN_LISTEN)/api/rollup   feeds and energy: http://$(RUN_LISTEN)/api/power"; \
+	echo "  servers:              http://$(RUN_LISTEN)/api/servers  metrics: http://$(RUN_LISTEN)/metrics"; \
+	echo "  one BMC:              RACKPULSE_SIM_PASSWORD=$$RACKPULSE_SIM_PASSWORD $(BIN) probe --inventory $(VAR)/sim/inventory.yaml rack-01-u01"; \
+	echo "  a fault:              curl -XPOST -d '{\"fault\":\"dimm-ecc\"}' http://127.0.0.1:18080/bmcs/rack-01-u03/faults"; \
+	echo "  a query to try (after a minute):"; \
+	echo "    curl -sG http://127.0.0.1:$(RUN_INFLUX_PORT)/query --data-urlencode db=rackpulse --data-urlencode \"q=SELECT last(watts), last(servers_reporting) FROM rollup WHERE level='rack' GROUP BY rack\""; \
+	echo; \
+	$(BIN) serve --inventory $(VAR)/sim/inventory.yaml --listen $(RUN_LISTEN) --state-dir $(VAR)/state \
+	  --influx-url http://127.0.0.1:$(RUN_INFLUX_PORT) --influx-bucket rackpulse --influx-spool-dir $(VAR)/spool & serve=$$!; \
+	wait $$serve
+
+$(INFLUXD):
+	bash .ci/influxd install
 
 test:
 	$(GO) vet ./...

@@ -31,7 +31,7 @@ estimate, never summed as live.`,
 				freshness:     v.GetDuration("freshness"),
 				lookback:      v.GetDuration("lookback"),
 				once:          v.GetBool("once"),
-				storage:       storageConfig(v),
+				storage:       storageConfig(cmd, v),
 			}
 			return runSiteRollup(cmd.Context(), cfg, newLogger(v))
 		},
@@ -41,7 +41,7 @@ estimate, never summed as live.`,
 	f.Duration("freshness", 90*time.Second, "rack totals older than this mark the rack silent; RACKPULSE_FRESHNESS")
 	f.Duration("lookback", time.Hour, "how far back a silent rack's last totals are looked for (its estimate); RACKPULSE_LOOKBACK")
 	f.Bool("once", false, "roll up once and exit")
-	addStorageFlags(cmd, v)
+	addStorageFlags(cmd)
 	return cmd
 }
 

@@ -48,7 +48,7 @@ running inventory kept.`,
 				reloadCheck:   v.GetDuration("reload-check"),
 				stateDir:      v.GetString("state-dir"),
 				pprof:         v.GetBool("pprof"),
-				storage:       storageConfig(v),
+				storage:       storageConfig(cmd, v),
 			}
 			return runServe(cmd.Context(), cfg, newLogger(v), nil)
 		},
@@ -59,7 +59,7 @@ running inventory kept.`,
 	f.Int("workers", 256, "polls in flight across the fleet; RACKPULSE_WORKERS")
 	f.Duration("reload-check", 2*time.Second, "how often to look for inventory changes; RACKPULSE_RELOAD_CHECK")
 	f.Bool("pprof", false, "serve Go profiles under /debug/pprof/ on the listen address; RACKPULSE_PPROF")
-	addStorageFlags(cmd, v)
+	addStorageFlags(cmd)
 	f.String("state-dir", "var/state", "directory for small state files kept across restarts; RACKPULSE_STATE_DIR")
 	return cmd
 }
