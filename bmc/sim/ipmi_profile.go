@@ -111,11 +111,6 @@ func (s *ipmiSensor) raw(v float64) uint8 {
 	return uint8(math.Max(0, math.Min(255, math.Round(x))))
 }
 
-// convert is the inverse of raw, as a client computes it.
-func (s *ipmiSensor) convert(raw uint8) float64 {
-	return (float64(s.m)*float64(raw) + float64(s.b)*math.Pow10(s.bExp)) * math.Pow10(s.rExp)
-}
-
 // ipmiProfile is the IPMI server kind: a machine profile (the layout the
 // physics runs on) and its sensors with their SDR records, built once per
 // fleet.

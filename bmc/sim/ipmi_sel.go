@@ -47,13 +47,12 @@ type selFaultProgress struct {
 // what a fault has done up to now is logged when the log is next read or a
 // fault changes, each record dated when the machine crossed the line.
 type selLog struct {
-	mu          sync.Mutex
-	entries     []selEntry
-	firstID     uint16 // record ID of entries[0]; IDs run on after a clear
-	lastAdd     time.Time
-	lastErase   time.Time
-	reservation uint16
-	progress    map[Fault]*selFaultProgress
+	mu        sync.Mutex
+	entries   []selEntry
+	firstID   uint16 // record ID of entries[0]; IDs run on after a clear
+	lastAdd   time.Time
+	lastErase time.Time
+	progress  map[Fault]*selFaultProgress
 }
 
 // selMaxEntries bounds the log; a full log stops logging, as the spec's
