@@ -106,6 +106,7 @@ func TestServePollsFleetReloadsInventoryAndLogsOutOnStop(t *testing.T) {
 		}
 	}
 	checkRollup(t, base, 6)
+	checkFailingBMCIsNotSummedAsLive(t, base, fleet.BMCs()[0])
 	if strings.Contains(metrics, "serve-test-password") || strings.Contains(getBody(t, base+"/api/servers"), "serve-test-password") {
 		t.Error("the BMC password appears in served output")
 	}
@@ -241,4 +242,60 @@ func checkRollup(t *testing.T, base string, servers int) {
 			}
 		}
 	}
+}
+
+// checkFailingBMCIsNotSummedAsLive makes one BMC stop answering: once its
+// last good poll is older than the freshness window (3 intervals) its rack
+// shows 2 of 3 servers reporting, its last watts only as an estimate, and an
+// unreachable-BMC fault; when it answers again it is live again.
+func checkFailingBMCIsNotSummedAsLive(t *testing.T, base string, b *sim.SimBMC) {
+	t.Helper()
+	type rack struct {
+		Name           string
+		Watts          float64
+		EstimatedWatts float64 `json:"estimated_watts"`
+		Servers        int
+		Reporting      int
+		Faults         map[string]map[string]int
+	}
+	rackOf := func() (rack, bool) {
+		var res struct {
+			Racks   []rack
+			Servers []struct{ Name, Rack string }
+		}
+		if json.Unmarshal([]byte(getBody(t, base+"/api/rollup")), &res) != nil {
+			return rack{}, false
+		}
+		for _, s := range res.Servers {
+			if s.Name != b.Name() {
+				continue
+			}
+			for _, r := range res.Racks {
+				if r.Name == s.Rack {
+					return r, true
+				}
+			}
+		}
+		return rack{}, false
+	}
+	if err := b.Inject(sim.FaultSpec{Fault: sim.FaultTimeout}); err != nil {
+		t.Fatal(err)
+	}
+	var r rack
+	waitFor(t, 30*time.Second, func() bool {
+		var ok bool
+		r, ok = rackOf()
+		return ok && r.Reporting == r.Servers-1
+	})
+	if r.EstimatedWatts <= 0 {
+		t.Errorf("rack %s with %s silent: estimated %v W; want its last watts as an estimate", r.Name, b.Name(), r.EstimatedWatts)
+	}
+	if r.Faults["bmc_unreachable"]["critical"] != 1 {
+		t.Errorf("rack %s faults %v; want one critical unreachable BMC", r.Name, r.Faults)
+	}
+	b.Clear(sim.FaultTimeout)
+	waitFor(t, 30*time.Second, func() bool {
+		r, ok := rackOf()
+		return ok && r.Reporting == r.Servers
+	})
 }
