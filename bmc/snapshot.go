@@ -1,6 +1,9 @@
 package bmc
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Health is the normalized health of a part: OK, Warning, Critical, or
 // empty when the BMC does not say.
@@ -330,6 +333,20 @@ type PollReport struct {
 
 // OK reports whether the poll had no part errors.
 func (r *PollReport) OK() bool { return len(r.Errors) == 0 }
+
+// MarkRead records that a part was read this poll (once).
+func (r *PollReport) MarkRead(part Part) {
+	if !slices.Contains(r.Read, part) {
+		r.Read = append(r.Read, part)
+	}
+}
+
+// AddError records a part's failure and returns it as recorded.
+func (r *PollReport) AddError(part Part, err error) PartError {
+	pe := PartErrorFrom(part, err)
+	r.Errors = append(r.Errors, pe)
+	return pe
+}
 
 // RequestTrace records one request a collector made, for `probe -v`.
 type RequestTrace struct {

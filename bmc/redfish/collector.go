@@ -327,12 +327,7 @@ func (p *poll) relate(items []odataID) {
 // read records that a part was read.
 func (p *poll) read(part bmc.Part) {
 	p.reads++
-	for _, r := range p.snap.Poll.Read {
-		if r == part {
-			return
-		}
-	}
-	p.snap.Poll.Read = append(p.snap.Poll.Read, part)
+	p.snap.Poll.MarkRead(part)
 }
 
 // fail records a part error; the rest of the poll stands.
@@ -340,8 +335,7 @@ func (p *poll) fail(part bmc.Part, err error) {
 	if p.firstErr == nil {
 		p.firstErr = err
 	}
-	pe := bmc.PartErrorFrom(part, err)
-	p.snap.Poll.Errors = append(p.snap.Poll.Errors, pe)
+	pe := p.snap.Poll.AddError(part, err)
 	p.c.log.Debug("part failed", "server", p.c.ep.Server, "part", part, "kind", pe.Kind, "resource", pe.Resource, "err", err)
 }
 

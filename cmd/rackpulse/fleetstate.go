@@ -162,12 +162,7 @@ func (f *fleetState) servePower(w http.ResponseWriter, _ *http.Request) {
 	f.mu.Lock()
 	b := f.power
 	f.mu.Unlock()
-	if b == nil {
-		http.Error(w, "no rollup yet", http.StatusServiceUnavailable)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(b)
+	writeRollupJSON(w, b)
 }
 
 func (f *fleetState) reporting() int {
@@ -186,12 +181,7 @@ func (f *fleetState) serveRollup(w http.ResponseWriter, _ *http.Request) {
 	f.mu.Lock()
 	b := f.rollup
 	f.mu.Unlock()
-	if b == nil {
-		http.Error(w, "no rollup yet", http.StatusServiceUnavailable)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(b)
+	writeRollupJSON(w, b)
 }
 
 type serverSummary struct {
@@ -308,4 +298,15 @@ func (m *rollupMetrics) set(res *rollup.Result) {
 			put("room", &res.Rooms[i])
 		}
 	}
+}
+
+// writeRollupJSON serves a rollup marshalled by computeRollup, or 503
+// before the first one.
+func writeRollupJSON(w http.ResponseWriter, b []byte) {
+	if b == nil {
+		http.Error(w, "no rollup yet", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(b)
 }

@@ -5,10 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -22,30 +19,7 @@ import (
 // different moments must agree to the watt.
 func startMockupFleet(t *testing.T, n int) (*sim.Fleet, string) {
 	t.Helper()
-	const password = "multi-poller-password"
-	t.Setenv(sim.PasswordEnv, password)
-	out := t.TempDir()
-	fleet, err := sim.NewFleet(sim.FleetOptions{
-		Count: n, MockupDir: filepath.Join(fixturesDir(t), "public-rackmount1"),
-		Host: "127.0.0.1", BasePort: 30000 + rand.IntN(20000), OutDir: out,
-		Username: "admin", Password: password, PerRack: 3,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := fleet.Start(ctx); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); _ = fleet.Close() })
-	raw, err := os.ReadFile(fleet.InventoryFile())
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv := filepath.Join(out, "poll-inventory.yaml")
-	writeFile(t, inv, strings.Replace(string(raw), "poll_interval: 30s", "poll_interval: 1s", 1))
-	return fleet, inv
+	return startSimFleet(t, sim.FleetOptions{Count: n, MockupDir: filepath.Join(fixturesDir(t), "public-rackmount1")})
 }
 
 type runningServe struct {

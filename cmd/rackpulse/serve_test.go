@@ -17,21 +17,28 @@ import (
 	"github.com/rackpulse/rackpulse/bmc/sim"
 )
 
-// startFleet starts a simulated fleet of n BMCs (mixed profiles) over TLS on
-// loopback and returns it with its inventory, rewritten to poll every second.
+// startFleet starts a simulated fleet of n Redfish BMCs (mixed profiles)
+// over TLS on loopback, 3 per rack, and returns it with its inventory,
+// rewritten to poll every second.
 func startFleet(t *testing.T, n int) (*sim.Fleet, string) {
 	t.Helper()
-	const password = "serve-test-password"
-	t.Setenv(sim.PasswordEnv, password)
 	mix, err := sim.ParseMix("modern=50,legacy=50")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startSimFleet(t, sim.FleetOptions{Count: n, Mix: mix})
+}
+
+// startSimFleet starts a fleet with opts (3 servers per rack, credentials
+// and ports filled in) and returns it with its inventory polled every second.
+func startSimFleet(t *testing.T, opts sim.FleetOptions) (*sim.Fleet, string) {
+	t.Helper()
+	const password = "serve-test-password"
+	t.Setenv(sim.PasswordEnv, password)
 	out := t.TempDir()
-	fleet, err := sim.NewFleet(sim.FleetOptions{
-		Count: n, Mix: mix, Host: "127.0.0.1", BasePort: 30000 + rand.IntN(20000),
-		OutDir: out, Username: "admin", Password: password, PerRack: 3,
-	})
+	opts.Host, opts.BasePort, opts.OutDir = "127.0.0.1", 30000+rand.IntN(20000), out
+	opts.Username, opts.Password, opts.PerRack = "admin", password, 3
+	fleet, err := sim.NewFleet(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
