@@ -134,6 +134,24 @@ type PSU struct {
 	Suspect []string `json:"suspect,omitempty"`
 }
 
+// RedundancyGroup is a group of power supplies that the BMC says back each
+// other up (Redfish Power.Redundancy, PowerSubsystem.PowerSupplyRedundancy).
+type RedundancyGroup struct {
+	Chassis string `json:"chassis,omitempty"`
+	Name    string `json:"name,omitempty"`
+	// Mode is the BMC's word for the arrangement: N+m, Failover, Sparing,
+	// NotRedundant...
+	Mode string `json:"mode,omitempty"`
+	// MinNeeded is how many members must work to carry the load (0: not
+	// published); MaxSupported how many the group can hold.
+	MinNeeded    int `json:"min_needed,omitempty"`
+	MaxSupported int `json:"max_supported,omitempty"`
+	// Bays are the members' PSU bays.
+	Bays   []string `json:"bays"`
+	Health Health   `json:"health,omitempty"`
+	State  string   `json:"state,omitempty"`
+}
+
 // DIMM is one memory module slot.
 type DIMM struct {
 	System string `json:"system,omitempty"`
@@ -267,10 +285,12 @@ type Snapshot struct {
 	Sensors []Sensor       `json:"sensors"`
 	Power   []PowerReading `json:"power_readings"`
 	PSUs    []PSU          `json:"psus"`
-	DIMMs   []DIMM         `json:"dimms"`
-	CPUs    []CPU          `json:"cpus"`
-	Drives  []Drive        `json:"drives"`
-	Logs    []LogEntry     `json:"logs"`
+	// RedundancyGroups are the PSU redundancy groups the BMC publishes.
+	RedundancyGroups []RedundancyGroup `json:"redundancy_groups,omitempty"`
+	DIMMs            []DIMM            `json:"dimms"`
+	CPUs             []CPU             `json:"cpus"`
+	Drives           []Drive           `json:"drives"`
+	Logs             []LogEntry        `json:"logs"`
 
 	Poll PollReport `json:"poll"`
 }

@@ -47,8 +47,10 @@ type PSUStatus struct {
 // the largest one still carry the load. PSUs are judged per chassis (a blade
 // enclosure's supplies are one group) and the server gets the worst group.
 //
-// The bmc model carries no BMC redundancy groups (Redfish Redundancy,
-// IPMI's redundancy sensors), so they are not consulted.
+// Where the BMC publishes redundancy groups (Redfish Redundancy and
+// PowerSupplyRedundancy), each is judged too: its own health, a
+// NotRedundant mode, and whether more members work than it needs; the worse
+// of the two judgements stands. (IPMI redundancy sensors are not read.)
 func PSURedundancy(s *bmc.Snapshot, load Reading) PSUStatus {
 	var groups []string
 	for _, p := range s.PSUs {
@@ -61,6 +63,9 @@ func PSURedundancy(s *bmc.Snapshot, load Reading) PSUStatus {
 	for i, g := range groups {
 		watts, known := groupLoad(load, g, len(groups))
 		st := groupRedundancy(s.PSUs, g, watts, known)
+		if pub, ok := publishedRedundancy(s, g); ok && pub.Redundancy.rank() > st.Redundancy.rank() {
+			st.Redundancy, st.Reason = pub.Redundancy, pub.Reason
+		}
 		if len(groups) > 1 && g != "" {
 			st.Reason = "chassis " + g + ": " + st.Reason
 		}
@@ -183,4 +188,44 @@ func warningReason(p *bmc.PSU) string {
 		return "Warning"
 	}
 	return p.State
+}
+
+// publishedRedundancy judges the BMC's own redundancy groups of a chassis's
+// supplies: the worst group decides. ok is false when the BMC publishes
+// none for that chassis.
+func publishedRedundancy(s *bmc.Snapshot, chassis string) (st PSUStatus, ok bool) {
+	for _, g := range s.RedundancyGroups {
+		if g.Chassis != chassis {
+			continue
+		}
+		working := 0
+		for i := range s.PSUs {
+			p := &s.PSUs[i]
+			if p.Chassis == chassis && slices.Contains(g.Bays, p.Bay) && Present(p) && Working(p) {
+				working++
+			}
+		}
+		name := "BMC redundancy group"
+		if g.Name != "" {
+			name += " " + g.Name
+		}
+		var r PSUStatus
+		switch {
+		case g.Health == bmc.HealthCritical:
+			r = PSUStatus{Redundancy: RedundancyLost, Reason: name + " is Critical"}
+		case strings.EqualFold(g.Mode, "NotRedundant"):
+			r = PSUStatus{Redundancy: RedundancyLost, Reason: name + " is NotRedundant"}
+		case g.MinNeeded > 0 && working <= g.MinNeeded:
+			r = PSUStatus{Redundancy: RedundancyLost, Reason: fmt.Sprintf("%s (%s): %d of %d members working, %d needed: no spare", name, g.Mode, working, len(g.Bays), g.MinNeeded)}
+		case g.Health == bmc.HealthWarning:
+			r = PSUStatus{Redundancy: RedundancyDegraded, Reason: name + " is Warning"}
+		default:
+			r = PSUStatus{Redundancy: RedundancyRedundant, Reason: fmt.Sprintf("%s (%s): %d members working, %d needed", name, g.Mode, working, g.MinNeeded)}
+		}
+		if !ok || r.Redundancy.rank() > st.Redundancy.rank() {
+			st = r
+		}
+		ok = true
+	}
+	return st, ok
 }

@@ -109,3 +109,43 @@ func TestPSURedundancyWorstChassisWins(t *testing.T) {
 		t.Errorf("got %+v, want lost from chassis Expansion with 3 present", got)
 	}
 }
+
+// The BMC's own redundancy groups are judged too; the worse verdict stands.
+func TestPSURedundancyPublishedGroups(t *testing.T) {
+	group := func(mods ...func(*bmc.RedundancyGroup)) []bmc.RedundancyGroup {
+		g := bmc.RedundancyGroup{Chassis: "1", Mode: "N+m", MinNeeded: 1, MaxSupported: 2, Bays: []string{"1", "2"}, Health: bmc.HealthOK, State: "Enabled"}
+		for _, m := range mods {
+			m(&g)
+		}
+		return []bmc.RedundancyGroup{g}
+	}
+	critical := func(p *bmc.PSU) { p.Health = bmc.HealthCritical }
+	for _, tc := range []struct {
+		name       string
+		psus       []bmc.PSU
+		groups     []bmc.RedundancyGroup
+		want       Redundancy
+		wantReason string
+	}{
+		{"group agrees: redundant", []bmc.PSU{psu("1", 800), psu("2", 800)}, group(), RedundancyRedundant, ""},
+		{"group Warning degrades healthy supplies", []bmc.PSU{psu("1", 800), psu("2", 800)},
+			group(func(g *bmc.RedundancyGroup) { g.Health = bmc.HealthWarning }), RedundancyDegraded, "is Warning"},
+		{"group Critical", []bmc.PSU{psu("1", 800), psu("2", 800)},
+			group(func(g *bmc.RedundancyGroup) { g.Health = bmc.HealthCritical }), RedundancyLost, "is Critical"},
+		{"configured NotRedundant", []bmc.PSU{psu("1", 800), psu("2", 800)},
+			group(func(g *bmc.RedundancyGroup) { g.Mode = "NotRedundant" }), RedundancyLost, "NotRedundant"},
+		{"three supplies, two needed, one failed: no spare", []bmc.PSU{psu("1", 800), psu("2", 800), psu("3", 800, critical)},
+			group(func(g *bmc.RedundancyGroup) { g.MinNeeded, g.MaxSupported, g.Bays = 2, 3, []string{"1", "2", "3"} }), RedundancyLost, "2 of 3 members working, 2 needed"},
+		{"a redundant group does not hide a failed supply", []bmc.PSU{psu("1", 800), psu("2", 800, critical)}, group(), RedundancyLost, "1 of 2 PSUs working"},
+		{"group of another chassis is not consulted", []bmc.PSU{psu("1", 800), psu("2", 800)},
+			group(func(g *bmc.RedundancyGroup) { g.Chassis, g.Health = "2", bmc.HealthCritical }), RedundancyRedundant, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			snap := &bmc.Snapshot{PSUs: tc.psus, RedundancyGroups: tc.groups}
+			got := PSURedundancy(snap, known(400))
+			if got.Redundancy != tc.want || !strings.Contains(got.Reason, tc.wantReason) {
+				t.Errorf("PSURedundancy = %s (%s); want %s with reason containing %q", got.Redundancy, got.Reason, tc.want, tc.wantReason)
+			}
+		})
+	}
+}

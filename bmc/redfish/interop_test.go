@@ -1,6 +1,7 @@
 package redfish
 
 import (
+	"fmt"
 	"os"
 	"testing"
 
@@ -208,5 +209,53 @@ func TestInteropPDUSensors(t *testing.T) {
 		if kinds[k] == 0 {
 			t.Errorf("no %s sensors on the PDU (kinds %v)", k, kinds)
 		}
+	}
+}
+
+// The BMC's PSU redundancy groups, new schema (rackmount1's
+// PowerSupplyRedundancy) and legacy (tower's Power.Redundancy), are read with
+// their members named by bay.
+func TestInteropPSURedundancyGroups(t *testing.T) {
+	for _, tc := range []struct {
+		mockup, chassis, mode string
+		legacyOnly            bool
+		minNeeded, max        int
+		health                bmc.Health
+		state                 string
+	}{
+		{"public-rackmount1", "1U", "Failover", false, 1, 2, bmc.HealthOK, "UnavailableOffline"},
+		{"public-tower", "Tower", "NPlusM", false, 1, 2, bmc.HealthOK, "Enabled"},
+		// The same chassis without its PowerSubsystem link: Power.Redundancy.
+		{"public-tower", "Tower", "N+m", true, 1, 2, bmc.HealthOK, "Enabled"},
+	} {
+		t.Run(fmt.Sprintf("%s/legacy=%t", tc.mockup, tc.legacyOnly), func(t *testing.T) {
+			tree := loadMockup(t, tc.mockup)
+			if tc.legacyOnly {
+				uri := "/redfish/v1/Chassis/" + tc.chassis
+				ch, _ := tree.Get(uri)
+				delete(ch, "PowerSubsystem")
+				if err := tree.Set(uri, ch); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, ep := simBMC(t, tree, sim.RedfishOptions{})
+			c, _ := newCollector(t, ep, bmcOpts(t))
+			snap := mustPoll(t, c)
+			if len(snap.RedundancyGroups) != 1 {
+				t.Fatalf("redundancy groups %+v, want one", snap.RedundancyGroups)
+			}
+			g := snap.RedundancyGroups[0]
+			var bays []string
+			for _, p := range snap.PSUs {
+				if p.Chassis == tc.chassis {
+					bays = append(bays, p.Bay)
+				}
+			}
+			if g.Chassis != tc.chassis || g.Mode != tc.mode || g.MinNeeded != tc.minNeeded || g.MaxSupported != tc.max ||
+				g.Health != tc.health || g.State != tc.state || len(g.Bays) != 2 || !equalJSON(t, g.Bays, bays) {
+				t.Errorf("group %+v; want chassis %s, %s, min %d of max %d, %s/%s, members the PSU bays %v",
+					g, tc.chassis, tc.mode, tc.minNeeded, tc.max, tc.health, tc.state, bays)
+			}
+		})
 	}
 }

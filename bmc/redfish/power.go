@@ -78,10 +78,27 @@ func (p *poll) readLegacyPower(ctx context.Context, ch chassisRef) bool {
 		p.snap.Power = append(p.snap.Power, r)
 	}
 	if ch.links.PowerSubsystem.ID == "" {
+		bays := map[string]string{}
 		for _, ps := range pw.PowerSupplies {
 			psu := legacyPSU(ch.ID, ps)
 			p.snap.PSUs = append(p.snap.PSUs, psu)
 			p.c.remember(ps.ODataID, "PSU", psu.Bay)
+			bays[ps.ODataID] = psu.Bay
+		}
+		var groups struct {
+			Redundancy []struct {
+				Name            string
+				Mode            string
+				MinNumNeeded    *int
+				MaxNumSupported *int
+				RedundancySet   []odataID
+				Status          schemas.Status
+			}
+		}
+		if err := json.Unmarshal(body, &groups); err == nil {
+			for _, g := range groups.Redundancy {
+				p.addRedundancyGroup(ch.ID, g.Name, g.Mode, g.MinNumNeeded, g.MaxNumSupported, g.RedundancySet, g.Status, bays)
+			}
 		}
 	}
 	if ch.links.Sensors.ID == "" {
@@ -128,17 +145,33 @@ func legacyPSU(chassis string, ps schemas.PowerSupply) bmc.PSU {
 // returns the legacy type without Metrics, so the members are decoded as
 // schemas.PowerSupplyUnit and the metrics read from their own link.
 func (p *poll) readPowerSubsystem(ctx context.Context, ch chassisRef) bool {
-	var sub navLinks
-	if err := p.c.getInto(ctx, ch.links.PowerSubsystem.ID, &sub); err != nil {
+	body, err := p.c.get(ctx, ch.links.PowerSubsystem.ID)
+	if err != nil {
 		p.fail(bmc.PartPower, err)
 		return false
 	}
+	var sub navLinks
+	var groups struct {
+		PowerSupplyRedundancy []struct {
+			RedundancyType      string
+			MinNeededInGroup    *int
+			MaxSupportedInGroup *int
+			RedundancyGroup     []odataID
+			Status              schemas.Status
+		}
+	}
+	if err := decode(ch.links.PowerSubsystem.ID, body, &sub); err != nil {
+		p.fail(bmc.PartPower, err)
+		return false
+	}
+	_ = json.Unmarshal(body, &groups) // optional; the supplies stand without it
 	if sub.PowerSupplies.ID == "" {
 		return true
 	}
+	bays := map[string]string{}
 	// Two levels: each supply with its Metrics inline, where the service
 	// expands that deep; else the metrics are read from their own link.
-	return p.eachMemberExpanded(ctx, bmc.PartPower, sub.PowerSupplies.ID, 2, func(uri string, raw []byte) error {
+	ok := p.eachMemberExpanded(ctx, bmc.PartPower, sub.PowerSupplies.ID, 2, func(uri string, raw []byte) error {
 		var unit schemas.PowerSupplyUnit
 		var links navLinks
 		if err := decode(uri, raw, &unit); err != nil {
@@ -174,8 +207,13 @@ func (p *poll) readPowerSubsystem(ctx context.Context, ch chassisRef) bool {
 		applyPSUReadings(&psu, input, output)
 		p.snap.PSUs = append(p.snap.PSUs, psu)
 		p.c.remember(firstNonEmpty(unit.ODataID, uri), "PSU", psu.Bay)
+		bays[firstNonEmpty(unit.ODataID, uri)] = psu.Bay
 		return metricsErr
 	})
+	for _, g := range groups.PowerSupplyRedundancy {
+		p.addRedundancyGroup(ch.ID, "", g.RedundancyType, g.MinNeededInGroup, g.MaxSupportedInGroup, g.RedundancyGroup, g.Status, bays)
+	}
+	return ok
 }
 
 // applyPSUReadings sets a PSU's readings through the PSU quirks: a
@@ -327,4 +365,22 @@ func (p *poll) inlineOrGet(ctx context.Context, body []byte, property, uri strin
 		}
 	}
 	return p.c.getInto(ctx, uri, v)
+}
+
+// addRedundancyGroup records a PSU redundancy group the BMC publishes,
+// naming its members by the bays of the supplies read (bays: URI → bay).
+func (p *poll) addRedundancyGroup(chassis, name, mode string, minNeeded, maxSupported *int, members []odataID, st schemas.Status, bays map[string]string) {
+	g := bmc.RedundancyGroup{Chassis: chassis, Name: name, Mode: mode, Health: healthOf(st.Health), State: string(st.State), Bays: []string{}}
+	if minNeeded != nil {
+		g.MinNeeded = *minNeeded
+	}
+	if maxSupported != nil {
+		g.MaxSupported = *maxSupported
+	}
+	for _, m := range members {
+		if bay, ok := bays[m.ID]; ok {
+			g.Bays = append(g.Bays, bay)
+		}
+	}
+	p.snap.RedundancyGroups = append(p.snap.RedundancyGroups, g)
 }
