@@ -109,6 +109,9 @@ type ServerPowerPoint struct {
 	Age time.Duration
 	// Suspect counts readings set aside as implausible.
 	Suspect int
+	// Redundancy is the server's PSU redundancy (redundant, degraded, lost,
+	// unknown) as the power package judged it.
+	Redundancy string
 	// EnergyWh is the energy integrated since the poller started, over the
 	// time covered by readings (gaps are not bridged).
 	EnergyWh *float64
@@ -127,6 +130,7 @@ func (sp ServerPowerPoint) points(loc Location, t time.Time) []*write.Point {
 	p.AddField("age_s", sp.Age.Seconds())
 	p.AddField("suspect", int64(sp.Suspect))
 	addFloat(p, "energy_wh", sp.EnergyWh)
+	addString(p, "psu_redundancy", sp.Redundancy)
 	p.SetTime(t)
 	return []*write.Point{p}
 }

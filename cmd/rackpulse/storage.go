@@ -53,7 +53,7 @@ func serverPoints(inv *inventory.Inventory, st rollup.ServerState, energy *power
 		loc.Room, loc.Row, loc.Rack = srv.Room, srv.Row, srv.Rack
 	}
 	p := storage.ServerPowerPoint{Source: string(st.Power.Source), IntervalMin: st.Power.IntervalMin, Age: st.Power.Age,
-		Suspect: len(st.Power.SetAside), Time: s.Time}
+		Suspect: len(st.Power.SetAside), Redundancy: string(st.PSU.Redundancy), Time: s.Time}
 	if st.Power.Known {
 		w := st.Power.Watts
 		p.Watts = &w
