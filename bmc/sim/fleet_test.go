@@ -189,7 +189,7 @@ func TestFleetInventory(t *testing.T) {
 	if last.Name != "rack-02-u05" || last.Model != "Contoso RS640 Gen2" {
 		t.Errorf("last server %+v", last)
 	}
-	if racks[0].PowerBudgetWatts != 9000 || racks[0].Feeds["A"].CapacityWatts != 7000 || racks[0].Feeds["B"].CapacityWatts != 7000 {
+	if racks[0].PowerBudgetWatts != 9000 || racks[0].Feeds["A"].CapacityWatts != 10000 || racks[0].Feeds["B"].CapacityWatts != 10000 {
 		t.Errorf("rack power %+v", racks[0])
 	}
 }

@@ -74,29 +74,34 @@ type (
 // BMCs: RMCP+ cipher suite 3 at ADMINISTRATOR privilege.
 const ipmiCredentials = "sim-ipmi"
 
-// Rack sizing written into the inventory.
+// Rack sizing written into the inventory: either feed alone can carry the
+// whole budget, as A/B feeds are sized.
 const (
 	rackPowerBudgetWatts = 9000
-	rackFeedWatts        = 7000
+	rackFeedWatts        = 10000
 )
 
 // writeInventory writes the fleet's inventory.yaml into dir.
 func (f *Fleet) writeInventory(dir, caFile string) (string, error) {
 	inv := invFile{
-		Site: "sim",
-		Credentials: map[string]invCredentials{
-			"sim": {Username: f.opts.Username, PasswordEnv: PasswordEnv, CAFile: caFile},
-		},
-		Defaults: invDefaults{BMC: invBMCDefaults{Protocol: "redfish", Credentials: "sim", PollInterval: "30s"}},
-		Rooms:    []invRoom{{Name: "room-1"}},
+		Site:        "sim",
+		Credentials: map[string]invCredentials{},
+		Defaults:    invDefaults{BMC: invBMCDefaults{Protocol: "redfish", Credentials: "sim", PollInterval: "30s"}},
+		Rooms:       []invRoom{{Name: "room-1"}},
 	}
+	// A credentials profile per protocol in use, and no other: an unused
+	// profile is a warning in `inventory validate`.
 	for _, b := range f.bmcs {
 		if b.ipmi != nil {
 			inv.Credentials[ipmiCredentials] = invCredentials{
 				Username: f.opts.Username, PasswordEnv: PasswordEnv, CipherSuite: 3, Privilege: "ADMINISTRATOR",
 			}
-			break
+		} else {
+			inv.Credentials["sim"] = invCredentials{Username: f.opts.Username, PasswordEnv: PasswordEnv, CAFile: caFile}
 		}
+	}
+	if _, redfish := inv.Credentials["sim"]; !redfish {
+		inv.Defaults.BMC.Protocol, inv.Defaults.BMC.Credentials = "ipmi", ipmiCredentials
 	}
 	room := &inv.Rooms[0]
 	for _, b := range f.bmcs {

@@ -63,8 +63,8 @@ func TestFleetMixedProfilesWithIPMI(t *testing.T) {
 	// The written inventory loads, and gives the IPMI servers their
 	// protocol, address and credentials.
 	inv, problems, err := inventory.Load(f.InventoryFile())
-	if err != nil {
-		t.Fatalf("inventory does not load: %v\n%v", err, problems)
+	if err != nil || len(problems) > 0 {
+		t.Fatalf("inventory does not load clean: %v\n%v", err, problems)
 	}
 	eps, err := inv.Endpoints(nil)
 	if err != nil {
@@ -198,5 +198,26 @@ func TestFleetOf1000IPMIBMCs(t *testing.T) {
 	}
 	if out := ipmitool(t, bmcs[999], "sdr", "list"); !strings.Contains(out, "Total Power") {
 		t.Errorf("sdr list of the last BMC:\n%s", out)
+	}
+}
+
+// An IPMI-only fleet's inventory names only the IPMI credentials: no
+// unused profile for validate to warn about.
+func TestIPMIOnlyFleetInventoryLoadsClean(t *testing.T) {
+	t.Setenv(PasswordEnv, "pw")
+	f, err := NewFleet(FleetOptions{Count: 3, Mix: []ProfileShare{{ProfileIPMI, 1}}, OutDir: t.TempDir(), Password: "pw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, err := f.writeInventory(t.TempDir(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, problems, err := inventory.Load(path)
+	if err != nil || len(problems) > 0 {
+		t.Fatalf("inventory of an IPMI-only fleet: %v\n%v", err, problems)
+	}
+	if _, ok := inv.Credentials["sim"]; ok {
+		t.Error("the Redfish credentials profile is written for a fleet without Redfish BMCs")
 	}
 }
