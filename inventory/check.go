@@ -80,6 +80,16 @@ func (c *checker) rack(r *Rack) {
 			c.racks[r.Name] = r.Source
 		}
 	}
+	// A/B feeds: when one fails, the other carries the whole rack, so a
+	// budget above a feed's capacity is not failover-safe.
+	if len(r.Feeds) > 1 && r.PowerBudgetWatts > 0 {
+		for _, name := range r.FeedNames() {
+			if capacity := r.Feeds[name].CapacityWatts; capacity > 0 && r.PowerBudgetWatts > capacity {
+				c.warn(r.Source, "power_budget_watts", "rack %s budget %g W exceeds feed %s's capacity %g W: with the other feed down, %s cannot carry the rack at its budget",
+					r.Name, r.PowerBudgetWatts, name, capacity, name)
+			}
+		}
+	}
 	// Rack units: inside the rack, and not shared.
 	for i := range r.Servers {
 		s := &r.Servers[i]
