@@ -40,7 +40,7 @@ func TestInventoryCommands(t *testing.T) {
 		{"validate clean", []string{"validate", "../../configs/inventory.example.yaml"}, 0, "ok: 1 site, 2 rooms, 3 rows, 4 racks, 10 servers\n", ""},
 		{"validate from --inventory", []string{"validate", "--inventory", "../../configs/inventory.example.yaml"}, 0, "ok: 1 site", ""},
 		{"validate errors", []string{"validate", "../../inventory/testdata/units.yaml"}, 1, "10 errors in 1 file\n", ""},
-		{"validate warnings only", []string{"validate", "../../inventory/testdata/warnings-only.yaml"}, 0, "(2 warnings)\n", ""},
+		{"validate warnings only", []string{"validate", "../../inventory/testdata/warnings-only.yaml"}, 0, "(3 warnings)\n", ""},
 		{"validate missing", []string{"validate", "does-not-exist.yaml"}, 1, "cannot read inventory", ""},
 		{"show", []string{"show", "../../configs/inventory.example.yaml"}, 0, "site dc1: 2 rooms, 3 rows, 4 racks, 10 servers\n", ""},
 		{"show racks", []string{"show", "../../configs/inventory.example.yaml", "--racks", "r11,r31"}, 0, "site dc1: 2 rooms, 2 rows, 2 racks, 6 servers\n", ""},
