@@ -165,6 +165,13 @@ func (f *fleetState) servePower(w http.ResponseWriter, _ *http.Request) {
 	writeRollupJSON(w, b)
 }
 
+// rollupInterval is the interval of the inventory in force.
+func (f *fleetState) rollupInterval() time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.interval
+}
+
 func (f *fleetState) reporting() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -181,7 +181,7 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan
 		})
 	})
 
-	wg.Go(func() { runRollups(runCtx, fleet, fleetInterval(eps)) })
+	wg.Go(func() { runRollups(runCtx, fleet) })
 	if store != nil {
 		wg.Go(func() {
 			if err := store.Run(runCtx); err != nil && runCtx.Err() == nil {
@@ -295,8 +295,10 @@ func fleetInterval(eps []bmc.Endpoint) time.Duration {
 	return interval
 }
 
-// runRollups rolls the fleet up once per interval until ctx is done.
-func runRollups(ctx context.Context, fleet *fleetState, interval time.Duration) {
+// runRollups rolls the fleet up once per interval (as the inventory sets
+// it, reloads included) until ctx is done.
+func runRollups(ctx context.Context, fleet *fleetState) {
+	interval := fleet.rollupInterval()
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
@@ -305,6 +307,10 @@ func runRollups(ctx context.Context, fleet *fleetState, interval time.Duration) 
 			return
 		case now := <-tick.C:
 			fleet.computeRollup(now)
+			if d := fleet.rollupInterval(); d != interval {
+				interval = d
+				tick.Reset(d)
+			}
 		}
 	}
 }
