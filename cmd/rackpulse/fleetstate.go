@@ -74,6 +74,9 @@ func (f *fleetState) setInventory(inv *inventory.Inventory, racks []string, inte
 func (f *fleetState) observe(ep bmc.Endpoint, started time.Time, snap *bmc.Snapshot, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if srv, ok := f.inv.Server(ep.Server); !ok || (f.racks != nil && !f.racks[srv.Rack]) {
+		return // a last poll of a server the reloaded inventory dropped
+	}
 	st := f.states[ep.Server]
 	st.Server = ep.Server
 	st.Observe(started, snap, err)

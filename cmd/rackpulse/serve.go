@@ -151,7 +151,7 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- srv.Serve(ln) }()
-	log.Info("serving", "addr", ln.Addr().String(), "paths", "/metrics /healthz /api/servers")
+	log.Info("serving", "addr", ln.Addr().String(), "paths", "/metrics /healthz /api/servers /api/rollup /api/power")
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
@@ -174,9 +174,9 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan
 				return
 			}
 			reloads.WithLabelValues("ok").Inc()
+			fleet.setInventory(next, cfg.racks, fleetInterval(nextEps))
 			added, changed, removed := sched.Update(nextEps)
 			targets.Set(float64(len(nextEps)))
-			fleet.setInventory(next, cfg.racks, fleetInterval(nextEps))
 			log.Info("inventory reloaded", "added", added, "changed", changed, "removed", removed, "bmcs", len(nextEps))
 		})
 	})
