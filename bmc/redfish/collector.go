@@ -105,6 +105,7 @@ func New(ep bmc.Endpoint, opts bmc.CollectorOptions) (*Collector, error) {
 		logs:       newLogCursor(),
 		recentLogs: opts.RecentLogs,
 	}
+	c.logs.store = newLogStore(opts.StateDir, ep.Server)
 	c.httpClient = newHTTPClient(ep, tc, c.meter)
 	clock := func() time.Time { return c.now() }
 	c.session = &session{

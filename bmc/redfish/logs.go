@@ -3,49 +3,16 @@ package redfish
 import (
 	"context"
 	"encoding/json"
+	"net/url"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/stmcginnis/gofish/schemas"
 
 	"github.com/rackpulse/rackpulse/bmc"
 )
-
-// logCursor remembers, per log (its Entries collection), the entries already
-// seen. The first read of a log only records its position: entries that were
-// there before the collector started are history, not news, and replaying
-// them on every restart would raise old alerts again.
-type logCursor struct {
-	seen map[string]map[string]struct{}
-}
-
-func newLogCursor() *logCursor {
-	return &logCursor{seen: map[string]map[string]struct{}{}}
-}
-
-// advance records the entries now in a log and returns which are new. keys
-// are in the collection's order.
-func (l *logCursor) advance(entriesURI string, keys []string) (isNew []bool) {
-	prev, known := l.seen[entriesURI]
-	now := make(map[string]struct{}, len(keys))
-	isNew = make([]bool, len(keys))
-	for i, k := range keys {
-		now[k] = struct{}{}
-		if known {
-			_, had := prev[k]
-			isNew[i] = !had
-		}
-	}
-	l.seen[entriesURI] = now
-	return isNew
-}
-
-// known reports whether a log's entries were read before.
-func (l *logCursor) known(entriesURI string) bool {
-	_, ok := l.seen[entriesURI]
-	return ok
-}
 
 // newestEntries returns up to n of the newest entries (by time where dated,
 // else the order the BMC lists them in), oldest first.
@@ -58,10 +25,19 @@ func newestEntries[T any](items []T, n int, entry func(T) bmc.LogEntry) []bmc.Lo
 	return out[max(0, len(out)-n):]
 }
 
+// Bounds of one read of a log: a log longer than this is read in part (the
+// pages the BMC lists first), so that a huge log cannot stall a poll.
+const (
+	maxLogPages   = 20
+	maxLogEntries = 2000
+)
+
 // readLogs reads the LogServices of every system and manager and emits the
-// entries new since the previous read. It runs on the slow cadence. Only the
-// first page of a log's Entries is read.
+// entries new since the previous read. It runs on the slow cadence. The
+// positions are kept in the state file when there is one.
 func (p *poll) readLogs(ctx context.Context, systems []systemRef) {
+	p.c.logs.load(p.c.log, p.c.ep.Server)
+	defer p.c.logs.save(p.c.log, p.c.ep.Server, p.snap.Time)
 	var services []string
 	for _, sys := range systems {
 		if sys.links.LogServices.ID != "" {
@@ -105,37 +81,55 @@ func (p *poll) readLogs(ctx context.Context, systems []systemRef) {
 	}
 }
 
-// readLogEntries reads one log's entries and appends the new ones.
+// readLogEntries reads one log's entries and appends the new ones. Entries
+// are told apart by key and Created time, not by position: BMCs list them
+// oldest-first or newest-first.
 func (p *poll) readLogEntries(ctx context.Context, entriesURI string) bool {
 	type decoded struct {
 		key   string
 		entry bmc.LogEntry
 	}
+	members, complete, err := p.c.logMembers(ctx, entriesURI)
+	if err != nil {
+		p.fail(bmc.PartLogs, err)
+		return false
+	}
 	var entries []decoded
-	ok := p.eachMember(ctx, bmc.PartLogs, entriesURI, func(uri string, raw []byte) error {
+	for _, m := range members {
+		if m.Err != nil {
+			if m.Gone {
+				p.c.log.Debug("collection member not served", "server", p.c.ep.Server, "quirk", QuirkMissingMember, "uri", m.URI)
+			}
+			p.fail(bmc.PartLogs, m.Err)
+			complete = false
+			continue
+		}
 		var le schemas.LogEntry
 		var links struct {
 			Links struct{ OriginOfCondition odataID }
 		}
-		if err := decode(uri, raw, &le); err != nil {
-			return err
+		if err := decode(m.URI, m.Raw, &le); err != nil {
+			p.c.log.Debug("member failed to decode", "server", p.c.ep.Server, "quirk", QuirkUndecodableMember, "uri", m.URI, "err", err)
+			p.fail(bmc.PartLogs, err)
+			complete = false
+			continue
 		}
-		_ = json.Unmarshal(raw, &links) // optional; the entry stands without it
-		id := firstNonEmpty(le.ID, lastSegment(firstNonEmpty(le.ODataID, uri)))
-		entry := logEntryFromRedfish(id, firstNonEmpty(le.ODataID, uri), &le)
+		_ = json.Unmarshal(m.Raw, &links) // optional; the entry stands without it
+		id := firstNonEmpty(le.ID, lastSegment(firstNonEmpty(le.ODataID, m.URI)))
+		entry := logEntryFromRedfish(id, firstNonEmpty(le.ODataID, m.URI), &le)
 		p.identifySubject(&entry, links.Links.OriginOfCondition.ID)
-		entries = append(entries, decoded{key: firstNonEmpty(le.ODataID, uri, id), entry: entry})
-		return nil
-	})
-	if !ok {
-		return false
+		entries = append(entries, decoded{key: firstNonEmpty(le.ODataID, m.URI, id), entry: entry})
 	}
-	keys := make([]string, len(entries))
+	read := logRead{keys: make([]string, len(entries)), created: make([]time.Time, len(entries)), complete: complete}
 	for i, e := range entries {
-		keys[i] = e.key
+		read.keys[i], read.created[i] = e.key, e.entry.Time
 	}
 	firstRead := !p.c.logs.known(entriesURI)
-	for i, fresh := range p.c.logs.advance(entriesURI, keys) {
+	isNew, cleared := p.c.logs.advanceRead(entriesURI, read)
+	if cleared {
+		p.c.log.Info("log was cleared since the last read; reporting every entry in it", "server", p.c.ep.Server, "log", entriesURI)
+	}
+	for i, fresh := range isNew {
 		if fresh {
 			p.snap.Logs = append(p.snap.Logs, entries[i].entry)
 		}
@@ -144,6 +138,72 @@ func (p *poll) readLogEntries(ctx context.Context, entriesURI string) bool {
 		p.snap.Logs = append(p.snap.Logs, newestEntries(entries, p.c.recentLogs, func(d decoded) bmc.LogEntry { return d.entry })...)
 	}
 	return true
+}
+
+// logMembers reads a log's Entries collection, following
+// Members@odata.nextLink up to maxLogPages pages and maxLogEntries entries,
+// and returns every entry's body (expanded where the service honours
+// $expand, else fetched one by one). complete is false when a bound cut the
+// read short: what was read is kept. A page that cannot be read fails the
+// whole read, so that the log's position stays where it was.
+func (c *Collector) logMembers(ctx context.Context, entriesURI string) (out []member, complete bool, err error) {
+	query := c.expand.query()
+	var toFetch []int
+	visited := map[string]bool{}
+	pages := 0
+	complete = true
+	for next := entriesURI + query; next != ""; {
+		if pages == maxLogPages || len(out) >= maxLogEntries {
+			complete = false
+			break
+		}
+		if visited[next] {
+			c.log.Debug("log's next page link points back to a page already read", "server", c.ep.Server, "uri", entriesURI, "next", next)
+			complete = false
+			break
+		}
+		visited[next] = true
+		var col collection
+		if err := c.getInto(ctx, next, &col); err != nil {
+			return nil, false, err
+		}
+		pageLinks := 0
+		for _, raw := range col.Members {
+			id, onlyLink := linkOnly(raw)
+			if onlyLink {
+				toFetch = append(toFetch, len(out))
+				pageLinks++
+			}
+			out = append(out, member{URI: id, Raw: raw})
+		}
+		if pages == 0 && query != "" && pageLinks > 0 && pageLinks == len(col.Members) {
+			c.expand.markIgnored(entriesURI)
+			c.log.Debug("service advertised $expand but returned links only", "server", c.ep.Server, "quirk", QuirkExpandIgnored, "uri", entriesURI)
+		}
+		pages++
+		next = pagePath(col.NextLink)
+	}
+	if len(out) > maxLogEntries {
+		out = out[:maxLogEntries]
+		complete = false
+	}
+	if !complete {
+		c.log.Debug("log longer than one read takes; the rest is not read this time", "server", c.ep.Server, "uri", entriesURI,
+			"pages", pages, "entries", len(out), "max_pages", maxLogPages, "max_entries", maxLogEntries)
+	}
+	toFetch = slices.DeleteFunc(toFetch, func(i int) bool { return i >= len(out) })
+	c.fetchInto(ctx, out, toFetch)
+	return out, complete, nil
+}
+
+// pagePath turns a next page link into a path on the service: a link given
+// as an absolute URL keeps its path and query only.
+func pagePath(link string) string {
+	link = strings.TrimSpace(link)
+	if u, err := url.Parse(link); err == nil && u.Host != "" {
+		return u.RequestURI()
+	}
+	return link
 }
 
 // logEntryFromRedfish maps one LogEntry. Created dates of an unset BMC clock
