@@ -73,12 +73,6 @@ func (l *logCursor) known(entriesURI string) bool {
 	return ok
 }
 
-// advance is advanceRead for a complete read of undated entries.
-func (l *logCursor) advance(entriesURI string, keys []string) (isNew []bool) {
-	isNew, _ = l.advanceRead(entriesURI, logRead{keys: keys, created: make([]time.Time, len(keys)), complete: true})
-	return isNew
-}
-
 // advanceRead records a read of a log and returns which of its entries are
 // new, and whether the log was found cleared. An entry is new when:
 //

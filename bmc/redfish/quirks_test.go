@@ -144,10 +144,13 @@ func TestQuirkZeroDateLogEntries(t *testing.T) {
 
 func TestLogCursorRecordsPositionFirst(t *testing.T) {
 	l := newLogCursor()
-	if news := l.advance("/e", []string{"1", "2"}); news[0] || news[1] {
+	undated := func(keys ...string) logRead {
+		return logRead{keys: keys, created: make([]time.Time, len(keys)), complete: true}
+	}
+	if news, _ := l.advanceRead("/e", undated("1", "2")); news[0] || news[1] {
 		t.Errorf("first read reported entries as new: %v", news)
 	}
-	news := l.advance("/e", []string{"1", "2", "3"})
+	news, _ := l.advanceRead("/e", undated("1", "2", "3"))
 	if news[0] || news[1] || !news[2] {
 		t.Errorf("second read: %v, want only entry 3 new", news)
 	}
