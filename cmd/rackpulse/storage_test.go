@@ -31,3 +31,27 @@ func TestStorageFlagsReachTheCommandRun(t *testing.T) {
 		t.Error("the token is not read from RACKPULSE_INFLUX_TOKEN")
 	}
 }
+
+// The example config file is read: its keys reach serve's settings, and a
+// flag still wins over the file.
+func TestExampleConfigFile(t *testing.T) {
+	v := viper.New()
+	serve := newServeCmd(v)
+	serve.PersistentFlags().AddFlagSet(newRootCmd().PersistentFlags())
+	if err := serve.ParseFlags([]string{"--config", "../../configs/rackpulse.example.yaml", "--workers", "64"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := loadConfig(serve, v); err != nil {
+		t.Fatal(err)
+	}
+	if got := v.GetString("listen"); got != "127.0.0.1:9290" {
+		t.Errorf("listen = %q from the file", got)
+	}
+	if got := v.GetInt("workers"); got != 64 {
+		t.Errorf("workers = %d; the flag (64) must win over the file (256)", got)
+	}
+	cfg := storageConfig(serve, v)
+	if cfg.URL != "http://127.0.0.1:8086" || cfg.Bucket != "rackpulse" || cfg.SpoolMaxBytes != 1<<30 {
+		t.Errorf("influx settings from the file: %+v", cfg)
+	}
+}
