@@ -295,6 +295,17 @@ type Snapshot struct {
 	Poll PollReport `json:"poll"`
 }
 
+// NewSnapshot starts a poll's Snapshot: every list empty (read and found
+// nothing), not absent, until the collector fills it.
+func NewSnapshot(server, rack string, protocol Protocol, started time.Time) *Snapshot {
+	return &Snapshot{
+		Server: server, Rack: rack, Protocol: protocol, Time: started,
+		Systems: []System{}, Chassis: []Chassis{}, Sensors: []Sensor{}, Power: []PowerReading{},
+		PSUs: []PSU{}, DIMMs: []DIMM{}, CPUs: []CPU{}, Drives: []Drive{}, Logs: []LogEntry{},
+		Poll: PollReport{Started: started},
+	}
+}
+
 // Health returns the worst health over the systems and chassis.
 func (s *Snapshot) Health() Health {
 	h := HealthUnknown

@@ -174,22 +174,7 @@ func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 		return nil, err
 	}
 
-	p := &poll{c: c, snap: &bmc.Snapshot{
-		Server:   c.ep.Server,
-		Rack:     c.ep.Rack,
-		Protocol: bmc.ProtocolRedfish,
-		Time:     started,
-		Systems:  []bmc.System{},
-		Chassis:  []bmc.Chassis{},
-		Sensors:  []bmc.Sensor{},
-		Power:    []bmc.PowerReading{},
-		PSUs:     []bmc.PSU{},
-		DIMMs:    []bmc.DIMM{},
-		CPUs:     []bmc.CPU{},
-		Drives:   []bmc.Drive{},
-		Logs:     []bmc.LogEntry{},
-	}}
-	p.snap.Poll.Started = started
+	p := &poll{c: c, snap: bmc.NewSnapshot(c.ep.Server, c.ep.Rack, bmc.ProtocolRedfish, started)}
 
 	systems := p.readSystems(ctx)
 	chassis := p.readChassis(ctx)
