@@ -455,12 +455,10 @@ func (d *decoder) checkPasswordFile(k *yaml.Node, path, file string) {
 		d.errorf(k, path, "password_file %s is a directory", file)
 		return
 	}
-	f, err := os.Open(file)
-	if err != nil {
+	if _, err := readRegularFile(file, maxPasswordFileBytes); err != nil {
 		d.errorf(k, path, "password_file is not readable: %v", err)
 		return
 	}
-	_ = f.Close()
 	if fi.Mode().Perm()&0o004 != 0 {
 		d.warnf(k, path, "password_file %s is readable by everyone (mode %04o)", file, fi.Mode().Perm())
 	}
@@ -508,7 +506,7 @@ func (d *decoder) checkCAFile(k *yaml.Node, path, file string) {
 		d.errorf(k, path, "ca_file is empty: name a PEM file")
 		return
 	}
-	pem, err := os.ReadFile(file)
+	pem, err := readRegularFile(file, maxCAFileBytes)
 	if err != nil {
 		d.errorf(k, path, "ca_file is not readable: %v", err)
 		return

@@ -120,7 +120,7 @@ func (p CredentialProfile) password() (bmc.Secret, error) {
 		}
 		return bmc.Secret(v), nil
 	case p.PasswordFile != "":
-		data, err := os.ReadFile(p.PasswordFile)
+		data, err := readRegularFile(p.PasswordFile, maxPasswordFileBytes)
 		if err != nil {
 			return "", fmt.Errorf("credential profile %q: reading password_file: %w", p.Name, err)
 		}

@@ -100,7 +100,7 @@ type fragment struct {
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 func loadFile(file string, lookupEnv func(string) (string, bool)) (*fragment, Problems) {
-	data, err := os.ReadFile(file)
+	data, err := readRegularFile(file, maxInventoryFileBytes)
 	if err != nil {
 		return nil, Problems{{File: file, Message: fmt.Sprintf("cannot read: %v", unwrapPathError(err))}}
 	}
