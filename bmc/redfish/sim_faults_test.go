@@ -265,7 +265,7 @@ func testDIMMECC(t *testing.T, f *sim.Fleet, b *sim.SimBMC, prof simProfile) {
 		t.Fatalf("DIMM %s before the fault: correctable %v, want 0", prof.dimmSlot, d.CorrectableErrors)
 	}
 
-	inject(t, b, sim.FaultSpec{Fault: sim.FaultDIMMECC, Target: "0", Every: 100 * time.Millisecond})
+	inject(t, b, sim.FaultSpec{Fault: sim.FaultDIMMECC, Target: "0", Every: 250 * time.Millisecond})
 	snaps := pollUntil(t, c, func(s *bmc.Snapshot) bool {
 		d := findDIMM(s, prof.dimmSlot)
 		return d != nil && d.Health == bmc.HealthCritical
@@ -336,7 +336,7 @@ func testCPUHot(t *testing.T, f *sim.Fleet, b *sim.SimBMC, prof simProfile) {
 		t.Fatalf("CPU sensor %q before the fault: %+v", prof.cpuSensor, s)
 	}
 
-	inject(t, b, sim.FaultSpec{Fault: sim.FaultCPUHot, Target: "0", Every: 150 * time.Millisecond})
+	inject(t, b, sim.FaultSpec{Fault: sim.FaultCPUHot, Target: "0", Every: 300 * time.Millisecond})
 	snaps := pollUntil(t, c, func(s *bmc.Snapshot) bool {
 		sensor := findSensorNamed(s, prof.cpuSensor)
 		cpu := findCPU(s, prof.cpuSocket)
