@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"math/rand/v2"
 	"regexp"
 	"strings"
 	"testing"
@@ -174,20 +173,10 @@ func TestProbeAddressFlagErrors(t *testing.T) {
 func TestProbeIPMIShowsSensorsPowerSourceAndSEL(t *testing.T) {
 	const password = "probe-ipmi-password"
 	out := t.TempDir()
-	fleet, err := sim.NewFleet(sim.FleetOptions{
+	fleet := startFleetOnFreePorts(t, sim.FleetOptions{
 		Count: 1, Mix: []sim.ProfileShare{{Profile: sim.ProfileIPMI, Weight: 1}},
-		Host: "127.0.0.1", IPMIBasePort: 30000 + rand.IntN(20000), BasePort: 30000 + rand.IntN(20000),
-		OutDir: out, Username: "admin", Password: password,
+		Host: "127.0.0.1", OutDir: out, Username: "admin", Password: password,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := fleet.Start(ctx); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); _ = fleet.Close() })
 	b := fleet.BMCs()[0]
 	// A DIMM fault before the probe: its SEL records are among the newest.
 	if err := b.Inject(sim.FaultSpec{Fault: sim.FaultDIMMECC, Every: 10 * time.Millisecond}); err != nil {

@@ -36,18 +36,9 @@ func startSimFleet(t *testing.T, opts sim.FleetOptions) (*sim.Fleet, string) {
 	const password = "serve-test-password"
 	t.Setenv(sim.PasswordEnv, password)
 	out := t.TempDir()
-	opts.Host, opts.BasePort, opts.OutDir = "127.0.0.1", 30000+rand.IntN(20000), out
+	opts.Host, opts.OutDir = "127.0.0.1", out
 	opts.Username, opts.Password, opts.PerRack = "admin", password, 3
-	fleet, err := sim.NewFleet(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := fleet.Start(ctx); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); _ = fleet.Close() })
+	fleet := startFleetOnFreePorts(t, opts)
 	raw, err := os.ReadFile(fleet.InventoryFile())
 	if err != nil {
 		t.Fatal(err)
@@ -305,4 +296,27 @@ func checkFailingBMCIsNotSummedAsLive(t *testing.T, base string, b *sim.SimBMC) 
 		r, ok := rackOf()
 		return ok && r.Reporting == r.Servers
 	})
+}
+
+// startFleetOnFreePorts starts a fleet on consecutive loopback ports below
+// the ephemeral range, trying other ranges while one is taken (tests of
+// other packages run at the same time).
+func startFleetOnFreePorts(t *testing.T, opts sim.FleetOptions) *sim.Fleet {
+	t.Helper()
+	var lastErr error
+	for range 10 {
+		opts.BasePort, opts.IPMIBasePort = 10000+rand.IntN(10000), 20000+rand.IntN(10000)
+		fleet, err := sim.NewFleet(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		if lastErr = fleet.Start(ctx); lastErr == nil {
+			t.Cleanup(func() { cancel(); _ = fleet.Close() })
+			return fleet
+		}
+		cancel()
+	}
+	t.Fatalf("no free ports for the simulated fleet: %v", lastErr)
+	return nil
 }
