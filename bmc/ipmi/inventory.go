@@ -105,13 +105,15 @@ func namesDIMM(rec *sdrRecord) bool {
 	return rec.EntityID == entityMemoryDevice || strings.Contains(strings.ToUpper(rec.Name), "DIMM")
 }
 
-var dimmSuffix = regexp.MustCompile(`(?i)[ _]*(status|ecc|state|health)$`)
+// partSuffix is what a sensor's name adds to the part it watches
+// ("DIMM A1 Status" → "DIMM A1", "Drive0 Status" → "Drive0").
+var partSuffix = regexp.MustCompile(`(?i)[ _]*(status|ecc|state|health)$`)
 
 // dimmSlot derives the slot label from a memory sensor's name ("DIMM A1
 // Status" → "DIMM A1"), else from its entity instance.
 func dimmSlot(rec *sdrRecord) string {
 	if strings.Contains(strings.ToUpper(rec.Name), "DIMM") {
-		return strings.TrimSpace(dimmSuffix.ReplaceAllString(rec.Name, ""))
+		return strings.TrimSpace(partSuffix.ReplaceAllString(rec.Name, ""))
 	}
 	return fmt.Sprintf("DIMM%d", rec.EntityInstance)
 }
@@ -177,7 +179,7 @@ func applyPSUSensor(psu *bmc.PSU, rec *sdrRecord, r sensorReading, s *bmc.Sensor
 }
 
 func driveFrom(rec *sdrRecord, r sensorReading, s *bmc.Sensor) bmc.Drive {
-	d := bmc.Drive{Bay: rec.Name, Name: rec.Name, Health: s.Health, State: "Enabled"}
+	d := bmc.Drive{Bay: strings.TrimSpace(partSuffix.ReplaceAllString(rec.Name, "")), Name: rec.Name, Health: s.Health, State: "Enabled"}
 	if rec.EventType == eventSensorSpecific && r.ok {
 		if supports(rec, 0) && !asserted(r, 0) {
 			d.State, d.Health = "Absent", bmc.HealthUnknown

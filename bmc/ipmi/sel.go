@@ -108,7 +108,8 @@ func decodeEvent(r selRecord, rec *sdrRecord) bmc.LogEntry {
 	case sensorFan:
 		e.Component, e.Subject = "Fan", sensor
 	case sensorDriveSlot:
-		e.Component, e.Subject = "Drive", sensor
+		// The drive's bay, as the Snapshot's Drives name it.
+		e.Component, e.Subject = "Drive", strings.TrimSpace(partSuffix.ReplaceAllString(sensor, ""))
 	case sensorTemperature:
 		if rec != nil && isProcessorEntity(rec.EntityID) {
 			e.Component, e.Subject = "CPU", fmt.Sprintf("CPU%d", rec.EntityInstance)

@@ -649,7 +649,7 @@ func testDrivePredictedFailure(t *testing.T, b *bmcsim.SimBMC, c *Collector) {
 		t.Fatalf("drives: %+v", snap.Drives)
 	}
 	d0, d1 := snap.Drives[0], snap.Drives[1]
-	if d1.Name != "Drive1 Status" || !d1.FailurePredicted || d1.Health != bmc.HealthWarning || d1.State != "Enabled" {
+	if d1.Bay != "Drive1" || d1.Name != "Drive1 Status" || !d1.FailurePredicted || d1.Health != bmc.HealthWarning || d1.State != "Enabled" {
 		t.Errorf("Drive1: %+v, want failure predicted, Warning", d1)
 	}
 	if d0.FailurePredicted || d0.Health != bmc.HealthOK {
@@ -661,7 +661,7 @@ func testDrivePredictedFailure(t *testing.T, b *bmcsim.SimBMC, c *Collector) {
 	if len(snap.Logs) != 1 {
 		t.Fatalf("SEL entries %s, want one", fmtLogs(snap.Logs))
 	}
-	if e := snap.Logs[0]; e.Component != "Drive" || e.Subject != "Drive1 Status" || e.Severity != bmc.HealthWarning ||
+	if e := snap.Logs[0]; e.Component != "Drive" || e.Subject != "Drive1" || e.Severity != bmc.HealthWarning ||
 		e.Message != "Drive1 Status: Predictive Failure asserted" {
 		t.Errorf("entry %+v, want a Warning predictive failure on Drive1 Status", e)
 	}
