@@ -22,6 +22,7 @@ const (
 	MeasurementPoll         = "poll"
 	MeasurementServerHealth = "server_health"
 	MeasurementRollup       = "rollup"
+	MeasurementFeed         = "feed"
 )
 
 // Location is where a server sits in the inventory: the path tags of every
@@ -429,6 +430,9 @@ type RollupPoint struct {
 	Critical ComponentFaults
 	// Silent is true when no server of the level reported.
 	Silent bool
+	// EnergyWh is the energy the level's servers drew since their poller
+	// started (racks written by a poller; absent above).
+	EnergyWh *float64
 }
 
 // Point turns the rollup into a rollup point.
@@ -461,7 +465,47 @@ func (r RollupPoint) Point() *write.Point {
 	p.AddField("fault_drive_critical", int64(r.Critical.Drive))
 	p.AddField("fault_bmc_critical", int64(r.Critical.BMC))
 	p.AddField("silent", r.Silent)
+	addFloat(p, "energy_wh", r.EnergyWh)
 	p.SetTime(r.Time)
+	return p
+}
+
+// FeedPoint is one rack power feed's load, and the rack's state if the
+// other feed fails, as the power package computes them.
+type FeedPoint struct {
+	Site, Room, Row, Rack string
+	Feed                  string
+	Time                  time.Time
+	Watts                 float64
+	// CapacityWatts and UtilizationPct are absent when the inventory gives
+	// the feed no capacity.
+	CapacityWatts  *float64
+	UtilizationPct *float64
+	// When this feed fails: the load the tightest surviving feed carries,
+	// the headroom left on it (negative: overloaded), and servers that go
+	// dark (no working PSU on another feed).
+	FailoverLoadWatts     float64
+	FailoverHeadroomWatts *float64
+	FailoverOverloaded    bool
+	ServersDropped        int
+}
+
+// Point turns the feed into a feed point.
+func (f FeedPoint) Point() *write.Point {
+	p := write.NewPointWithMeasurement(MeasurementFeed)
+	addTag(p, "site", f.Site)
+	addTag(p, "room", f.Room)
+	addTag(p, "row", f.Row)
+	addTag(p, "rack", f.Rack)
+	addTag(p, "feed", f.Feed)
+	p.AddField("watts", f.Watts)
+	addFloat(p, "capacity_watts", f.CapacityWatts)
+	addFloat(p, "utilization_pct", f.UtilizationPct)
+	p.AddField("failover_load_watts", f.FailoverLoadWatts)
+	addFloat(p, "failover_headroom_watts", f.FailoverHeadroomWatts)
+	p.AddField("failover_overloaded", f.FailoverOverloaded)
+	p.AddField("servers_dropped", int64(f.ServersDropped))
+	p.SetTime(f.Time)
 	return p
 }
 

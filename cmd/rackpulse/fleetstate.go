@@ -114,7 +114,18 @@ func (f *fleetState) computeRollup(now time.Time) {
 		f.power = b
 	}
 	if f.store != nil {
-		f.store.Write(storage.RollupPoints(rollupPoints(f.inv.Site, res, f.racks == nil, true)...)...)
+		points := rollupPoints(f.inv.Site, res, f.racks == nil, true)
+		energy := make(map[string]float64, len(racks))
+		for _, rp := range racks {
+			energy[rp.Rack] = rp.Energy.Wh
+		}
+		for i := range points {
+			if wh, ok := energy[points[i].Rack]; ok && points[i].Level == storage.LevelRack {
+				points[i].EnergyWh = &wh
+			}
+		}
+		f.store.Write(storage.RollupPoints(points...)...)
+		f.store.Write(feedPoints(f.inv, racks, now)...)
 	}
 }
 

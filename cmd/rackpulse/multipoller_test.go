@@ -109,6 +109,7 @@ func TestRackPollersAndSiteRollupMatchOneServe(t *testing.T) {
 	if n := lastSite(t, d, "multi", "servers_reporting"); n != 6 {
 		t.Errorf("site servers_reporting %v from rack totals, want 6", n)
 	}
+	checkStoredFeeds(t, d, single/2)
 
 	// A rack poller falls silent: its rack is not summed as live; its last
 	// watts become an estimate.
@@ -123,5 +124,31 @@ func TestRackPollersAndSiteRollupMatchOneServe(t *testing.T) {
 	}
 	if w, est := lastSite(t, d, "multi", "watts"), lastSite(t, d, "multi", "estimated_watts"); w != single/2 || est != single/2 {
 		t.Errorf("with rack-02 silent: site watts %v, estimated %v; want %v live and %v estimated", w, est, single/2, single/2)
+	}
+}
+
+// checkStoredFeeds: public-rackmount1 has a supply in bay 1 (feed A) and
+// none in bay 2, so feed A carries the rack's whole load, and losing it
+// drops every server; the rack's energy is stored with its rollup.
+func checkStoredFeeds(t *testing.T, d *influxtest.Server, rackWatts float64) {
+	t.Helper()
+	r := d.Query(t, "single", `SELECT last(watts), last(servers_dropped) FROM feed WHERE rack='rack-01' GROUP BY feed`)
+	got := map[string][]any{}
+	for _, s := range r.Results[0].Series {
+		got[s.Tags["feed"]] = s.Values[0]
+	}
+	a, b := got["A"], got["B"]
+	if a == nil || b == nil {
+		t.Fatalf("feed points for rack-01: %v; want feeds A and B", got)
+	}
+	if a[1] != rackWatts || b[1] != 0.0 || a[2] != 3.0 {
+		t.Errorf("feed A %v W (%v servers dropped if it fails), B %v W; want A carrying %v W and dropping 3", a[1], a[2], b[1], rackWatts)
+	}
+	e := d.Query(t, "single", `SELECT last(energy_wh) FROM rollup WHERE level='rack' AND rack='rack-01'`)
+	if len(e.Results[0].Series) == 0 {
+		t.Fatal("no rack energy stored")
+	}
+	if wh, _ := e.Results[0].Series[0].Values[0][1].(float64); wh <= 0 {
+		t.Errorf("rack-01 energy %v Wh, want some after several polls", wh)
 	}
 }

@@ -142,3 +142,33 @@ func deref(p *float64) float64 {
 	}
 	return *p
 }
+
+// feedPoints turns each rack's feed load and failover state into points.
+func feedPoints(inv *inventory.Inventory, racks []rackPower, t time.Time) []*write.Point {
+	var out []*write.Point
+	for _, rp := range racks {
+		rack, ok := inv.Rack(rp.Rack)
+		if !ok {
+			continue
+		}
+		for _, fd := range rp.Feeds.Feeds {
+			p := storage.FeedPoint{Site: inv.Site, Room: rack.Room, Row: rack.Row, Rack: rack.Name, Feed: fd.Name, Time: t, Watts: fd.Watts}
+			if fd.CapacityWatts > 0 {
+				capacity, util := fd.CapacityWatts, fd.UtilizationPct
+				p.CapacityWatts, p.UtilizationPct = &capacity, &util
+			}
+			for _, fo := range rp.Feeds.Failover {
+				if fo.Failed != fd.Name {
+					continue
+				}
+				p.FailoverLoadWatts, p.FailoverOverloaded, p.ServersDropped = fo.LoadWatts, fo.Overloaded, fo.ServersDropped
+				if fo.CapacityWatts > 0 {
+					headroom := fo.HeadroomWatts
+					p.FailoverHeadroomWatts = &headroom
+				}
+			}
+			out = append(out, p.Point())
+		}
+	}
+	return out
+}
