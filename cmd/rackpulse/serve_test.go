@@ -8,9 +8,11 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -319,4 +321,42 @@ func startFleetOnFreePorts(t *testing.T, opts sim.FleetOptions) *sim.Fleet {
 	}
 	t.Fatalf("no free ports for the simulated fleet: %v", lastErr)
 	return nil
+}
+
+// SIGHUP reloads the inventory even when no file change is looked for.
+func TestServeReloadsOnSIGHUP(t *testing.T) {
+	// The test's own handler keeps a SIGHUP sent before serve listens for
+	// one from ending the test process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	_, invPath := startFleet(t, 6)
+	invText, _ := os.ReadFile(invPath)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	cfg := serveConfig{inventoryPath: invPath, listen: "127.0.0.1:0", workers: 4, reloadCheck: time.Hour, stateDir: t.TempDir()}
+	go func() { done <- runServe(ctx, cfg, slog.New(slog.DiscardHandler), ready) }()
+	base := "http://" + <-ready
+	bmcs := func() int {
+		var h struct{ BMCs int }
+		_ = json.Unmarshal([]byte(getBody(t, base+"/healthz")), &h)
+		return h.BMCs
+	}
+	if n := bmcs(); n != 6 {
+		t.Fatalf("%d BMCs at start, want 6", n)
+	}
+	racks := regexp.MustCompile(`(?m)^\s*- name: rack-\d+$`).FindAllStringIndex(string(invText), -1)
+	writeFile(t, invPath, string(invText)[:racks[1][0]])
+	waitFor(t, 20*time.Second, func() bool {
+		_ = syscall.Kill(os.Getpid(), syscall.SIGHUP)
+		time.Sleep(100 * time.Millisecond)
+		return bmcs() == 3
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 }
