@@ -119,6 +119,19 @@ func (m *machine) serial(prefix string, i int) string {
 
 func redfishTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
 
+// addServiceRoot serves the service root, advertising $expand up to
+// maxLevels, and the Chassis, Systems and Managers collections of one
+// chassis, system and manager.
+func (p *profile) addServiceRoot(maxLevels int, chassis, system, manager string) {
+	const root = ServiceRootPath
+	p.add(root, func(m *machine, _ *readings) obj {
+		return serviceRoot(m, "Contoso", obj{"ExpandAll": true, "Levels": true, "MaxLevels": maxLevels, "Links": true, "NoLinks": true})
+	})
+	p.add(root+"/Chassis", collection(root+"/Chassis", "#ChassisCollection.ChassisCollection", "Chassis Collection", []string{chassis}))
+	p.add(root+"/Systems", collection(root+"/Systems", "#ComputerSystemCollection.ComputerSystemCollection", "Computer System Collection", []string{system}))
+	p.add(root+"/Managers", collection(root+"/Managers", "#ManagerCollection.ManagerCollection", "Manager Collection", []string{manager}))
+}
+
 func serviceRoot(m *machine, vendor string, expand obj) obj {
 	return obj{
 		"@odata.id":      ServiceRootPath,

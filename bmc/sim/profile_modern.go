@@ -42,12 +42,7 @@ func newModernProfile() *profile {
 		logSvc   = system + "/LogServices/Log1"
 	)
 
-	p.add(root, func(m *machine, _ *readings) obj {
-		return serviceRoot(m, "Contoso", obj{"ExpandAll": true, "Levels": true, "MaxLevels": 3, "Links": true, "NoLinks": true})
-	})
-	p.add(root+"/Chassis", collection(root+"/Chassis", "#ChassisCollection.ChassisCollection", "Chassis Collection", []string{chassis}))
-	p.add(root+"/Systems", collection(root+"/Systems", "#ComputerSystemCollection.ComputerSystemCollection", "Computer System Collection", []string{system}))
-	p.add(root+"/Managers", collection(root+"/Managers", "#ManagerCollection.ManagerCollection", "Manager Collection", []string{manager}))
+	p.addServiceRoot(3, chassis, system, manager)
 
 	p.add(chassis, func(m *machine, r *readings) obj {
 		return obj{
