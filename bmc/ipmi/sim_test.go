@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -28,36 +27,27 @@ const (
 // free loopback ports.
 func startIPMIFleet(t *testing.T, n int) *bmcsim.Fleet {
 	t.Helper()
-	var lastErr error
-	for range 10 {
-		f, err := bmcsim.NewFleet(bmcsim.FleetOptions{
-			Count:        n,
-			Mix:          []bmcsim.ProfileShare{{Profile: bmcsim.ProfileIPMI, Weight: 1}},
-			BasePort:     20000 + rand.IntN(20000),
-			IPMIBasePort: 40000 + rand.IntN(20000),
-			OutDir:       t.TempDir(),
-			Username:     fleetUser,
-			Password:     fleetPassword,
-		})
-		if err != nil {
-			t.Fatal(err)
+	f, err := bmcsim.StartOnFreePorts(context.Background(), bmcsim.FleetOptions{
+		Count:    n,
+		Mix:      []bmcsim.ProfileShare{{Profile: bmcsim.ProfileIPMI, Weight: 1}},
+		OutDir:   t.TempDir(),
+		Username: fleetUser,
+		Password: fleetPassword,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := f.Close(); err != nil {
+			t.Errorf("closing fleet: %v", err)
 		}
-		if lastErr = f.Start(context.Background()); lastErr == nil {
-			t.Cleanup(func() {
-				if err := f.Close(); err != nil {
-					t.Errorf("closing fleet: %v", err)
-				}
-			})
-			for _, b := range f.BMCs() {
-				if b.Protocol() != "ipmi" || b.IPMI() == nil {
-					t.Fatalf("BMC %s speaks %s, want ipmi", b.Name(), b.Protocol())
-				}
-			}
-			return f
+	})
+	for _, b := range f.BMCs() {
+		if b.Protocol() != "ipmi" || b.IPMI() == nil {
+			t.Fatalf("BMC %s speaks %s, want ipmi", b.Name(), b.Protocol())
 		}
 	}
-	t.Fatalf("no free ports for the fleet: %v", lastErr)
-	return nil
+	return f
 }
 
 // fleetEndpoint is the endpoint of one simulated BMC: lanplus, cipher

@@ -2,7 +2,6 @@ package redfish
 
 import (
 	"context"
-	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -60,30 +59,22 @@ var simFaultCases = []string{"dimm-ecc", "cpu-hot", "psu-fail", "fan-fail", "dri
 // every fault case of every profile, on free consecutive loopback ports.
 func startSimFleet(t *testing.T) *sim.Fleet {
 	t.Helper()
-	var lastErr error
-	for range 10 {
-		f, err := sim.NewFleet(sim.FleetOptions{
-			Count:    len(simProfiles) * len(simFaultCases),
-			Mix:      []sim.ProfileShare{{Profile: sim.ProfileModern, Weight: 1}, {Profile: sim.ProfileLegacy, Weight: 1}},
-			BasePort: 20000 + rand.IntN(30000),
-			OutDir:   t.TempDir(),
-			Username: testUser,
-			Password: testPassword,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if lastErr = f.Start(context.Background()); lastErr == nil {
-			t.Cleanup(func() {
-				if err := f.Close(); err != nil {
-					t.Errorf("closing fleet: %v", err)
-				}
-			})
-			return f
-		}
+	f, err := sim.StartOnFreePorts(context.Background(), sim.FleetOptions{
+		Count:    len(simProfiles) * len(simFaultCases),
+		Mix:      []sim.ProfileShare{{Profile: sim.ProfileModern, Weight: 1}, {Profile: sim.ProfileLegacy, Weight: 1}},
+		OutDir:   t.TempDir(),
+		Username: testUser,
+		Password: testPassword,
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("no free ports for the fleet: %v", lastErr)
-	return nil
+	t.Cleanup(func() {
+		if err := f.Close(); err != nil {
+			t.Errorf("closing fleet: %v", err)
+		}
+	})
+	return f
 }
 
 // simCollector builds a real collector (real clock) for one simulated BMC,

@@ -133,6 +133,25 @@ type FleetOptions struct {
 	Logger   *slog.Logger
 }
 
+// StartOnFreePorts builds and starts a fleet on consecutive loopback ports
+// picked at random below the ephemeral range (TCP for Redfish BMCs, UDP for
+// IPMI ones), trying other ranges while one is taken: for tests and
+// benchmarks that run beside others. opts' ports are overwritten.
+func StartOnFreePorts(ctx context.Context, opts FleetOptions) (*Fleet, error) {
+	var lastErr error
+	for range 10 {
+		opts.BasePort, opts.IPMIBasePort = 10000+rand.IntN(10000), 20000+rand.IntN(10000)
+		f, err := NewFleet(opts)
+		if err != nil {
+			return nil, err
+		}
+		if lastErr = f.Start(ctx); lastErr == nil {
+			return f, nil
+		}
+	}
+	return nil, fmt.Errorf("no free port range for %d BMCs: %w", opts.Count, lastErr)
+}
+
 // SimBMC is one virtual BMC of a fleet.
 type SimBMC struct {
 	name      string

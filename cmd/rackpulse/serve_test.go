@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/signal"
@@ -305,22 +304,12 @@ func checkFailingBMCIsNotSummedAsLive(t *testing.T, base string, b *sim.SimBMC) 
 // other packages run at the same time).
 func startFleetOnFreePorts(t *testing.T, opts sim.FleetOptions) *sim.Fleet {
 	t.Helper()
-	var lastErr error
-	for range 10 {
-		opts.BasePort, opts.IPMIBasePort = 10000+rand.IntN(10000), 20000+rand.IntN(10000)
-		fleet, err := sim.NewFleet(opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		if lastErr = fleet.Start(ctx); lastErr == nil {
-			t.Cleanup(func() { cancel(); _ = fleet.Close() })
-			return fleet
-		}
-		cancel()
+	fleet, err := sim.StartOnFreePorts(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("no free ports for the simulated fleet: %v", lastErr)
-	return nil
+	t.Cleanup(func() { _ = fleet.Close() })
+	return fleet
 }
 
 // SIGHUP reloads the inventory even when no file change is looked for.
