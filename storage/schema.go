@@ -23,6 +23,8 @@ const (
 	MeasurementServerHealth = "server_health"
 	MeasurementRollup       = "rollup"
 	MeasurementFeed         = "feed"
+	MeasurementEvent        = "event"
+	MeasurementAlert        = "alert"
 )
 
 // Location is where a server sits in the inventory: the path tags of every
@@ -516,4 +518,63 @@ func RollupPoints(rs ...RollupPoint) []*write.Point {
 		out = append(out, r.Point())
 	}
 	return out
+}
+
+// EventPoint is one BMC log entry (Redfish log or IPMI SEL) new in a poll.
+// It is dated when the BMC logged it, or when it was read where the BMC's
+// clock gave no date.
+func EventPoint(e bmc.LogEntry, loc Location, polled time.Time) *write.Point {
+	p := loc.tags(write.NewPointWithMeasurement(MeasurementEvent))
+	addTag(p, "component", e.Component)
+	addTag(p, "subject", e.Subject)
+	addTag(p, "severity", string(e.Severity))
+	p.AddField("message", e.Message)
+	p.AddField("severity_level", HealthLevel(e.Severity))
+	addString(p, "entry_id", e.ID)
+	addString(p, "message_id", e.MessageID)
+	addString(p, "source", e.Source)
+	t := e.Time
+	if t.IsZero() {
+		t = polled
+	}
+	p.SetTime(t)
+	return p
+}
+
+// AlertPoint is one change of an alert's state: it started firing, changed
+// severity, or resolved.
+type AlertPoint struct {
+	Name     string
+	Severity string
+	// State is "firing" or "resolved".
+	State string
+	// Location holds the alert's site, room, row, rack and (for
+	// server-level alerts) server tags.
+	Location Location
+	// Component and Subject name what the alert is about: the component
+	// label's name (slot, cpu, psu, fan, drive, sensor, feed) and value.
+	Component, Subject string
+	Summary            string
+	Value, Threshold   *float64
+	Time               time.Time
+}
+
+// Point turns the change into an alert point.
+func (a AlertPoint) Point() *write.Point {
+	p := a.Location.tags(write.NewPointWithMeasurement(MeasurementAlert))
+	addTag(p, "alertname", a.Name)
+	addTag(p, "severity", a.Severity)
+	addTag(p, "component", a.Component)
+	addTag(p, "subject", a.Subject)
+	p.AddField("state", a.State)
+	firing := int64(0)
+	if a.State == "firing" {
+		firing = 1
+	}
+	p.AddField("firing", firing)
+	addString(p, "summary", a.Summary)
+	addFloat(p, "value", a.Value)
+	addFloat(p, "threshold", a.Threshold)
+	p.SetTime(a.Time)
+	return p
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 
+	"github.com/rackpulse/rackpulse/fleet"
 	"github.com/rackpulse/rackpulse/rollup"
 	"github.com/rackpulse/rackpulse/storage"
 )
@@ -96,8 +97,8 @@ func runSiteRollup(ctx context.Context, cfg siteRollupConfig, log *slog.Logger) 
 		if err != nil {
 			log.Error("reading rack totals", "err", err)
 		} else {
-			res := engine.ComputeFromRacks(now, rackTotals(points), cfg.freshness)
-			writer.Write(storage.RollupPoints(rollupPoints(inv.Site, res, true, false)...)...)
+			res := engine.ComputeFromRacks(now, fleet.RackTotals(points), cfg.freshness)
+			writer.Write(storage.RollupPoints(fleet.RollupPoints(inv.Site, res, true, false)...)...)
 			log.Info("site rolled up", "watts", res.Site.Watts, "estimated_watts", res.Site.EstimatedWatts,
 				"racks", res.Site.Racks, "silent_racks", res.Site.SilentRacks, "servers", res.Site.Servers, "reporting", res.Site.Reporting)
 		}

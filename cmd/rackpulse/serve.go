@@ -26,8 +26,10 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/rackpulse/rackpulse/bmc"
+	"github.com/rackpulse/rackpulse/fleet"
 	"github.com/rackpulse/rackpulse/inventory"
 	"github.com/rackpulse/rackpulse/storage"
+	"github.com/rackpulse/rackpulse/web"
 )
 
 func newServeCmd(v *viper.Viper) *cobra.Command {
@@ -107,14 +109,14 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan
 	})
 	reg.MustRegister(reloads, targets)
 
-	fleet := newFleetState(inv, cfg.racks, fleetInterval(eps), reg)
+	live := fleet.New(inv, fleet.NewScope(cfg.racks), fleetInterval(eps), fleet.Options{Registerer: reg, Logger: log})
 	var store *storage.Writer
 	if cfg.storage.Enabled() {
 		store, err = storage.NewWriter(cfg.storage, storage.WithLogger(log), storage.WithRegisterer(reg))
 		if err != nil {
 			return fmt.Errorf("influx: %w", err)
 		}
-		fleet.store = store
+		live.AddSink(fleet.NewStore(store))
 		log.Info("storing to InfluxDB", "url", cfg.storage.URL, "bucket", cfg.storage.Bucket, "spool", cfg.storage.SpoolDir)
 	} else {
 		log.Info("no InfluxDB configured (--influx-url): readings are served but not stored")
@@ -122,7 +124,7 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan
 	sched := bmc.NewScheduler(bmc.SchedulerConfig{
 		NewCollector:     newCollector,
 		CollectorOptions: bmc.CollectorOptions{StateDir: cfg.stateDir},
-		OnPoll:           fleet.observe,
+		OnPoll:           live.Observe,
 		Workers:          cfg.workers,
 		Observer:         bmc.NewPollMetrics(reg),
 		Logger:           log,
@@ -139,11 +141,9 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"status": "ok", "bmcs": len(sched.Targets()), "reporting": fleet.reporting()})
+		_ = json.NewEncoder(w).Encode(map[string]any{"status": "ok", "bmcs": len(sched.Targets()), "reporting": live.Reporting()})
 	})
-	mux.HandleFunc("GET /api/servers", fleet.serveServers)
-	mux.HandleFunc("GET /api/rollup", fleet.serveRollup)
-	mux.HandleFunc("GET /api/power", fleet.servePower)
+	web.NewAPI(live, log).Register(mux)
 	if cfg.pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
@@ -174,14 +174,14 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan
 				return
 			}
 			reloads.WithLabelValues("ok").Inc()
-			fleet.setInventory(next, cfg.racks, fleetInterval(nextEps))
+			live.SetInventory(next, fleet.NewScope(cfg.racks), fleetInterval(nextEps))
 			added, changed, removed := sched.Update(nextEps)
 			targets.Set(float64(len(nextEps)))
 			log.Info("inventory reloaded", "added", added, "changed", changed, "removed", removed, "bmcs", len(nextEps))
 		})
 	})
 
-	wg.Go(func() { runRollups(runCtx, fleet) })
+	wg.Go(func() { live.Run(runCtx) })
 	if store != nil {
 		wg.Go(func() {
 			if err := store.Run(runCtx); err != nil && runCtx.Err() == nil {
@@ -293,24 +293,4 @@ func fleetInterval(eps []bmc.Endpoint) time.Duration {
 		}
 	}
 	return interval
-}
-
-// runRollups rolls the fleet up once per interval (as the inventory sets
-// it, reloads included) until ctx is done.
-func runRollups(ctx context.Context, fleet *fleetState) {
-	interval := fleet.rollupInterval()
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-tick.C:
-			fleet.computeRollup(now)
-			if d := fleet.rollupInterval(); d != interval {
-				interval = d
-				tick.Reset(d)
-			}
-		}
-	}
 }

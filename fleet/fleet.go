@@ -1,0 +1,256 @@
+package fleet
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rackpulse/rackpulse/bmc"
+	"github.com/rackpulse/rackpulse/inventory"
+	"github.com/rackpulse/rackpulse/power"
+	"github.com/rackpulse/rackpulse/rollup"
+)
+
+// Options tune a Fleet.
+type Options struct {
+	// Registerer receives the rollup metrics (nil: not exported).
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
+	// EventsPerServer bounds the log entries kept per server (default
+	// DefaultEventsPerServer).
+	EventsPerServer int
+}
+
+// Fleet is the live state of the servers one poller polls. It is safe for
+// concurrent use: polls arrive from many goroutines.
+type Fleet struct {
+	opts    Options
+	log     *slog.Logger
+	metrics *rollupMetrics
+
+	mu       sync.Mutex
+	inv      *inventory.Inventory
+	servers  map[string]*inventory.Server
+	scope    Scope
+	interval time.Duration
+	states   map[string]rollup.ServerState
+	energy   map[string]*power.EnergyMeter
+	events   map[string]*eventRing
+	engine   *rollup.Engine
+	sinks    []Sink
+	// The last rollup and rack power, as served on /api/rollup and
+	// /api/power; nil before the first cycle.
+	rollupJSON []byte
+	powerJSON  []byte
+	rolledUpAt time.Time
+}
+
+// New builds the live state of the inventory's racks in scope, polled at
+// interval (the rollup cadence).
+func New(inv *inventory.Inventory, scope Scope, interval time.Duration, opts Options) *Fleet {
+	if opts.EventsPerServer <= 0 {
+		opts.EventsPerServer = DefaultEventsPerServer
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	f := &Fleet{
+		opts:   opts,
+		log:    opts.Logger,
+		states: map[string]rollup.ServerState{},
+		energy: map[string]*power.EnergyMeter{},
+		events: map[string]*eventRing{},
+	}
+	if opts.Registerer != nil {
+		f.metrics = newRollupMetrics(opts.Registerer)
+	}
+	f.setInventory(inv, scope, interval)
+	return f
+}
+
+// AddSink adds a consumer of polls and cycles and hands it the inventory
+// in force. Add sinks before polling starts.
+func (f *Fleet) AddSink(s Sink) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sinks = append(f.sinks, s)
+	s.SetInventory(f.inv, f.scope, f.interval)
+}
+
+// SetInventory applies a (re)loaded inventory: the rollup is rebuilt, the
+// state of servers still in scope is kept, and the sinks are told.
+func (f *Fleet) SetInventory(inv *inventory.Inventory, scope Scope, interval time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.setInventory(inv, scope, interval)
+	for _, s := range f.sinks {
+		s.SetInventory(inv, scope, interval)
+	}
+}
+
+func (f *Fleet) setInventory(inv *inventory.Inventory, scope Scope, interval time.Duration) {
+	f.inv, f.scope, f.interval = inv, scope, interval
+	f.engine = rollup.NewEngine(inv, rollup.Options{Interval: interval})
+	f.servers = make(map[string]*inventory.Server, inv.Stats().Servers)
+	for _, rack := range inv.Racks() {
+		if !scope.Has(rack.Name) {
+			continue
+		}
+		for i := range rack.Servers {
+			f.servers[rack.Servers[i].Name] = &rack.Servers[i]
+		}
+	}
+	for name := range f.states {
+		if _, ok := f.servers[name]; !ok {
+			delete(f.states, name)
+			delete(f.energy, name)
+			delete(f.events, name)
+		}
+	}
+}
+
+// Observe records a poll's outcome (the scheduler's OnPoll) and hands it
+// to the sinks.
+func (f *Fleet) Observe(ep bmc.Endpoint, at time.Time, snap *bmc.Snapshot, err error) {
+	f.mu.Lock()
+	srv, ok := f.servers[ep.Server]
+	if !ok {
+		f.mu.Unlock()
+		return // a last poll of a server the reloaded inventory dropped
+	}
+	st := f.states[ep.Server]
+	st.Server = ep.Server
+	st.Observe(at, snap, err)
+	f.states[ep.Server] = st
+	p := &Poll{Site: f.inv.Site, Server: srv, At: at, Interval: ep.WithDefaults().Cadence.Readings, Snapshot: snap, Err: err, State: st}
+	if snap != nil && st.Power.Known {
+		m := f.energy[ep.Server]
+		if m == nil {
+			// A gap of more than three intervals is reported, not bridged.
+			m = power.NewEnergyMeter(3 * f.interval)
+			f.energy[ep.Server] = m
+		}
+		m.Add(at, st.Power.Watts)
+	}
+	if m := f.energy[ep.Server]; m != nil {
+		p.Energy, p.HasEnergy = m.Energy(), true
+	}
+	if snap != nil && len(snap.Logs) > 0 {
+		r := f.events[ep.Server]
+		if r == nil {
+			r = &eventRing{}
+			f.events[ep.Server] = r
+		}
+		r.add(f.opts.EventsPerServer, snap.Logs)
+	}
+	sinks := f.sinks
+	f.mu.Unlock()
+	for _, s := range sinks {
+		s.ObservePoll(p)
+	}
+}
+
+// Rollup rolls the fleet up as of now, publishes the result for the API
+// and the metrics, and hands the cycle to the sinks.
+func (f *Fleet) Rollup(now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	res := f.engine.Compute(now, f.states)
+	if !f.scope.WholeSite() {
+		res = f.scopedRacks(res)
+	}
+	racks := f.rackPower(now)
+	if f.metrics != nil {
+		f.metrics.set(res)
+		f.metrics.setPower(racks)
+	}
+	if b, err := json.Marshal(res); err == nil {
+		f.rollupJSON = b
+	} else {
+		f.log.Error("rollup cannot be encoded; /api/rollup keeps the previous one", "err", err)
+	}
+	if b, err := json.Marshal(racks); err == nil {
+		f.powerJSON = b
+	} else {
+		f.log.Error("rack power cannot be encoded; /api/power keeps the previous one", "err", err)
+	}
+	f.rolledUpAt = now
+	c := &Cycle{Time: now, Inventory: f.inv, Scope: f.scope, Result: res, Racks: racks}
+	for _, s := range f.sinks {
+		s.ObserveCycle(c)
+	}
+}
+
+// Run rolls the fleet up once per interval (as the inventory in force
+// sets it, reloads included) until ctx is done.
+func (f *Fleet) Run(ctx context.Context) {
+	interval := f.Interval()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			f.Rollup(now)
+			if d := f.Interval(); d != interval {
+				interval = d
+				tick.Reset(d)
+			}
+		}
+	}
+}
+
+// Interval is the rollup cadence of the inventory in force.
+func (f *Fleet) Interval() time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.interval
+}
+
+// scopedRacks trims a result to the scope's racks: the levels above are
+// the site rollup's to compute, from every rack poller's totals.
+func (f *Fleet) scopedRacks(res *rollup.Result) *rollup.Result {
+	trimmed := &rollup.Result{Time: res.Time, Freshness: res.Freshness}
+	for _, n := range res.Racks {
+		if f.scope.Has(n.Name) {
+			trimmed.Racks = append(trimmed.Racks, n)
+		}
+	}
+	for _, s := range res.Servers {
+		if f.scope.Has(s.Rack) {
+			trimmed.Servers = append(trimmed.Servers, s)
+		}
+	}
+	return trimmed
+}
+
+// rackPower computes each rack in scope's feeds and energy from its live
+// servers.
+func (f *Fleet) rackPower(now time.Time) []RackPower {
+	var out []RackPower
+	for _, rack := range f.inv.Racks() {
+		if !f.scope.Has(rack.Name) {
+			continue
+		}
+		rp := RackPower{Rack: rack.Name}
+		var servers []power.Server
+		for _, s := range rack.Servers {
+			st, ok := f.states[s.Name]
+			if m := f.energy[s.Name]; m != nil {
+				rp.Energy = rp.Energy.Plus(m.Energy())
+			}
+			if !ok || st.Snapshot == nil || now.Sub(st.LastGood) > 3*f.interval {
+				continue // not live: its load is not known now
+			}
+			servers = append(servers, power.Server{Name: s.Name, Snapshot: st.Snapshot, Power: st.Power})
+		}
+		rp.Feeds = power.RackFeeds(rack, servers)
+		out = append(out, rp)
+	}
+	return out
+}

@@ -1,0 +1,98 @@
+package fleet
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rackpulse/rackpulse/bmc"
+	"github.com/rackpulse/rackpulse/inventory"
+)
+
+// ServerSummary is one server's latest poll in brief.
+type ServerSummary struct {
+	Server   string          `json:"server"`
+	Rack     string          `json:"rack"`
+	Time     time.Time       `json:"time"`
+	Health   bmc.Health      `json:"health"`
+	Requests int             `json:"requests"`
+	Errors   []bmc.PartError `json:"errors,omitempty"`
+	LastErr  string          `json:"last_error,omitempty"`
+}
+
+// Summaries lists every polled server's latest poll, by name.
+func (f *Fleet) Summaries() []ServerSummary {
+	f.mu.Lock()
+	out := make([]ServerSummary, 0, len(f.states))
+	for _, st := range f.states {
+		sum := ServerSummary{Server: st.Server}
+		if s := st.Snapshot; s != nil {
+			sum.Rack, sum.Time, sum.Health, sum.Requests, sum.Errors = s.Rack, s.Time, s.Health(), s.Poll.Requests, s.Poll.Errors
+		}
+		if st.LastErr != nil {
+			sum.LastErr = st.LastErr.Error()
+		}
+		out = append(out, sum)
+	}
+	f.mu.Unlock()
+	slices.SortFunc(out, func(a, b ServerSummary) int { return strings.Compare(a.Server, b.Server) })
+	return out
+}
+
+// Snapshot returns a server's last good snapshot. Snapshots are never
+// changed once handed over, so the caller may read it without a lock.
+func (f *Fleet) Snapshot(server string) (*bmc.Snapshot, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st, ok := f.states[server]
+	if !ok || st.Snapshot == nil {
+		return nil, false
+	}
+	return st.Snapshot, true
+}
+
+// Events returns a server's recent BMC log entries, newest first.
+func (f *Fleet) Events(server string) []bmc.LogEntry {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r := f.events[server]
+	if r == nil {
+		return []bmc.LogEntry{}
+	}
+	return r.list()
+}
+
+// Reporting counts the servers with a good poll.
+func (f *Fleet) Reporting() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, st := range f.states {
+		if st.Snapshot != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// RollupJSON is the last rollup as JSON, nil before the first cycle.
+func (f *Fleet) RollupJSON() []byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.rollupJSON
+}
+
+// PowerJSON is the last cycle's rack feeds and energy as JSON, nil before
+// the first cycle.
+func (f *Fleet) PowerJSON() []byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.powerJSON
+}
+
+// Inventory is the inventory in force and the scope polled.
+func (f *Fleet) Inventory() (*inventory.Inventory, Scope) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.inv, f.scope
+}
