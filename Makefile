@@ -1,6 +1,7 @@
 # rackpulse — build, run, test, benchmark.
 #
-#   make run    build, start a simulated fleet and poll it (Ctrl-C stops all)
+#   make run    build, start InfluxDB, Alertmanager and a simulated fleet, and
+#               poll it (Ctrl-C stops all)
 #   make test   every test; set RACKPULSE_REQUIRE_INTEGRATION=1 to make the
 #               interoperability tests fail instead of skip when a peer is missing
 #   make bench  Go benchmarks and the fleet benchmark (docs/performance.md)
@@ -17,7 +18,9 @@ RUN_BMCS    ?= 40
 RUN_MIX     ?= modern=40,legacy=30,ipmi=30
 RUN_LISTEN  ?= 127.0.0.1:9290
 RUN_INFLUX_PORT ?= 18086
+RUN_AM_PORT ?= 19093
 INFLUXD     := $(TOOLS)/influxd
+ALERTMANAGER := $(TOOLS)/alertmanager
 
 .PHONY: all build run test bench bench-go bench-fleet bench-fleet-ipmi lint tools clean
 
@@ -26,17 +29,20 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/rackpulse
 
-# run: InfluxDB (installed into tools/bin on first use), a simulated fleet
-# of $(RUN_BMCS) BMCs, and serve polling it and storing to InfluxDB. Helpers
-# run in their own sessions so that Ctrl-C reaches serve first: serve logs
-# out of every BMC and flushes to InfluxDB, then the rest is stopped.
-run: build $(INFLUXD)
-	@mkdir -p $(VAR)/sim $(VAR)/state $(VAR)/influxdb $(VAR)/spool
+# run: InfluxDB and Alertmanager (installed into tools/bin on first use;
+# Alertmanager with configs/alertmanager.yml), a simulated fleet of
+# $(RUN_BMCS) BMCs, and serve polling it, storing to InfluxDB and sending
+# alerts to Alertmanager. Helpers run in their own sessions so that Ctrl-C
+# reaches serve first: serve logs out of every BMC and flushes to InfluxDB,
+# then the rest is stopped.
+run: build $(INFLUXD) $(ALERTMANAGER)
+	@mkdir -p $(VAR)/sim $(VAR)/state $(VAR)/influxdb $(VAR)/spool $(VAR)/alertmanager
 	@export RACKPULSE_SIM_PASSWORD="$${RACKPULSE_SIM_PASSWORD:-sim-password}"; \
 	bash .ci/influxd start $(VAR)/influxdb $(RUN_INFLUX_PORT) || exit 1; \
+	bash .ci/alertmanager start $(VAR)/alertmanager $(RUN_AM_PORT) configs/alertmanager.yml || { bash .ci/influxd stop $(VAR)/influxdb; exit 1; }; \
 	rm -f $(VAR)/sim/inventory.yaml; \
 	setsid $(BIN) sim --count $(RUN_BMCS) --mix $(RUN_MIX) --out $(VAR)/sim & sim=$$!; serve=; \
-	trap '[ -n "$$serve" ] && kill -INT $$serve 2>/dev/null; wait $$serve 2>/dev/null; kill -INT $$sim 2>/dev/null; wait $$sim 2>/dev/null; bash .ci/influxd stop $(VAR)/influxdb' EXIT; \
+	trap '[ -n "$$serve" ] && kill -INT $$serve 2>/dev/null; wait $$serve 2>/dev/null; kill -INT $$sim 2>/dev/null; wait $$sim 2>/dev/null; bash .ci/alertmanager stop $(VAR)/alertmanager; bash .ci/influxd stop $(VAR)/influxdb' EXIT; \
 	trap 'exit 130' INT TERM; \
 	for i in $$(seq 1 100); do [ -s $(VAR)/sim/inventory.yaml ] && break; sleep 0.1; done; \
 	echo; \
@@ -45,15 +51,22 @@ run: build $(INFLUXD)
 	echo "  servers:              http://$(RUN_LISTEN)/api/servers  metrics: http://$(RUN_LISTEN)/metrics"; \
 	echo "  one BMC:              RACKPULSE_SIM_PASSWORD=$$RACKPULSE_SIM_PASSWORD $(BIN) probe --inventory $(VAR)/sim/inventory.yaml rack-01-u01"; \
 	echo "  a fault:              curl -XPOST -d '{\"fault\":\"dimm-ecc\"}' http://127.0.0.1:18080/bmcs/rack-01-u03/faults"; \
+	echo "  alerts:               http://127.0.0.1:$(RUN_AM_PORT)/#/alerts  (Alertmanager, configs/alertmanager.yml)"; \
+	echo "  raise one:            curl -XPOST -d '{\"fault\":\"dimm-uncorrectable\",\"target\":\"DIMM1\"}' http://127.0.0.1:18080/bmcs/rack-01-u01/faults"; \
+	echo "    then:               curl -s http://127.0.0.1:$(RUN_AM_PORT)/api/v2/alerts"; \
 	echo "  a query to try (after a minute):"; \
 	echo "    curl -sG http://127.0.0.1:$(RUN_INFLUX_PORT)/query --data-urlencode db=rackpulse --data-urlencode \"q=SELECT last(watts), last(servers_reporting) FROM rollup WHERE level='rack' GROUP BY rack\""; \
 	echo; \
 	$(BIN) serve --inventory $(VAR)/sim/inventory.yaml --listen $(RUN_LISTEN) --state-dir $(VAR)/state \
-	  --influx-url http://127.0.0.1:$(RUN_INFLUX_PORT) --influx-bucket rackpulse --influx-spool-dir $(VAR)/spool & serve=$$!; \
+	  --influx-url http://127.0.0.1:$(RUN_INFLUX_PORT) --influx-bucket rackpulse --influx-spool-dir $(VAR)/spool \
+	  --alertmanager-url http://127.0.0.1:$(RUN_AM_PORT) & serve=$$!; \
 	wait $$serve
 
 $(INFLUXD):
 	bash .ci/influxd install
+
+$(ALERTMANAGER):
+	bash .ci/alertmanager install
 
 test:
 	$(GO) vet ./...
