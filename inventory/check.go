@@ -8,8 +8,9 @@ import (
 )
 
 // check runs the validations that span files: names unique site-wide, rack
-// units, credentials and addresses after inheritance. It fills each
-// server's Effective configuration.
+// units, credentials, addresses and alert thresholds after inheritance. It
+// fills each server's Effective configuration and Alerts, and each rack's
+// Alerts.
 func check(inv *Inventory) Problems {
 	c := &checker{
 		inv:       inv,
@@ -18,6 +19,8 @@ func check(inv *Inventory) Problems {
 		addresses: map[string]*Server{},
 		reported:  map[Source]bool{},
 		used:      map[string]bool{},
+
+		reportedAlerts: map[string]bool{},
 	}
 	for i := range inv.Rooms {
 		room := &inv.Rooms[i]
@@ -26,9 +29,19 @@ func check(inv *Inventory) Problems {
 			for k := range row.Racks {
 				rack := &row.Racks[k]
 				c.rack(rack)
+				chain := []alertBlock{
+					{rack.Defaults.Alerts, rack.Defaults.alertLines},
+					{row.Defaults.Alerts, row.Defaults.alertLines},
+					{room.Defaults.Alerts, room.Defaults.alertLines},
+					{inv.Defaults.Alerts, inv.Defaults.alertLines},
+				}
+				rack.Alerts = inheritAlerts(chain)
+				c.inheritedThresholds(chain, "rack_budget_critical_percent")
 				for l := range rack.Servers {
 					s := &rack.Servers[l]
 					c.server(s)
+					s.Alerts = rack.Alerts.Overlay(s.AlertOverrides)
+					c.inheritedThresholds(append([]alertBlock{{s.AlertOverrides, s.alertLines}}, chain...), "cpu_critical_celsius", "inlet_critical_celsius")
 					s.Effective = effective([]*BMCConfig{&s.BMC, &rack.Defaults.BMC, &row.Defaults.BMC, &room.Defaults.BMC, &inv.Defaults.BMC}, inv.Credentials)
 					c.credentials(s, []*BMCConfig{&s.BMC, &rack.Defaults.BMC, &row.Defaults.BMC, &room.Defaults.BMC, &inv.Defaults.BMC})
 					c.address(s)
@@ -54,6 +67,19 @@ type checker struct {
 	// reported holds the blocks whose credentials reference was reported.
 	reported map[Source]bool
 	used     map[string]bool
+	// reportedAlerts holds the alert keys whose inherited threshold was
+	// reported.
+	reportedAlerts map[string]bool
+}
+
+// inheritAlerts overlays alerts blocks given nearest first, farthest first:
+// each field from the nearest block that sets it.
+func inheritAlerts(blocks []alertBlock) AlertSettings {
+	var out AlertSettings
+	for i := len(blocks) - 1; i >= 0; i-- {
+		out = out.Overlay(blocks[i].settings)
+	}
+	return out
 }
 
 func (c *checker) add(src Source, key string, warning bool, format string, args ...any) {

@@ -533,8 +533,21 @@ func (d *decoder) defaults(n *yaml.Node, path string) Defaults {
 	def := Defaults{Source: d.source(n, path)}
 	d.mapping(n, path, []field{
 		{"bmc", func(n *yaml.Node, path string) { def.BMC = d.bmcConfig(n, path, false) }},
+		{"alerts", func(n *yaml.Node, path string) {
+			var given map[string]*yaml.Node
+			def.Alerts, given = d.alertSettings(n, path, false)
+			def.alertLines = keyLines(given)
+		}},
 	})
 	return def
+}
+
+func keyLines(given map[string]*yaml.Node) map[string]int {
+	lines := make(map[string]int, len(given))
+	for k, n := range given {
+		lines[k] = n.Line
+	}
+	return lines
 }
 
 // bmcConfig decodes a bmc block: a server's (perServer) or a defaults one,
@@ -712,6 +725,11 @@ func (d *decoder) servers(n *yaml.Node, path string) []Server {
 			{"model", d.str(&s.Model)},
 			{"asset_tag", d.str(&s.AssetTag)},
 			{"bmc", func(n *yaml.Node, path string) { s.BMC = d.bmcConfig(n, path, true) }},
+			{"alerts", func(n *yaml.Node, path string) {
+				var given map[string]*yaml.Node
+				s.AlertOverrides, given = d.alertSettings(n, path, true)
+				s.alertLines = keyLines(given)
+			}},
 		})
 		d.name(item, given, path, "server", s.Name)
 		what := strings.TrimSpace("server " + s.Name)

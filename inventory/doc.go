@@ -1,6 +1,8 @@
 // Package inventory owns the operator's inventory: the site, its rooms, rows
 // and racks, the servers in them, their BMC addresses, credential profiles
-// (by reference), PSU-to-feed wiring and rack power budgets.
+// (by reference), PSU-to-feed wiring, rack power budgets and per-rack and
+// per-server alert settings (AlertSettings, also decoded from the config
+// file by DecodeAlertSettings).
 //
 // Load reads one YAML file or a directory of them, merges them into one
 // Inventory and validates it, reporting every problem at once with its file,

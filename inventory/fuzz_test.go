@@ -12,7 +12,7 @@ import (
 // An inventory being edited can hold anything: Load must report it, never
 // panic, and an inventory it accepts must resolve into endpoints.
 func FuzzLoad(f *testing.F) {
-	for _, name := range []string{"typos.yaml", "units.yaml", "tls.yaml", "addresses.yaml", "inherit.yaml", "syntax.yaml"} {
+	for _, name := range []string{"typos.yaml", "units.yaml", "tls.yaml", "addresses.yaml", "inherit.yaml", "syntax.yaml", "alerts.yaml", "alerts-inherit.yaml"} {
 		if b, err := os.ReadFile(filepath.Join("testdata", name)); err == nil {
 			f.Add(b)
 		}

@@ -52,6 +52,7 @@ func TestValidateGolden(t *testing.T) {
 		{"testdata/units.yaml", true},
 		{"testdata/credentials.yaml", true},
 		{"testdata/tls.yaml", true},
+		{"testdata/alerts.yaml", true},
 		{"testdata/syntax.yaml", true},
 		{"testdata/dir-broken", true},
 		{"testdata/does-not-exist.yaml", true},

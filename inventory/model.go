@@ -77,8 +77,12 @@ func (t TLS) config() bmc.TLSConfig {
 // declares them (site, room, row or rack); the nearest level wins.
 type Defaults struct {
 	BMC BMCConfig `yaml:"bmc,omitempty"`
+	// Alerts tune the alert rules for the racks and servers below.
+	Alerts AlertSettings `yaml:"alerts,omitempty"`
 	// Source is where the defaults block was written (zero when it was not).
 	Source Source `yaml:"-"`
+	// alertLines holds the line of each key given in Alerts.
+	alertLines map[string]int
 }
 
 // BMCConfig is how a server's BMC is reached and polled. In a defaults
@@ -133,9 +137,14 @@ type Rack struct {
 	Defaults Defaults          `yaml:"defaults,omitempty"`
 	Servers  []Server          `yaml:"servers"`
 	// Room and Row are filled on load.
-	Room   string `yaml:"-"`
-	Row    string `yaml:"-"`
-	Source Source `yaml:"-"`
+	Room string `yaml:"-"`
+	Row  string `yaml:"-"`
+	// Alerts are the alert settings of the rack's own rules (RackOverBudget,
+	// FeedFailoverUnsafe): the site's, room's, row's and rack's
+	// defaults.alerts overlaid in that order, nearest winning field by
+	// field. Fields set nowhere stay nil. Filled on load.
+	Alerts AlertSettings `yaml:"-"`
+	Source Source        `yaml:"-"`
 }
 
 // Feed is one power feed of a rack.
@@ -153,6 +162,9 @@ type Server struct {
 	Model    string    `yaml:"model,omitempty"`
 	AssetTag string    `yaml:"asset_tag,omitempty"`
 	BMC      BMCConfig `yaml:"bmc"`
+	// AlertOverrides are the alert settings of the server's own alerts
+	// block, as written.
+	AlertOverrides AlertSettings `yaml:"alerts,omitempty"`
 	// Room, Row and Rack are filled on load.
 	Room string `yaml:"-"`
 	Row  string `yaml:"-"`
@@ -161,7 +173,15 @@ type Server struct {
 	// row, room, site defaults; TLS from the credential profile last), with
 	// the protocol defaulted to redfish. Filled on load.
 	Effective BMCConfig `yaml:"-"`
-	Source    Source    `yaml:"-"`
+	// Alerts are the server's alert settings after inheritance: the site's,
+	// room's, row's and rack's defaults.alerts, then AlertOverrides,
+	// overlaid in that order, nearest winning field by field. Fields set
+	// nowhere stay nil: the config file's values and the engine's defaults
+	// apply to them. Filled on load.
+	Alerts AlertSettings `yaml:"-"`
+	Source Source        `yaml:"-"`
+	// alertLines holds the line of each key given in AlertOverrides.
+	alertLines map[string]int
 }
 
 // TopUnit is the highest rack unit the server occupies.

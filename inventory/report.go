@@ -23,8 +23,9 @@ func WriteReport(w io.Writer, inv *Inventory, ps Problems) error {
 }
 
 // WriteTree writes the inventory as a tree, site → rooms → rows → racks →
-// servers, with counts at every level, rack budgets and feeds, and each
-// server's rack units, BMC protocol, address and credential profile name.
+// servers, with counts at every level, the alert settings each level's
+// defaults give, rack budgets and feeds, and each server's rack units, BMC
+// protocol, address, credential profile name and own alert settings.
 // With racks given, only those racks (and the levels holding them) are
 // written and counted. No password is ever written.
 func WriteTree(w io.Writer, inv *Inventory, racks []string) error {
@@ -63,21 +64,21 @@ func WriteTree(w io.Writer, inv *Inventory, racks []string) error {
 
 	var b strings.Builder
 	st := tally(inv.Rooms)
-	fmt.Fprintf(&b, "site %s: %s\n", inv.Site, counts(st, true, true, true))
+	fmt.Fprintf(&b, "site %s: %s%s\n", inv.Site, counts(st, true, true, true), alertsNote(inv.Defaults.Alerts))
 	for i := range inv.Rooms {
 		room := &inv.Rooms[i]
 		rst := tally(inv.Rooms[i : i+1])
 		if rst.Racks == 0 {
 			continue
 		}
-		fmt.Fprintf(&b, "  room %s: %s\n", room.Name, counts(rst, false, true, true))
+		fmt.Fprintf(&b, "  room %s: %s%s\n", room.Name, counts(rst, false, true, true), alertsNote(room.Defaults.Alerts))
 		for j := range room.Rows {
 			row := &room.Rows[j]
 			wst := tally([]Room{{Rows: room.Rows[j : j+1]}})
 			if wst.Racks == 0 {
 				continue
 			}
-			fmt.Fprintf(&b, "    row %s: %s\n", row.Name, counts(wst, false, false, true))
+			fmt.Fprintf(&b, "    row %s: %s%s\n", row.Name, counts(wst, false, false, true), alertsNote(row.Defaults.Alerts))
 			for k := range row.Racks {
 				if rack := &row.Racks[k]; keep[rack] {
 					writeRack(&b, rack)
@@ -123,17 +124,31 @@ func writeRack(b *strings.Builder, r *Rack) {
 		}
 		parts = append(parts, "psu "+strings.Join(wiring, " "))
 	}
-	fmt.Fprintf(b, "      rack %s: %s\n", r.Name, strings.Join(parts, ", "))
+	fmt.Fprintf(b, "      rack %s: %s%s\n", r.Name, strings.Join(parts, ", "), alertsNote(r.Defaults.Alerts))
 
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
 	for i := range r.Servers {
 		s := &r.Servers[i]
 		e := s.Effective
-		fmt.Fprintf(tw, "        %s\t%s\t%s\t%s\tcredentials %s\t%s\t%s\n",
+		fmt.Fprintf(tw, "        %s\t%s\t%s\t%s\tcredentials %s\t%s\t%s",
 			units(s), s.Name, orDash(string(e.Protocol)), orDash(e.Address), orDash(e.Credentials),
 			orDash(s.Model), orDash(s.AssetTag))
+		if note := alertsNote(s.AlertOverrides); note != "" {
+			fmt.Fprintf(tw, "\t%s", strings.TrimPrefix(note, ", "))
+		}
+		fmt.Fprintln(tw)
 	}
 	_ = tw.Flush()
+}
+
+// alertsNote is ", alerts key=value ..." for the settings an alerts block
+// gives, or "" when it gives none.
+func alertsNote(s AlertSettings) string {
+	entries := alertEntries(s)
+	if len(entries) == 0 {
+		return ""
+	}
+	return ", alerts " + strings.Join(entries, " ")
 }
 
 func watts(w float64) string {

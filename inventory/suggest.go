@@ -8,16 +8,22 @@ import (
 // suggest returns ` (did you mean "x"?)` for the known word closest to a
 // mistyped one, or the list of known words when none is close.
 func suggest(word string, known []string) string {
-	best, bestDist := "", -1
-	for _, k := range known {
-		if d := editDistance(strings.ToLower(word), k); bestDist < 0 || d < bestDist {
-			best, bestDist = k, d
-		}
-	}
-	if best != "" && bestDist <= max(2, len(word)/3) {
+	if best, ok := closest(word, known); ok {
 		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
 	return " (known fields: " + strings.Join(known, ", ") + ")"
+}
+
+// closest returns the known word closest to a mistyped one, ignoring case,
+// when it is close enough to be what was meant.
+func closest(word string, known []string) (string, bool) {
+	best, bestDist := "", -1
+	for _, k := range known {
+		if d := editDistance(strings.ToLower(word), strings.ToLower(k)); bestDist < 0 || d < bestDist {
+			best, bestDist = k, d
+		}
+	}
+	return best, best != "" && bestDist <= max(2, len(word)/3)
 }
 
 // editDistance is the Levenshtein distance between a and b, counting an
