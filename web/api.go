@@ -8,21 +8,28 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/rackpulse/rackpulse/alert"
 	"github.com/rackpulse/rackpulse/fleet"
 )
 
-// API serves /api/* for one fleet.
-type API struct {
-	fleet *fleet.Fleet
-	log   *slog.Logger
+// AlertLister lists the alerts (the alert engine).
+type AlertLister interface {
+	Alerts() []alert.Alert
 }
 
-// NewAPI builds the API over a fleet.
-func NewAPI(f *fleet.Fleet, log *slog.Logger) *API {
+// API serves /api/* for one fleet and its alerts.
+type API struct {
+	fleet  *fleet.Fleet
+	alerts AlertLister
+	log    *slog.Logger
+}
+
+// NewAPI builds the API over a fleet and its alerts.
+func NewAPI(f *fleet.Fleet, alerts AlertLister, log *slog.Logger) *API {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &API{fleet: f, log: log}
+	return &API{fleet: f, alerts: alerts, log: log}
 }
 
 // Register adds the API's routes to a mux.
@@ -31,6 +38,28 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/rollup", a.rollup)
 	mux.HandleFunc("GET /api/power", a.power)
 	mux.HandleFunc("GET /api/events", a.events)
+	mux.HandleFunc("GET /api/alerts", a.listAlerts)
+}
+
+// listAlerts lists the pending and firing alerts and those resolved in the
+// last 24 hours; ?state=firing (pending, resolved) keeps one state,
+// ?server= and ?rack= one server's or rack's.
+func (a *API) listAlerts(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	state, server, rack := q.Get("state"), q.Get("server"), q.Get("rack")
+	switch state {
+	case "", "pending", "firing", "resolved":
+	default:
+		http.Error(w, "state must be pending, firing or resolved", http.StatusBadRequest)
+		return
+	}
+	out := []alert.Alert{}
+	for _, al := range a.alerts.Alerts() {
+		if (state == "" || al.State.String() == state) && (server == "" || al.Labels["server"] == server) && (rack == "" || al.Labels["rack"] == rack) {
+			out = append(out, al)
+		}
+	}
+	a.writeJSON(w, out)
 }
 
 // servers lists the latest poll of every server, or with ?server=NAME that

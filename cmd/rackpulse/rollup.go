@@ -26,6 +26,10 @@ silent: its servers are not counted as reporting, and its last watts are an
 estimate, never summed as live.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			alerts, err := readAlertConfig(v)
+			if err != nil {
+				return err
+			}
 			cfg := siteRollupConfig{
 				inventoryPath: v.GetString("inventory"),
 				interval:      v.GetDuration("interval"),
@@ -33,6 +37,8 @@ estimate, never summed as live.`,
 				lookback:      v.GetDuration("lookback"),
 				once:          v.GetBool("once"),
 				storage:       storageConfig(cmd, v),
+				stateDir:      v.GetString("state-dir"),
+				alerts:        alerts,
 			}
 			return runSiteRollup(cmd.Context(), cfg, newLogger(v))
 		},
@@ -42,7 +48,9 @@ estimate, never summed as live.`,
 	f.Duration("freshness", 90*time.Second, "rack totals older than this mark the rack silent; RACKPULSE_FRESHNESS")
 	f.Duration("lookback", time.Hour, "how far back a silent rack's last totals are looked for (its estimate); RACKPULSE_LOOKBACK")
 	f.Bool("once", false, "roll up once and exit")
+	f.String("state-dir", "var/state", "directory for the alert state kept across restarts; RACKPULSE_STATE_DIR")
 	addStorageFlags(cmd)
+	addAlertFlags(cmd)
 	return cmd
 }
 
@@ -52,6 +60,8 @@ type siteRollupConfig struct {
 	lookback            time.Duration
 	once                bool
 	storage             storage.Config
+	stateDir            string
+	alerts              alertConfig
 }
 
 func runSiteRollup(ctx context.Context, cfg siteRollupConfig, log *slog.Logger) error {
@@ -72,12 +82,30 @@ func runSiteRollup(ctx context.Context, cfg siteRollupConfig, log *slog.Logger) 
 	if err != nil {
 		return fmt.Errorf("influx: %w", err)
 	}
+	// The site role evaluates the rack rules (RackOverBudget) of every
+	// rack it rolls up, from the stored rack totals.
+	alerts, am, err := newAlertEngine(cfg.alerts, cfg.stateDir, cfg.alerts.externalURL, cfg.interval, writer, nil, log)
+	if err != nil {
+		return err
+	}
+	alerts.SetInventory(inv, nil, cfg.interval)
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	writerDone := make(chan error, 1)
 	go func() { writerDone <- writer.Run(runCtx) }()
+	amDone := make(chan struct{})
+	go func() {
+		defer close(amDone)
+		if am != nil {
+			am.Run(runCtx)
+		}
+	}()
 	defer func() {
 		stop()
+		<-amDone
+		if err := alerts.Close(); err != nil {
+			log.Warn("alert state not saved", "err", err)
+		}
 		<-writerDone
 		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
@@ -99,6 +127,7 @@ func runSiteRollup(ctx context.Context, cfg siteRollupConfig, log *slog.Logger) 
 		} else {
 			res := engine.ComputeFromRacks(now, fleet.RackTotals(points), cfg.freshness)
 			writer.Write(storage.RollupPoints(fleet.RollupPoints(inv.Site, res, true, false)...)...)
+			alerts.EvaluateRacks(now, res)
 			log.Info("site rolled up", "watts", res.Site.Watts, "estimated_watts", res.Site.EstimatedWatts,
 				"racks", res.Site.Racks, "silent_racks", res.Site.SilentRacks, "servers", res.Site.Servers, "reporting", res.Site.Reporting)
 		}

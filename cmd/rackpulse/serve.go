@@ -42,6 +42,10 @@ inventory when a file changes or on SIGHUP; a bad edit is reported and the
 running inventory kept.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			alerts, err := readAlertConfig(v)
+			if err != nil {
+				return err
+			}
 			cfg := serveConfig{
 				inventoryPath: v.GetString("inventory"),
 				racks:         splitList(v.GetString("racks")),
@@ -51,6 +55,7 @@ running inventory kept.`,
 				stateDir:      v.GetString("state-dir"),
 				pprof:         v.GetBool("pprof"),
 				storage:       storageConfig(cmd, v),
+				alerts:        alerts,
 			}
 			return runServe(cmd.Context(), cfg, newLogger(v), nil)
 		},
@@ -62,7 +67,8 @@ running inventory kept.`,
 	f.Duration("reload-check", 2*time.Second, "how often to look for inventory changes; RACKPULSE_RELOAD_CHECK")
 	f.Bool("pprof", false, "serve Go profiles under /debug/pprof/ on the listen address; RACKPULSE_PPROF")
 	addStorageFlags(cmd)
-	f.String("state-dir", "var/state", "directory for small state files kept across restarts; RACKPULSE_STATE_DIR")
+	addAlertFlags(cmd)
+	f.String("state-dir", "var/state", "directory for small state files kept across restarts (log positions, alert state); RACKPULSE_STATE_DIR")
 	return cmd
 }
 
@@ -75,6 +81,7 @@ type serveConfig struct {
 	stateDir      string
 	pprof         bool
 	storage       storage.Config
+	alerts        alertConfig
 }
 
 func splitList(s string) []string {
@@ -109,11 +116,22 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan
 	})
 	reg.MustRegister(reloads, targets)
 
-	live := fleet.New(inv, fleet.NewScope(cfg.racks), fleetInterval(eps), fleet.Options{Registerer: reg, Logger: log})
+	ln, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.listen, err)
+	}
+	externalURL := cfg.alerts.externalURL
+	if externalURL == "" {
+		externalURL = "http://" + ln.Addr().String()
+	}
+
+	interval := fleetInterval(eps)
+	live := fleet.New(inv, fleet.NewScope(cfg.racks), interval, fleet.Options{Registerer: reg, Logger: log})
 	var store *storage.Writer
 	if cfg.storage.Enabled() {
 		store, err = storage.NewWriter(cfg.storage, storage.WithLogger(log), storage.WithRegisterer(reg))
 		if err != nil {
+			ln.Close()
 			return fmt.Errorf("influx: %w", err)
 		}
 		live.AddSink(fleet.NewStore(store))
@@ -121,6 +139,12 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan
 	} else {
 		log.Info("no InfluxDB configured (--influx-url): readings are served but not stored")
 	}
+	alerts, am, err := newAlertEngine(cfg.alerts, cfg.stateDir, externalURL, interval, store, reg, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	live.AddSink(alerts)
 	sched := bmc.NewScheduler(bmc.SchedulerConfig{
 		NewCollector:     newCollector,
 		CollectorOptions: bmc.CollectorOptions{StateDir: cfg.stateDir},
@@ -133,17 +157,13 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan
 	targets.Set(float64(added))
 	log.Info("polling", "inventory", cfg.inventoryPath, "racks", rackList(cfg.racks), "bmcs", added, "workers", cfg.workers)
 
-	ln, err := net.Listen("tcp", cfg.listen)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", cfg.listen, err)
-	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"status": "ok", "bmcs": len(sched.Targets()), "reporting": live.Reporting()})
 	})
-	web.NewAPI(live, log).Register(mux)
+	web.NewAPI(live, alerts, log).Register(mux)
 	if cfg.pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
@@ -151,7 +171,7 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- srv.Serve(ln) }()
-	log.Info("serving", "addr", ln.Addr().String(), "paths", "/metrics /healthz /api/servers /api/rollup /api/power")
+	log.Info("serving", "addr", ln.Addr().String(), "paths", "/metrics /healthz /api/servers /api/rollup /api/power /api/events /api/alerts")
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
@@ -182,6 +202,9 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan
 	})
 
 	wg.Go(func() { live.Run(runCtx) })
+	if am != nil {
+		wg.Go(func() { am.Run(runCtx) })
+	}
 	if store != nil {
 		wg.Go(func() {
 			if err := store.Run(runCtx); err != nil && runCtx.Err() == nil {
@@ -199,6 +222,9 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan
 			log.Warn("storage: points not written are kept in the spool", "err", err)
 		}
 		cancel()
+	}
+	if err := alerts.Close(); err != nil {
+		log.Warn("alert state not saved", "err", err)
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()

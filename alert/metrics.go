@@ -1,0 +1,42 @@
+package alert
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// metrics are the engine's Prometheus series.
+type metrics struct {
+	firing  *prometheus.GaugeVec
+	changes *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		firing: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "rackpulse_alerts_firing", Help: "Alerts firing, by alert name and severity.",
+		}, []string{"alertname", "severity"}),
+		changes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rackpulse_alert_changes_total", Help: "Alert state changes (firing, resolved), by alert name and severity.",
+		}, []string{"alertname", "severity", "state"}),
+	}
+	// Every series exists from the start, at 0.
+	for r := range numRules {
+		for _, sev := range []Severity{SeverityWarning, SeverityCritical} {
+			m.firing.WithLabelValues(r.String(), sev.String())
+		}
+	}
+	if reg != nil {
+		reg.MustRegister(m.firing, m.changes)
+	}
+	return m
+}
+
+// change counts a state change of an alert.
+func (m *metrics) change(al Alert) {
+	m.changes.WithLabelValues(al.Name, al.Severity.String(), al.State.String()).Inc()
+	g := m.firing.WithLabelValues(al.Name, al.Severity.String())
+	switch al.State {
+	case StateFiring:
+		g.Inc()
+	case StateResolved:
+		g.Dec()
+	}
+}
