@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -51,6 +52,11 @@ type Collector struct {
 
 	// Parts read on the static cadence.
 	processors partCache[[]processorFacts]
+
+	// health is what the fast cadence read of every system's and chassis's
+	// status last time; a change reads the slow parts and the processors
+	// in that poll (see healthwatch.go).
+	health healthWatch
 
 	// origins maps the resources parts were read from to the part, for
 	// log entries' OriginOfCondition. Guarded by originsMu: members are
@@ -152,7 +158,10 @@ func baseURL(address string) (string, error) {
 
 // Poll reads the BMC once. Power, thermal and sensors are read every poll;
 // memory, drives and logs when the slow cadence has come round; processors
-// and the service root when the static one has.
+// and the service root when the static one has. A change in a system's or
+// chassis's health since the previous poll reads memory, drives, logs and
+// processors in this poll whatever their cadence (not while the BMC is in
+// a busy backoff: then at the first poll after it).
 func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 	started := c.now()
 	ctx, cancel := context.WithTimeout(ctx, c.ep.PollTimeout)
@@ -178,32 +187,38 @@ func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 
 	systems := p.readSystems(ctx)
 	chassis := p.readChassis(ctx)
+	c.watchHealth(p, busyBackoff)
 	for _, ch := range chassis {
 		p.readPower(ctx, ch)
 		p.readThermal(ctx, ch)
 	}
 
-	staticDue := c.processors.due(started, c.ep.Cadence.Static) && !busyBackoff
-	p.readProcessors(ctx, systems, chassis, staticDue, !busyBackoff)
+	// The slow and static parts wait while the BMC is busy. Those found
+	// through the systems are not read in a poll that could not list the
+	// systems: that would take the parts for gone.
+	mayRead := !busyBackoff
+	systemsListed := c.root.Systems.ID == "" || slices.Contains(p.snap.Poll.Read, bmc.PartSystems)
+	staticDue := mayRead && systemsListed && (c.processors.due(started, c.ep.Cadence.Static) || c.health.due(bmc.PartCPU))
+	p.readProcessors(ctx, systems, chassis, staticDue, mayRead && systemsListed)
 
-	slowDue := !busyBackoff
-	if slowDue && c.memory.due(started, c.ep.Cadence.Slow) {
+	if mayRead && systemsListed && (c.memory.due(started, c.ep.Cadence.Slow) || c.health.due(bmc.PartMemory)) {
 		p.readMemory(ctx, systems)
 	} else {
 		p.carry(bmc.PartMemory, c.memory.ok)
 		p.snap.DIMMs = append(p.snap.DIMMs, c.memory.value...)
 	}
-	if slowDue && c.storage.due(started, c.ep.Cadence.Slow) {
+	if mayRead && systemsListed && (c.storage.due(started, c.ep.Cadence.Slow) || c.health.due(bmc.PartStorage)) {
 		p.readStorage(ctx, systems, chassis)
 	} else {
 		p.carry(bmc.PartStorage, c.storage.ok)
 		p.snap.Drives = append(p.snap.Drives, c.storage.value...)
 	}
-	if slowDue && (c.logsReadAt.IsZero() || started.Sub(c.logsReadAt) >= c.ep.Cadence.Slow) {
+	if mayRead && (c.logsReadAt.IsZero() || started.Sub(c.logsReadAt) >= c.ep.Cadence.Slow || c.health.due(bmc.PartLogs)) {
 		p.readLogs(ctx, systems)
 	} else {
 		p.carry(bmc.PartLogs, !c.logsReadAt.IsZero())
 	}
+	c.health.done(p.completed)
 
 	requests, bytes := c.meter.reset()
 	p.snap.Poll.Requests, p.snap.Poll.Bytes = requests, bytes
@@ -219,6 +234,23 @@ func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 	c.log.Debug("poll done", "server", c.ep.Server, "requests", requests, "bytes", bytes,
 		"duration", p.snap.Poll.Duration, "part_errors", len(p.snap.Poll.Errors))
 	return p.snap, nil
+}
+
+// watchHealth compares the statuses this poll read with the previous
+// poll's and says, in the poll's log, why slow parts are read early.
+func (c *Collector) watchHealth(p *poll, busyBackoff bool) {
+	changes := c.health.observe(p.health)
+	parts := c.health.parts()
+	switch {
+	case len(parts) == 0:
+	case busyBackoff && len(changes) > 0:
+		c.log.Debug("health changed; the slow parts wait for the busy backoff", "server", c.ep.Server,
+			"changed", c.health.reason, "parts", parts)
+	case busyBackoff:
+	default:
+		c.log.Debug("reading slow parts early after a health change", "server", c.ep.Server,
+			"changed", c.health.reason, "parts", parts)
+	}
 }
 
 // connect creates the gofish client on first use and reads the service root
@@ -291,6 +323,11 @@ type poll struct {
 	// related holds the RelatedItem links of this poll's sensors, by index
 	// in snap.Sensors, where the BMC publishes them.
 	related map[int][]string
+	// health holds the statuses of the systems and chassis read this poll,
+	// by healthWatch key.
+	health map[string]healthPair
+	// completed lists the slow and static parts read in full this poll.
+	completed []bmc.Part
 }
 
 // relate records the RelatedItem links of the sensor just appended.

@@ -100,7 +100,9 @@ func (p *poll) eachMemberExpanded(ctx context.Context, part bmc.Part, uri string
 	return true
 }
 
-// readSystems reads every ComputerSystem with its status and power state.
+// readSystems reads every ComputerSystem with its status and power state,
+// and notes the statuses of the system and of its MemorySummary and
+// ProcessorSummary for the health watch.
 func (p *poll) readSystems(ctx context.Context) []systemRef {
 	if p.c.root.Systems.ID == "" {
 		return nil
@@ -118,6 +120,9 @@ func (p *poll) readSystems(ctx context.Context) []systemRef {
 		uri = firstNonEmpty(links.ODataID, uri)
 		id := firstNonEmpty(sys.ID, lastSegment(uri))
 		refs = append(refs, systemRef{ID: id, URI: uri, links: links})
+		p.watch("system "+id, sys.Status)
+		p.watch("system "+id+" MemorySummary", sys.MemorySummary.Status)
+		p.watch("system "+id+" ProcessorSummary", sys.ProcessorSummary.Status)
 		p.snap.Systems = append(p.snap.Systems, bmc.System{
 			ID:           id,
 			Name:         sys.Name,
@@ -136,7 +141,8 @@ func (p *poll) readSystems(ctx context.Context) []systemRef {
 	return refs
 }
 
-// readChassis reads every Chassis with its status and power state.
+// readChassis reads every Chassis with its status and power state, and
+// notes the status for the health watch.
 func (p *poll) readChassis(ctx context.Context) []chassisRef {
 	if p.c.root.Chassis.ID == "" {
 		return nil
@@ -154,6 +160,7 @@ func (p *poll) readChassis(ctx context.Context) []chassisRef {
 		uri = firstNonEmpty(links.ODataID, uri)
 		id := firstNonEmpty(ch.ID, lastSegment(uri))
 		refs = append(refs, chassisRef{ID: id, URI: uri, links: links})
+		p.watch("chassis "+id, ch.Status)
 		p.snap.Chassis = append(p.snap.Chassis, bmc.Chassis{
 			ID:           id,
 			Name:         ch.Name,

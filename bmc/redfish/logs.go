@@ -78,6 +78,10 @@ func (p *poll) readLogs(ctx context.Context, systems []systemRef) {
 	if anyRead || (len(services) == 0 && listed) {
 		p.c.logsReadAt = p.snap.Time
 		p.read(bmc.PartLogs)
+		if listed {
+			// Every log was looked for: an early read is done.
+			p.complete(bmc.PartLogs)
+		}
 	}
 }
 

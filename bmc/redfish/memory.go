@@ -60,6 +60,7 @@ func (p *poll) readMemory(ctx context.Context, systems []systemRef) {
 	}
 	if !anyFailed {
 		p.c.memory.store(dimms, p.snap.Time)
+		p.complete(bmc.PartMemory)
 	} else if anyRead {
 		// Keep what was read for the next polls, but try again next poll.
 		p.c.memory.value = dimms

@@ -55,6 +55,7 @@ func (p *poll) readProcessors(ctx context.Context, systems []systemRef, chassis 
 			}
 			facts = fresh
 			p.c.processors.store(fresh, p.snap.Time)
+			p.complete(bmc.PartCPU)
 		} else {
 			inventoryDue = false
 		}

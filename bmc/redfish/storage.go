@@ -94,6 +94,7 @@ func (p *poll) readStorage(ctx context.Context, systems []systemRef, _ []chassis
 	}
 	if !anyFailed {
 		p.c.storage.store(drives, p.snap.Time)
+		p.complete(bmc.PartStorage)
 	} else if anyRead {
 		p.c.storage.value = drives
 	}
