@@ -95,6 +95,8 @@ type serverState struct {
 	alerts    []*active
 	dimms     []dimmTrack
 	events    []eventCondition
+	// names remembers the CPU labels of sensor and socket names.
+	names []nameLabel
 }
 
 // rackState is what the engine knows of one rack.

@@ -126,7 +126,7 @@ func (ev *serverEval) dimms() {
 		if memoryRead && tr.observe(d.Serial, d.CorrectableErrors, ev.now) {
 			ev.st.clearEvents(ruleDIMM, d.Slot, ev.now)
 		}
-		f := finding{key: key{ruleDIMM, d.Slot}, fromReading: true, serial: d.Serial, part: d.PartNumber, source: "Memory " + d.Slot}
+		f := finding{key: key{ruleDIMM, d.Slot}, fromReading: true, serial: d.Serial, part: d.PartNumber}
 		switch {
 		case d.UncorrectableErrors != nil && *d.UncorrectableErrors > 0:
 			f.sev, f.what = SeverityCritical, plural(*d.UncorrectableErrors, "uncorrectable error")
@@ -143,6 +143,7 @@ func (ev *serverEval) dimms() {
 			f.sev, f.what = SeverityWarning, "the BMC reports its health Warning"
 		}
 		if f.sev > SeverityNone {
+			f.source = "Memory " + d.Slot
 			ev.found = merge(ev.found, f)
 		}
 	}
@@ -178,29 +179,35 @@ func (ev *serverEval) eventFindings(r rule, ident func(string) (string, string))
 // processor's own health; thermal events.
 func (ev *serverEval) cpus() {
 	set := ev.set
-	sensed := 0 // sockets with a temperature sensor, as a bit set by index in CPUs
+	sensed := 0 // CPUs with a temperature sensor, a bit per index in CPUs
 	for i := range ev.snap.Sensors {
 		s := &ev.snap.Sensors[i]
-		if s.Kind != bmc.KindTemperature || !strings.EqualFold(s.Context, bmc.ContextCPU) || s.Value == nil || !packageSensor(s.Name) {
+		if s.Kind != bmc.KindTemperature || !strings.EqualFold(s.Context, bmc.ContextCPU) || s.Value == nil {
 			continue
 		}
-		label := cpuLabel(s.Name)
-		if len(ev.snap.CPUs) == 1 && cpuNumber(s.Name) == "" {
-			label = cpuLabel(ev.snap.CPUs[0].Socket)
+		label := ev.st.cpuSensorLabel(s.Name, ev.snap.CPUs)
+		if label == "" {
+			continue
 		}
 		for j := range ev.snap.CPUs {
-			if cpuLabel(ev.snap.CPUs[j].Socket) == label {
+			if ev.st.socketLabel(ev.snap.CPUs[j].Socket) == label {
 				sensed |= 1 << j
 			}
 		}
 		warn, crit, fromBMC := upperThresholds(s.Thresholds, set.CPUWarningCelsius, set.CPUCriticalCelsius)
-		ev.temperature(ruleCPU, label, *s.Value, warn, crit, fromBMC, s.Source+" ("+s.Name+")")
+		if f, ok := ev.temperature(ruleCPU, label, *s.Value, warn, crit, fromBMC); ok {
+			f.source = s.Source + " (" + s.Name + ")"
+			ev.found = merge(ev.found, f)
+		}
 	}
 	for j := range ev.snap.CPUs {
 		c := &ev.snap.CPUs[j]
-		label := cpuLabel(c.Socket)
+		label := ev.st.socketLabel(c.Socket)
 		if sensed&(1<<j) == 0 && c.TemperatureC != nil {
-			ev.temperature(ruleCPU, label, *c.TemperatureC, set.CPUWarningCelsius, set.CPUCriticalCelsius, false, "Processor "+c.Socket)
+			if f, ok := ev.temperature(ruleCPU, label, *c.TemperatureC, set.CPUWarningCelsius, set.CPUCriticalCelsius, false); ok {
+				f.source = "Processor " + c.Socket
+				ev.found = merge(ev.found, f)
+			}
 		}
 		if sev := healthSeverity(c.Health); sev > SeverityNone {
 			ev.found = merge(ev.found, finding{key: key{ruleCPU, label}, sev: sev, fromReading: true,
@@ -208,6 +215,44 @@ func (ev *serverEval) cpus() {
 		}
 	}
 	ev.eventFindings(ruleCPU, nil)
+}
+
+// cpuSensorLabel names the CPU a CPU temperature sensor measures ("" for
+// one that is not a package temperature), remembered per sensor name so
+// that a poll allocates nothing for it.
+func (st *serverState) cpuSensorLabel(name string, cpus []bmc.CPU) string {
+	for _, n := range st.names {
+		if n.name == name && n.sensor {
+			return n.label
+		}
+	}
+	label := ""
+	if packageSensor(name) {
+		label = cpuLabel(name)
+		if len(cpus) == 1 && cpuNumber(name) == "" {
+			label = cpuLabel(cpus[0].Socket)
+		}
+	}
+	st.names = append(st.names, nameLabel{name: name, label: label, sensor: true})
+	return label
+}
+
+// socketLabel is a CPU socket's label, remembered like cpuSensorLabel.
+func (st *serverState) socketLabel(socket string) string {
+	for _, n := range st.names {
+		if n.name == socket && !n.sensor {
+			return n.label
+		}
+	}
+	label := cpuLabel(socket)
+	st.names = append(st.names, nameLabel{name: socket, label: label})
+	return label
+}
+
+// nameLabel is a remembered CPU label of a sensor or socket name.
+type nameLabel struct {
+	name, label string
+	sensor      bool
 }
 
 // packageSensor tells a CPU package temperature from the other sensors a
@@ -222,11 +267,12 @@ func packageSensor(name string) bool {
 	return true
 }
 
-// temperature adds a temperature rule's finding for a reading.
-func (ev *serverEval) temperature(r rule, subject string, v, warn, crit float64, fromBMC bool, source string) {
+// temperature is a temperature rule's finding for a reading, if its
+// condition holds; the caller names the source.
+func (ev *serverEval) temperature(r rule, subject string, v, warn, crit float64, fromBMC bool) (finding, bool) {
 	sev, thr := thresholdLevel(v, warn, crit, ev.set.TemperatureDeadBandCelsius, ev.firing(r, subject))
 	if sev == SeverityNone {
-		return
+		return finding{}, false
 	}
 	whose := "the default"
 	if fromBMC {
@@ -236,8 +282,8 @@ func (ev *serverEval) temperature(r rule, subject string, v, warn, crit float64,
 	if thr == crit {
 		level = "critical"
 	}
-	ev.found = merge(ev.found, finding{key: key{r, subject}, sev: sev, fromReading: true, value: v, threshold: thr, hasValue: true, hasThresh: true,
-		what: fmt.Sprintf("%s °C, at or above %s %s threshold %s °C", formatFloat(v), whose, level, formatFloat(thr)), source: source})
+	return finding{key: key{r, subject}, sev: sev, fromReading: true, value: v, threshold: thr, hasValue: true, hasThresh: true,
+		what: fmt.Sprintf("%s °C, at or above %s %s threshold %s °C", formatFloat(v), whose, level, formatFloat(thr))}, true
 }
 
 // inlets evaluates InletHot on intake temperature sensors.
@@ -249,7 +295,10 @@ func (ev *serverEval) inlets() {
 			continue
 		}
 		warn, crit, fromBMC := upperThresholds(s.Thresholds, set.InletWarningCelsius, set.InletCriticalCelsius)
-		ev.temperature(ruleInlet, s.Name, *s.Value, warn, crit, fromBMC, s.Source)
+		if f, ok := ev.temperature(ruleInlet, s.Name, *s.Value, warn, crit, fromBMC); ok {
+			f.source = s.Source
+			ev.found = merge(ev.found, f)
+		}
 	}
 }
 
@@ -322,7 +371,7 @@ func (ev *serverEval) drives() {
 		if d.State == "Absent" {
 			continue
 		}
-		f := finding{key: key{ruleDrive, d.Bay}, fromReading: true, serial: d.Serial, part: d.Model, source: "Drive " + d.Bay}
+		f := finding{key: key{ruleDrive, d.Bay}, fromReading: true, serial: d.Serial, part: d.Model}
 		switch {
 		case d.Health == bmc.HealthCritical:
 			f.sev, f.what = SeverityCritical, "failed (health Critical)"
@@ -336,6 +385,7 @@ func (ev *serverEval) drives() {
 		default:
 			continue
 		}
+		f.source = "Drive " + d.Bay
 		ev.found = merge(ev.found, f)
 	}
 }
@@ -358,11 +408,11 @@ func (ev *serverEval) shows(k key) bool {
 		}
 		for i := range snap.Sensors {
 			s := &snap.Sensors[i]
-			if s.Kind == bmc.KindTemperature && strings.EqualFold(s.Context, bmc.ContextCPU) && s.Value != nil && cpuLabel(s.Name) == k.subject {
+			if s.Kind == bmc.KindTemperature && strings.EqualFold(s.Context, bmc.ContextCPU) && s.Value != nil && ev.st.cpuSensorLabel(s.Name, snap.CPUs) == k.subject {
 				return true
 			}
 		}
-		return slices.ContainsFunc(snap.CPUs, func(c bmc.CPU) bool { return cpuLabel(c.Socket) == k.subject && c.TemperatureC != nil })
+		return slices.ContainsFunc(snap.CPUs, func(c bmc.CPU) bool { return ev.st.socketLabel(c.Socket) == k.subject && c.TemperatureC != nil })
 	case ruleInlet:
 		if ev.partFailed(bmc.PartThermal, bmc.PartSensors, bmc.PartSDR) {
 			return false
