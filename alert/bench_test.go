@@ -108,4 +108,3 @@ func BenchmarkAlertEval10k(b *testing.B) {
 type discard struct{}
 
 func (discard) Notify([]Alert) {}
-
