@@ -28,7 +28,6 @@ type Collector struct {
 	selStore  selStore
 	selCursor selCursor
 	selLoaded bool
-	selReadAt time.Time
 	// recentLogs is how many of the newest SEL records a first read with no
 	// stored cursor reports (probe); zero records the position only.
 	recentLogs int
@@ -116,8 +115,10 @@ func (p *poll) run(part bmc.Part, fn func() error) (ok bool) {
 
 // Poll reads the BMC once: the SDR repository info (and the records when
 // it changed), every sensor, DCMI power where supported, the chassis
-// status, and, on the slow cadence, the SEL records added since the last
-// read.
+// status, and the SEL info, with the records added since the last poll
+// when the SEL's last addition (or erase) changed. The SEL is checked on
+// every poll, not on the slow cadence, so that the event naming a failing
+// part arrives in the poll in which its sensor changes.
 func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 	started := c.now()
 	ctx, cancel := context.WithTimeout(ctx, c.ep.PollTimeout)
@@ -176,21 +177,14 @@ func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 		})
 		return nil
 	})
-	if c.selDue(started) {
-		p.run(bmc.PartSEL, func() error {
-			if err := c.loadSELCursor(); err != nil {
-				return err
-			}
-			logs, err := c.readSEL(ctx)
-			p.snap.Logs = append(p.snap.Logs, logs...)
-			if err == nil {
-				c.selReadAt = started
-			}
+	p.run(bmc.PartSEL, func() error {
+		if err := c.loadSELCursor(); err != nil {
 			return err
-		})
-	} else {
-		p.snap.Poll.Cached = append(p.snap.Poll.Cached, bmc.PartSEL)
-	}
+		}
+		logs, err := c.readSEL(ctx)
+		p.snap.Logs = append(p.snap.Logs, logs...)
+		return err
+	})
 
 	requests, bytes := c.sess.meter.reset()
 	p.snap.Poll.Requests, p.snap.Poll.Bytes = requests, bytes
@@ -206,11 +200,6 @@ func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 	c.log.Debug("poll done", "server", c.ep.Server, "requests", requests, "bytes", bytes,
 		"duration", p.snap.Poll.Duration, "part_errors", len(p.snap.Poll.Errors))
 	return p.snap, nil
-}
-
-// selDue reports whether the SEL is read this poll (slow cadence).
-func (c *Collector) selDue(now time.Time) bool {
-	return c.selReadAt.IsZero() || now.Sub(c.selReadAt) >= c.ep.Cadence.Slow
 }
 
 // loadSELCursor reads the stored cursor once per collector.

@@ -3,6 +3,7 @@ package ipmi
 import (
 	"errors"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -392,21 +393,29 @@ func TestSELStateSurvivesRestartAndClear(t *testing.T) {
 	}
 }
 
-func TestSELOnSlowCadence(t *testing.T) {
+// TestSELCheckedEveryPoll: the SEL is checked on every poll whatever the
+// slow cadence; one Get SEL Info when nothing was added, the new record in
+// the next poll when one was.
+func TestSELCheckedEveryPoll(t *testing.T) {
 	s := startSim(t)
 	ep := s.endpoint("")
 	ep.Cadence.Slow = ep.Cadence.Readings * 100
 	traces := &traceLog{}
 	c := newCollector(t, ep, bmc.CollectorOptions{Trace: traces.add})
 	mustPoll(t, c)
-	s.consoleCmd("sel_add 0x20 0x02 0x00 0x00 0x00 0x00 0x20 0x00 0x04 0x0c 0x0c 0x6f 0x00 0xff 0xff")
 	traces.reset()
 	snap := mustPoll(t, c)
-	if traces.count(cmdGetSELInfo.Name) != 0 || len(snap.Logs) != 0 {
-		t.Errorf("SEL read before its cadence came round")
+	if traces.count(cmdGetSELInfo.Name) != 1 || traces.count(cmdGetSELEntry.Name) != 0 || len(snap.Logs) != 0 {
+		t.Errorf("SEL unchanged: %d Get SEL Info, %d Get SEL Entry, logs %+v; want 1, 0, none",
+			traces.count(cmdGetSELInfo.Name), traces.count(cmdGetSELEntry.Name), snap.Logs)
 	}
-	if len(snap.Poll.Cached) != 1 || snap.Poll.Cached[0] != bmc.PartSEL {
-		t.Errorf("cached parts %v, want sel", snap.Poll.Cached)
+	if len(snap.Poll.Cached) != 0 || !slices.Contains(snap.Poll.Read, bmc.PartSEL) {
+		t.Errorf("read %v, cached %v; want the SEL read and nothing cached", snap.Poll.Read, snap.Poll.Cached)
+	}
+	s.consoleCmd("sel_add 0x20 0x02 0x00 0x00 0x00 0x00 0x20 0x00 0x04 0x0c 0x0c 0x6f 0x00 0xff 0xff")
+	snap = mustPoll(t, c)
+	if len(snap.Logs) != 1 || snap.Logs[0].Subject != "DIMM A1" {
+		t.Errorf("after sel_add: logs %+v, want the correctable ECC on DIMM A1", snap.Logs)
 	}
 }
 
