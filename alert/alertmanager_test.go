@@ -21,7 +21,7 @@ import (
 
 func testAlert(server string, state State, at time.Time) Alert {
 	a := Alert{Name: "DIMMFailing", Severity: SeverityCritical, State: state, ActiveAt: at, StartsAt: at,
-		Labels: map[string]string{"alertname": "DIMMFailing", "severity": "critical", "site": "dc1", "rack": "r12", "server": server, "slot": "A1"},
+		Labels:      map[string]string{"alertname": "DIMMFailing", "severity": "critical", "site": "dc1", "rack": "r12", "server": server, "slot": "A1"},
 		Annotations: Annotations{Summary: "Replace DIMM A1 in " + server, Description: "1 uncorrectable error."}, GeneratorURL: "http://rackpulse.example/api/servers?server=" + server}
 	if state == StateResolved {
 		a.EndsAt = at.Add(time.Minute)
