@@ -49,8 +49,8 @@ type PSUStatus struct {
 //
 // Where the BMC publishes redundancy groups (Redfish Redundancy and
 // PowerSupplyRedundancy), each is judged too: its own health, a
-// NotRedundant mode, and whether more members work than it needs; the worse
-// of the two judgements stands. (IPMI redundancy sensors are not read.)
+// NotRedundant mode, and whether as many members work as it needs to be
+// redundant; the worse of the two judgements stands. (IPMI redundancy sensors are not read.)
 func PSURedundancy(s *bmc.Snapshot, load Reading) PSUStatus {
 	var groups []string
 	for _, p := range s.PSUs {
@@ -215,8 +215,11 @@ func publishedRedundancy(s *bmc.Snapshot, chassis string) (st PSUStatus, ok bool
 			r = PSUStatus{Redundancy: RedundancyLost, Reason: name + " is Critical"}
 		case strings.EqualFold(g.Mode, "NotRedundant"):
 			r = PSUStatus{Redundancy: RedundancyLost, Reason: name + " is NotRedundant"}
-		case g.MinNeeded > 0 && working <= g.MinNeeded:
-			r = PSUStatus{Redundancy: RedundancyLost, Reason: fmt.Sprintf("%s (%s): %d of %d members working, %d needed: no spare", name, g.Mode, working, len(g.Bays), g.MinNeeded)}
+		case g.MinNeeded > 0 && working < g.MinNeeded:
+			// MinNumNeeded (Redundancy) and MinNeededInGroup
+			// (RedundantGroup) are the members needed for the group to
+			// still be redundant.
+			r = PSUStatus{Redundancy: RedundancyLost, Reason: fmt.Sprintf("%s (%s): %d of %d members working, %d needed to be redundant", name, g.Mode, working, len(g.Bays), g.MinNeeded)}
 		case g.Health == bmc.HealthWarning:
 			r = PSUStatus{Redundancy: RedundancyDegraded, Reason: name + " is Warning"}
 		default:

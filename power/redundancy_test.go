@@ -113,7 +113,7 @@ func TestPSURedundancyWorstChassisWins(t *testing.T) {
 // The BMC's own redundancy groups are judged too; the worse verdict stands.
 func TestPSURedundancyPublishedGroups(t *testing.T) {
 	group := func(mods ...func(*bmc.RedundancyGroup)) []bmc.RedundancyGroup {
-		g := bmc.RedundancyGroup{Chassis: "1", Mode: "N+m", MinNeeded: 1, MaxSupported: 2, Bays: []string{"1", "2"}, Health: bmc.HealthOK, State: "Enabled"}
+		g := bmc.RedundancyGroup{Chassis: "1", Mode: "N+m", MinNeeded: 2, MaxSupported: 2, Bays: []string{"1", "2"}, Health: bmc.HealthOK, State: "Enabled"}
 		for _, m := range mods {
 			m(&g)
 		}
@@ -134,8 +134,14 @@ func TestPSURedundancyPublishedGroups(t *testing.T) {
 			group(func(g *bmc.RedundancyGroup) { g.Health = bmc.HealthCritical }), RedundancyLost, "is Critical"},
 		{"configured NotRedundant", []bmc.PSU{psu("1", 800), psu("2", 800)},
 			group(func(g *bmc.RedundancyGroup) { g.Mode = "NotRedundant" }), RedundancyLost, "NotRedundant"},
-		{"three supplies, two needed, one failed: no spare", []bmc.PSU{psu("1", 800), psu("2", 800), psu("3", 800, critical)},
-			group(func(g *bmc.RedundancyGroup) { g.MinNeeded, g.MaxSupported, g.Bays = 2, 3, []string{"1", "2", "3"} }), RedundancyLost, "2 of 3 members working, 2 needed"},
+		// MinNumNeeded is what the group needs to still be redundant
+		// (Redfish Redundancy schema): 2 of 2 working with 2 needed is
+		// redundant, as BMCs publish for a 1+1 pair.
+		{"two of two working, two needed: redundant", []bmc.PSU{psu("1", 800), psu("2", 800)}, group(), RedundancyRedundant, "2 PSUs working"},
+		{"three supplies, three needed, one failed", []bmc.PSU{psu("1", 800), psu("2", 800), psu("3", 800, critical)},
+			group(func(g *bmc.RedundancyGroup) { g.MinNeeded, g.MaxSupported, g.Bays = 3, 3, []string{"1", "2", "3"} }), RedundancyLost, "2 of 3 members working, 3 needed"},
+		{"three supplies, two needed, one failed: still redundant", []bmc.PSU{psu("1", 400), psu("2", 400), psu("3", 400, critical)},
+			group(func(g *bmc.RedundancyGroup) { g.MinNeeded, g.MaxSupported, g.Bays = 2, 3, []string{"1", "2", "3"} }), RedundancyDegraded, "PSU 3 Critical"},
 		{"a redundant group does not hide a failed supply", []bmc.PSU{psu("1", 800), psu("2", 800, critical)}, group(), RedundancyLost, "1 of 2 PSUs working"},
 		{"group of another chassis is not consulted", []bmc.PSU{psu("1", 800), psu("2", 800)},
 			group(func(g *bmc.RedundancyGroup) { g.Chassis, g.Health = "2", bmc.HealthCritical }), RedundancyRedundant, ""},
