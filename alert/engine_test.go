@@ -304,6 +304,16 @@ func TestPSUFanDriveInletFindings(t *testing.T) {
 	}
 }
 
+func TestOneSupplyIsNotALostRedundancy(t *testing.T) {
+	h := newHarness(t, Options{})
+	s := healthy("r12-u03", h.now)
+	s.PSUs = s.PSUs[:1]
+	h.poll("r12-u03", s, nil)
+	if got := h.changes(); len(got) != 0 {
+		t.Errorf("a single-supply server raised %v", got)
+	}
+}
+
 func TestBMCUnreachable(t *testing.T) {
 	h := newHarness(t, Options{})
 	s := healthy("r12-u03", h.now)

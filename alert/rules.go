@@ -325,7 +325,9 @@ func (ev *serverEval) psus() {
 		ev.found = merge(ev.found, finding{key: key{rulePSUFailed, p.Bay}, sev: SeverityCritical, fromReading: true,
 			what: what, serial: p.Serial, part: p.Model, source: "PSU " + p.Bay + psuSource(p)})
 	}
-	if ev.psu.Redundancy == power.RedundancyLost {
+	// A server with one supply was never redundant: a configuration, not
+	// a loss.
+	if ev.psu.Redundancy == power.RedundancyLost && ev.psu.Present >= 2 {
 		ev.found = merge(ev.found, finding{key: key{rulePSURedundancy, ""}, sev: SeverityWarning, fromReading: true,
 			what: "PSU redundancy lost: " + ev.psu.Reason, source: fmt.Sprintf("%d of %d present supplies working", ev.psu.Working, ev.psu.Present)})
 	}
