@@ -553,7 +553,7 @@ func testCPUHot(t *testing.T, b *bmcsim.SimBMC, c *Collector) {
 	}
 }
 
-// testPSUFail: PSU1 fails and loses its input; PSU2 carries the load.
+// testPSUFail: PSU1 fails (its AC input stays); PSU2 carries the load.
 // Clearing the fault deasserts what it asserted.
 func testPSUFail(t *testing.T, b *bmcsim.SimBMC, c *Collector) {
 	inject(t, b, bmcsim.FaultSpec{Fault: bmcsim.FaultPSUFail, Target: "PSU1"})
@@ -562,8 +562,8 @@ func testPSUFail(t *testing.T, b *bmcsim.SimBMC, c *Collector) {
 	if p1 == nil || p2 == nil {
 		t.Fatalf("PSUs: %+v", snap.PSUs)
 	}
-	if p1.Health != bmc.HealthCritical || p1.LineInputStatus != "LossOfInput" || p1.InputWatts != nil || p1.State != "Enabled" {
-		t.Errorf("PSU1: %+v (input %s), want Critical, LossOfInput, no input watts", *p1, fmtPtr(p1.InputWatts))
+	if p1.Health != bmc.HealthCritical || p1.LineInputStatus != "Normal" || p1.InputWatts != nil || p1.State != "Enabled" {
+		t.Errorf("PSU1: %+v (input %s), want Critical, input Normal, no input watts", *p1, fmtPtr(p1.InputWatts))
 	}
 	if p2.Health != bmc.HealthOK || p2.LineInputStatus != "Normal" || p2.InputWatts == nil || *p2.InputWatts < 200/0.93-5 {
 		t.Errorf("PSU2: %+v (input %s), want OK carrying the whole load", *p2, fmtPtr(p2.InputWatts))
@@ -573,13 +573,13 @@ func testPSUFail(t *testing.T, b *bmcsim.SimBMC, c *Collector) {
 		t.Errorf("PSU1 Input Power %s %q, want no reading", fmtPtr(in.Value), in.Health)
 	}
 	st := mustSensor(t, snap, "PSU1 Status")
-	if want := []string{"Presence detected", "Failure detected", "Power Supply AC lost"}; !slices.Equal(st.States, want) || st.Health != bmc.HealthCritical {
+	if want := []string{"Presence detected", "Failure detected"}; !slices.Equal(st.States, want) || st.Health != bmc.HealthCritical {
 		t.Errorf("PSU1 Status %q %s, want %q Critical", st.States, st.Health, want)
 	}
 	if r := powerFrom(snap, bmc.PowerFromPSUInput); r == nil || p2.InputWatts == nil || r.Watts != *p2.InputWatts || r.Resource != "sensors PSU2 Input Power" {
 		t.Errorf("PSU input power reading %+v, want PSU2's alone", r)
 	}
-	wantLogs := []string{"PSU1 Status: Failure detected asserted", "PSU1 Status: Power Supply AC lost asserted"}
+	wantLogs := []string{"PSU1 Status: Failure detected asserted"}
 	checkPSULogs(t, snap.Logs, wantLogs, bmc.HealthCritical)
 
 	if !b.Clear(bmcsim.FaultPSUFail) {
@@ -589,7 +589,7 @@ func testPSUFail(t *testing.T, b *bmcsim.SimBMC, c *Collector) {
 	if p1 := psuByBay(snap, "1"); p1 == nil || p1.Health != bmc.HealthOK || p1.LineInputStatus != "Normal" || p1.InputWatts == nil {
 		t.Errorf("PSU1 after clearing: %+v", p1)
 	}
-	checkPSULogs(t, snap.Logs, []string{"PSU1 Status: Failure detected deasserted", "PSU1 Status: Power Supply AC lost deasserted"}, bmc.HealthOK)
+	checkPSULogs(t, snap.Logs, []string{"PSU1 Status: Failure detected deasserted"}, bmc.HealthOK)
 }
 
 func checkPSULogs(t *testing.T, logs []bmc.LogEntry, messages []string, severity bmc.Health) {

@@ -11,7 +11,8 @@ import (
 //
 //	GET    /bmcs                        every BMC: name, address, port, profile, faults, sessions
 //	GET    /bmcs/{name}                 one BMC
-//	POST   /bmcs/{name}/faults          {"fault": "dimm-ecc", "target": "DIMM3", "every": "30s"}
+//	POST   /bmcs/{name}/faults          {"fault": "dimm-ecc", "target": "DIMM3", "every": "30s", "count": 8}
+//	                                    (count: dimm-ecc only; "swing": 2 for cpu-oscillate only)
 //	DELETE /bmcs/{name}/faults/{fault}  end a fault
 func (f *Fleet) AdminHandler() http.Handler {
 	mux := http.NewServeMux()
@@ -34,9 +35,11 @@ func (f *Fleet) AdminHandler() http.Handler {
 			return
 		}
 		var req struct {
-			Fault  string `json:"fault"`
-			Target string `json:"target"`
-			Every  string `json:"every"`
+			Fault  string   `json:"fault"`
+			Target string   `json:"target"`
+			Every  string   `json:"every"`
+			Count  *int     `json:"count"`
+			Swing  *float64 `json:"swing"`
 		}
 		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
 		dec.DisallowUnknownFields()
@@ -55,6 +58,20 @@ func (f *Fleet) AdminHandler() http.Handler {
 				adminError(w, http.StatusBadRequest, fmt.Errorf("every: want a positive duration, got %q", req.Every))
 				return
 			}
+		}
+		if req.Count != nil {
+			if *req.Count <= 0 {
+				adminError(w, http.StatusBadRequest, fmt.Errorf("count: want a positive number of errors per step, got %d", *req.Count))
+				return
+			}
+			spec.Count = *req.Count
+		}
+		if req.Swing != nil {
+			if *req.Swing <= 0 {
+				adminError(w, http.StatusBadRequest, fmt.Errorf("swing: want a positive number of °C, got %g", *req.Swing))
+				return
+			}
+			spec.Swing = *req.Swing
 		}
 		if err := b.Inject(spec); err != nil {
 			adminError(w, http.StatusBadRequest, err)

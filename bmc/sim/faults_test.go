@@ -167,12 +167,17 @@ func TestDataFaults(t *testing.T) {
 			}
 		}},
 		{ProfileModern, FaultSpec{Fault: FaultPSUFail, Target: "PSU1"}, func(t *testing.T, m *machine, _ *fakeClock) {
+			// The supply failed; its AC input is still there.
 			ps := served(t, m, modernChassis+"/PowerSubsystem/PowerSupplies/PSU1")
-			if health(t, ps) != "Critical" || ps["LineInputStatus"] != "LossOfInput" {
+			if health(t, ps) != "Critical" || ps["LineInputStatus"] != "Normal" {
 				t.Errorf("failed PSU: %v", ps)
 			}
-			if in := dig(t, served(t, m, modernChassis+"/PowerSubsystem/PowerSupplies/PSU1/Metrics"), "InputPowerWatts", "Reading"); in != 0.0 {
-				t.Errorf("failed PSU input %v W", in)
+			pm := served(t, m, modernChassis+"/PowerSubsystem/PowerSupplies/PSU1/Metrics")
+			if in, out := dig(t, pm, "InputPowerWatts", "Reading"), dig(t, pm, "OutputPowerWatts", "Reading"); in != 0.0 || out != 0.0 {
+				t.Errorf("failed PSU input %v W, output %v W", in, out)
+			}
+			if v := dig(t, pm, "InputVoltage", "Reading").(float64); v < 225 || v > 235 {
+				t.Errorf("failed PSU input voltage %v V, want its line's 230 V", v)
 			}
 			other := served(t, m, modernChassis+"/PowerSubsystem/PowerSupplies/PSU2/Metrics")
 			total := dig(t, served(t, m, modernChassis+"/EnvironmentMetrics"), "PowerWatts", "Reading")
@@ -194,8 +199,9 @@ func TestDataFaults(t *testing.T) {
 		}},
 		{ProfileLegacy, FaultSpec{Fault: FaultPSUFail, Target: "PS1"}, func(t *testing.T, m *machine, _ *fakeClock) {
 			p := served(t, m, legacyChassis+"/Power")
-			if health(t, dig(t, p, "PowerSupplies", 0).(map[string]any)) != "Critical" || dig(t, p, "PowerSupplies", 0, "PowerInputWatts") != 0.0 {
-				t.Errorf("failed legacy PSU: %v", dig(t, p, "PowerSupplies", 0))
+			if health(t, dig(t, p, "PowerSupplies", 0).(map[string]any)) != "Critical" || dig(t, p, "PowerSupplies", 0, "PowerInputWatts") != 0.0 ||
+				dig(t, p, "PowerSupplies", 0, "LineInputVoltage").(float64) < 225 {
+				t.Errorf("failed legacy PSU (its line still live): %v", dig(t, p, "PowerSupplies", 0))
 			}
 			if out := dig(t, p, "PowerSupplies", 1, "LastPowerOutputWatts").(float64); out < 180 {
 				t.Errorf("PS2 output %v W does not carry the load", out)

@@ -194,6 +194,11 @@ func (b *SimBMC) Handler() *RedfishBMC { return b.handler }
 // IPMI is the BMC's IPMI server; nil for a Redfish BMC.
 func (b *SimBMC) IPMI() *IPMIBMC { return b.ipmi }
 
+// Warm reports whether the BMC's server runs warm: its CPUs peak a few °C
+// below their caution threshold and its inlet sits a few °C below its own,
+// never reaching them. About one server in ten is, picked by its name.
+func (b *SimBMC) Warm() bool { return b.machine != nil && b.machine.warm }
+
 // BMCInfo describes a BMC for the admin API.
 type BMCInfo struct {
 	Name           string   `json:"name"`
@@ -207,13 +212,16 @@ type BMCInfo struct {
 	Faults         []string `json:"faults"`
 	ActiveSessions int      `json:"active_sessions"`
 	Requests       int64    `json:"requests"`
+	// Warm: the server runs warm (CPUs and inlet a few °C below their
+	// caution thresholds at peak, never at them).
+	Warm bool `json:"warm"`
 }
 
 // Info describes the BMC now.
 func (b *SimBMC) Info() BMCInfo {
 	info := BMCInfo{
 		Name: b.name, Rack: b.rack, Position: b.position, Protocol: b.Protocol(), Address: b.URL(), Port: b.port,
-		Profile: b.profile, Model: b.model, Faults: []string{},
+		Profile: b.profile, Model: b.model, Faults: []string{}, Warm: b.Warm(),
 	}
 	var transport []Fault
 	if b.ipmi != nil {

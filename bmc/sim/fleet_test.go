@@ -189,8 +189,13 @@ func TestFleetInventory(t *testing.T) {
 	if last.Name != "rack-02-u05" || last.Model != "Contoso RS640 Gen2" {
 		t.Errorf("last server %+v", last)
 	}
-	if racks[0].PowerBudgetWatts != 9000 || racks[0].Feeds["A"].CapacityWatts != 10000 || racks[0].Feeds["B"].CapacityWatts != 10000 {
-		t.Errorf("rack power %+v", racks[0])
+	// 20 legacy servers of at most 430 W / 0.93 = 462.4 W each: 9247 W at
+	// 70 % is 13210 W, rounded up to 13500; 5 of them: 3303 W, 3500.
+	for i, want := range []int{13500, 3500} {
+		r := racks[i]
+		if r.PowerBudgetWatts != want || r.Feeds["A"].CapacityWatts != want || r.Feeds["B"].CapacityWatts != want {
+			t.Errorf("rack %s power: budget %d W, feeds %+v; want %d W each", r.Name, r.PowerBudgetWatts, r.Feeds, want)
+		}
 	}
 }
 

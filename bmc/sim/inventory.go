@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -74,12 +75,49 @@ type (
 // BMCs: RMCP+ cipher suite 3 at ADMINISTRATOR privilege.
 const ipmiCredentials = "sim-ipmi"
 
-// Rack sizing written into the inventory: either feed alone can carry the
-// whole budget, as A/B feeds are sized.
+// Rack sizing written into the inventory. A rack's power budget is the sum
+// of its servers' maximum input power over healthyBudgetShare, rounded up to
+// budgetStepWatts: a healthy rack stays below that share of its budget even
+// with every server at its peak at once. Each of the two feeds, A and B, is
+// sized to carry the whole budget alone, as A/B feeds are.
 const (
-	rackPowerBudgetWatts = 9000
-	rackFeedWatts        = 10000
+	healthyBudgetShare = 0.7
+	budgetStepWatts    = 500
+	// unknownServerMaxInputWatts stands for a server whose draw the
+	// simulator does not model (one serving a mockup).
+	unknownServerMaxInputWatts = 1000
 )
+
+// rackBudgetWatts is the power budget of a rack whose servers draw at most
+// maxInputWatts each.
+func rackBudgetWatts(maxInputWatts []float64) int {
+	var sum float64
+	for _, w := range maxInputWatts {
+		sum += w
+	}
+	return int(math.Ceil(sum/healthyBudgetShare/budgetStepWatts)) * budgetStepWatts
+}
+
+// maxInputWatts is the most the BMC's server draws while healthy.
+func (b *SimBMC) maxInputWatts() float64 {
+	if b.machine == nil {
+		return unknownServerMaxInputWatts
+	}
+	return b.machine.profile.layout.maxInputWatts()
+}
+
+// rackBudgets is the power budget of each rack of the fleet, by name.
+func (f *Fleet) rackBudgets() map[string]int {
+	perRack := map[string][]float64{}
+	for _, b := range f.bmcs {
+		perRack[b.rack] = append(perRack[b.rack], b.maxInputWatts())
+	}
+	out := make(map[string]int, len(perRack))
+	for rack, watts := range perRack {
+		out[rack] = rackBudgetWatts(watts)
+	}
+	return out
+}
 
 // writeInventory writes the fleet's inventory.yaml into dir.
 func (f *Fleet) writeInventory(dir, caFile string) (string, error) {
@@ -104,16 +142,18 @@ func (f *Fleet) writeInventory(dir, caFile string) (string, error) {
 		inv.Defaults.BMC.Protocol, inv.Defaults.BMC.Credentials = "ipmi", ipmiCredentials
 	}
 	room := &inv.Rooms[0]
+	budgets := f.rackBudgets()
 	for _, b := range f.bmcs {
 		if len(room.Rows) == 0 || b.rackIndex/f.opts.RacksPerRow >= len(room.Rows) {
 			room.Rows = append(room.Rows, invRow{Name: fmt.Sprintf("row-%d", len(room.Rows)+1)})
 		}
 		row := &room.Rows[len(room.Rows)-1]
 		if len(row.Racks) == 0 || row.Racks[len(row.Racks)-1].Name != b.rack {
+			budget := budgets[b.rack]
 			row.Racks = append(row.Racks, invRack{
 				Name:             b.rack,
-				PowerBudgetWatts: rackPowerBudgetWatts,
-				Feeds:            map[string]invFeed{"A": {CapacityWatts: rackFeedWatts}, "B": {CapacityWatts: rackFeedWatts}},
+				PowerBudgetWatts: budget,
+				Feeds:            map[string]invFeed{"A": {CapacityWatts: budget}, "B": {CapacityWatts: budget}},
 			})
 		}
 		rack := &row.Racks[len(row.Racks)-1]

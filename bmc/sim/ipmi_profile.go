@@ -65,6 +65,7 @@ const (
 	offMemLogLimit          = 5
 	offMemPresence          = 6
 	offDrivePresence        = 0
+	offDriveFault           = 1
 	offDrivePredictive      = 2
 )
 
@@ -118,8 +119,14 @@ type ipmiProfile struct {
 	*profile
 	sensors  []*ipmiSensor
 	byNumber map[uint8]*ipmiSensor
-	byPart   map[Fault][]*ipmiSensor // the sensor that reports a part, by fault and part index
-	sdrs     [][]byte                // SDR records, record ID i+1
+	// byPart is the sensor that reports a part, by kind and part index: a
+	// CPU's temperature, a DIMM's memory sensor (shared by its group), a
+	// PSU's status, a fan, a drive slot.
+	byPart    map[partKind][]*ipmiSensor
+	cpuStatus []*ipmiSensor // the processor sensors, by CPU
+	total     *ipmiSensor   // the server's input power
+	inlet     *ipmiSensor   // the intake temperature
+	sdrs      [][]byte      // SDR records, record ID i+1
 }
 
 // DIMM groups: one memory sensor per CPU's slots.
@@ -138,6 +145,8 @@ func newIPMIProfile() *ipmiProfile {
 			psuCapacityWatts: 1100,
 			idleWatts:        200,
 			peakWatts:        620,
+			inletCautionC:    38,
+			inletCriticalC:   42,
 		},
 	}
 	for cpu := 1; cpu <= 2; cpu++ {
@@ -146,7 +155,7 @@ func newIPMIProfile() *ipmiProfile {
 			p.layout.dimms = append(p.layout.dimms, part{fmt.Sprintf("DIMM%s%d", bank, slot), fmt.Sprintf("DIMM %s%d", bank, slot)})
 		}
 	}
-	ip := &ipmiProfile{profile: p, byNumber: map[uint8]*ipmiSensor{}, byPart: map[Fault][]*ipmiSensor{}}
+	ip := &ipmiProfile{profile: p, byNumber: map[uint8]*ipmiSensor{}, byPart: map[partKind][]*ipmiSensor{}}
 	l := &p.layout
 	add := func(s *ipmiSensor) *ipmiSensor {
 		ip.sensors = append(ip.sensors, s)
@@ -164,16 +173,16 @@ func newIPMIProfile() *ipmiProfile {
 	for i := range l.cpus {
 		s := temp(uint8(0x01+i), fmt.Sprintf("CPU%d Temp", i+1), ipmiEntityProcessor, uint8(i+1), cpuCautionCelsius, cpuCriticalC, cpuNonRecoverableC, 55,
 			func(_ *machine, r *readings) (float64, bool) { return r.cpus[i].celsius, true })
-		ip.byPart[FaultCPUHot] = append(ip.byPart[FaultCPUHot], s)
+		ip.byPart[partCPU] = append(ip.byPart[partCPU], s)
 	}
-	temp(0x03, "Inlet Temp", ipmiEntityAirInlet, 1, 38, 42, 47, 22,
+	ip.inlet = temp(0x03, "Inlet Temp", ipmiEntityAirInlet, 1, l.inletCautionC, l.inletCriticalC, 47, 22,
 		func(_ *machine, r *readings) (float64, bool) { return r.inletC, true })
 	temp(0x04, "Exhaust Temp", ipmiEntitySystemBoard, 1, 70, 75, 80, 40,
 		func(_ *machine, r *readings) (float64, bool) { return r.exhaustC, true })
 	for i := range l.cpus {
 		temp(uint8(0x05+i), fmt.Sprintf("CPU%d DIMM Temp", i+1), ipmiEntityMemory, uint8(i+1), 85, 90, 95, 35,
 			func(_ *machine, r *readings) (float64, bool) {
-				return math.Round(r.inletC + 8 + 14*loadFraction(l, r) + 1.5*float64(i)), true
+				return math.Round(r.inletC + 8 + 14*r.load + 1.5*float64(i)), true
 			})
 	}
 	for i := range l.fans {
@@ -184,7 +193,7 @@ func newIPMIProfile() *ipmiProfile {
 			nominal: 6000,
 			value:   func(_ *machine, r *readings) (float64, bool) { return r.fans[i].rpm, true },
 		})
-		ip.byPart[FaultFanFail] = append(ip.byPart[FaultFanFail], s)
+		ip.byPart[partFan] = append(ip.byPart[partFan], s)
 	}
 	volt := func(num uint8, name string, nominal float64, m, rExp int, channel uint64) {
 		step := float64(m) * math.Pow10(rExp)
@@ -209,12 +218,14 @@ func newIPMIProfile() *ipmiProfile {
 			entityID: ipmiEntityPowerSupply, entityInst: uint8(i + 1), unit: ipmiUnitWatts, m: 5,
 			thresholds: [6]float64{thrUNC: 1000, thrUCR: 1100}, thrMask: 1<<thrUNC | 1<<thrUCR,
 			nominal: 250,
+			// A failed supply does not answer for its input; one that lost
+			// its input reads 0 W.
 			value: func(_ *machine, r *readings) (float64, bool) {
 				return r.psus[i].inputWatts, !r.psus[i].failed
 			},
 		})
 	}
-	add(&ipmiSensor{
+	ip.total = add(&ipmiSensor{
 		number: 0x32, name: "Total Power", sensorType: ipmiSensorCurrent, readingType: ipmiReadingThreshold,
 		entityID: ipmiEntitySystemBoard, entityInst: 1, unit: ipmiUnitWatts, m: 5,
 		thresholds: [6]float64{thrUNC: 1000, thrUCR: 1100}, thrMask: 1<<thrUNC | 1<<thrUCR,
@@ -227,13 +238,17 @@ func newIPMIProfile() *ipmiProfile {
 			entityID: ipmiEntityPowerSupply, entityInst: uint8(i + 1),
 			states: 1<<offPSUPresence | 1<<offPSUFailure | 1<<offPSUACLost,
 			stateOf: func(r *readings) uint16 {
+				st := uint16(1 << offPSUPresence)
 				if r.psus[i].failed {
-					return 1<<offPSUPresence | 1<<offPSUFailure | 1<<offPSUACLost
+					st |= 1 << offPSUFailure
 				}
-				return 1 << offPSUPresence
+				if r.psus[i].inputLost {
+					st |= 1 << offPSUACLost
+				}
+				return st
 			},
 		})
-		ip.byPart[FaultPSUFail] = append(ip.byPart[FaultPSUFail], s)
+		ip.byPart[partPSU] = append(ip.byPart[partPSU], s)
 	}
 	for cpu := range l.cpus {
 		first := cpu * ipmiDIMMsPerCPU
@@ -263,11 +278,11 @@ func newIPMIProfile() *ipmiProfile {
 			},
 		})
 		for range group {
-			ip.byPart[FaultDIMMECC] = append(ip.byPart[FaultDIMMECC], s)
+			ip.byPart[partDIMM] = append(ip.byPart[partDIMM], s)
 		}
 	}
 	for i := range l.cpus {
-		add(&ipmiSensor{
+		ip.cpuStatus = append(ip.cpuStatus, add(&ipmiSensor{
 			number: uint8(0x60 + i), name: fmt.Sprintf("CPU%d Status", i+1), sensorType: ipmiSensorProcessor, readingType: ipmiReadingSensorSpecif,
 			entityID: ipmiEntityProcessor, entityInst: uint8(i + 1),
 			states: 1<<offProcessorThermalTrip | 1<<offProcessorPresence,
@@ -278,22 +293,25 @@ func newIPMIProfile() *ipmiProfile {
 				}
 				return st
 			},
-		})
+		}))
 	}
 	for i := range l.drives {
 		s := add(&ipmiSensor{
 			number: uint8(0x70 + i), name: fmt.Sprintf("Drive%d Status", i), sensorType: ipmiSensorDriveSlot, readingType: ipmiReadingSensorSpecif,
 			entityID: ipmiEntityDiskBay, entityInst: uint8(i + 1),
-			states: 1<<offDrivePresence | 1<<offDrivePredictive,
+			states: 1<<offDrivePresence | 1<<offDriveFault | 1<<offDrivePredictive,
 			stateOf: func(r *readings) uint16 {
 				st := uint16(1 << offDrivePresence)
+				if r.drives[i].failed {
+					st |= 1 << offDriveFault
+				}
 				if r.drives[i].predicted {
 					st |= 1 << offDrivePredictive
 				}
 				return st
 			},
 		})
-		ip.byPart[FaultDrivePredictedFailure] = append(ip.byPart[FaultDrivePredictedFailure], s)
+		ip.byPart[partDrive] = append(ip.byPart[partDrive], s)
 	}
 	for i, s := range ip.sensors {
 		ip.sdrs = append(ip.sdrs, s.fullSensorRecord(uint16(i+1)))
@@ -304,11 +322,6 @@ func newIPMIProfile() *ipmiProfile {
 // cpuNonRecoverableC is the CPU temperature's upper non-recoverable
 // threshold.
 const cpuNonRecoverableC = 100
-
-// loadFraction is how far the machine's DC load lies between idle and peak.
-func loadFraction(l *layout, r *readings) float64 {
-	return math.Max(0, math.Min(1, (r.powerWatts-l.idleWatts)/(l.peakWatts-l.idleWatts)))
-}
 
 // fullSensorRecord encodes the sensor as an SDR Full Sensor Record (type
 // 01h, IPMI 2.0 table 43-1).

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"math"
 	"slices"
 	"sync"
 	"time"
@@ -38,9 +37,9 @@ func (e selEntry) pack(id uint16) []byte {
 
 // selFaultProgress is what the SEL has logged of one active data fault.
 type selFaultProgress struct {
-	since  time.Time
-	target int
-	logged []selEntry // assertions logged, to deassert when the fault ends
+	fault    activeFault
+	logged   int        // records of the fault's sequence logged so far
+	asserted []selEntry // assertions logged and not deasserted since, to deassert when the fault ends
 }
 
 // selLog is an IPMI BMC's System Event Log. Data faults append records:
@@ -85,6 +84,7 @@ func (b *IPMIBMC) syncSEL() {
 	// Everything due since the last sync is logged in time order, after
 	// what is already logged (which is all older).
 	var due []selEntry
+	var r *readings // the readings now, read once if a deassertion needs them
 	defer func() {
 		slices.SortStableFunc(due, func(x, y selEntry) int { return x.at.Compare(y.at) })
 		for _, e := range due {
@@ -96,16 +96,26 @@ func (b *IPMIBMC) syncSEL() {
 		if !ok {
 			continue
 		}
-		if af, ok := faults[f]; ok && af.since.Equal(pr.since) {
+		if af, ok := faults[f]; ok && af.since.Equal(pr.fault.since) {
 			continue
 		}
-		// Ended (or replaced by a new injection): deassert what was asserted.
-		for _, e := range pr.logged {
-			if f == FaultDIMMECC {
-				break // memory errors stay logged as they happened
+		// Ended (or replaced by a new injection): deassert what is still
+		// asserted, a threshold event with the reading now. Memory errors
+		// stay logged as they happened.
+		if f.part() != partDIMM {
+			for _, e := range pr.asserted {
+				e.at, e.deassert = now, true
+				if e.eventType == ipmiReadingThreshold {
+					if r == nil {
+						r = b.machine.read()
+					}
+					s := b.profile.byNumber[e.sensor]
+					if v, ok := s.value(b.machine, r); ok {
+						e.data[1] = s.raw(v)
+					}
+				}
+				due = append(due, e)
 			}
-			e.at, e.deassert = now, true
-			due = append(due, e)
 		}
 		delete(l.progress, f)
 	}
@@ -119,29 +129,66 @@ func (b *IPMIBMC) syncSEL() {
 		}
 		pr, ok := l.progress[f]
 		if !ok {
-			pr = &selFaultProgress{since: af.since, target: af.target}
+			pr = &selFaultProgress{fault: af}
 			l.progress[f] = pr
 		}
+		if f == FaultCPUOscillate {
+			due = b.oscillateRecords(pr, now, selMaxEntries-len(l.entries)-len(due), due)
+			continue
+		}
 		stages := b.faultStages(f, af)
-		for _, e := range stages[len(pr.logged):] {
-			if e.at.After(now) {
-				break
-			}
+		for pr.logged < len(stages) && !stages[pr.logged].at.After(now) {
+			e := stages[pr.logged]
 			due = append(due, e)
-			pr.logged = append(pr.logged, e)
+			pr.asserted = append(pr.asserted, e)
+			pr.logged++
 		}
 	}
 }
 
-// faultStages lists, in order, the records a data fault produces over its
-// life, each dated when the machine reaches that stage.
+// oscillateRecords appends to due the threshold events of an oscillating
+// CPU since the last sync: upper non-critical going high asserted on each
+// step above the caution threshold, deasserted on each step below. Past
+// room (a full SEL logs nothing more) it only keeps track of where the
+// sensor is, so that a long-unread log costs no more than a full one.
+func (b *IPMIBMC) oscillateRecords(pr *selFaultProgress, now time.Time, room int, due []selEntry) []selEntry {
+	n := pr.fault.steps(now)
+	for i := pr.logged; i < n; i++ {
+		if room <= 0 {
+			i = max(i, n-1) // only the last step decides what stays asserted
+		}
+		e := b.oscillateRecord(pr.fault, i+1)
+		if room > 0 {
+			due = append(due, e)
+			room--
+		}
+		if e.deassert {
+			pr.asserted = nil
+		} else {
+			pr.asserted = []selEntry{e}
+		}
+	}
+	pr.logged = max(pr.logged, n)
+	return due
+}
+
+// oscillateRecord is the threshold event of an oscillating CPU at a step:
+// the crossing up (asserted) on odd steps, down (deasserted) on even ones,
+// with the reading and the threshold in event data 2 and 3.
+func (b *IPMIBMC) oscillateRecord(af activeFault, step int) selEntry {
+	s := b.profile.byPart[partCPU][af.target]
+	return selEntry{
+		at: af.atStep(step), sensorType: s.sensorType, sensor: s.number, eventType: ipmiReadingThreshold,
+		deassert: step%2 == 0,
+		data:     [3]uint8{0x50 | offUpperNCGoingHigh, s.raw(oscillateCelsius(af, step)), s.thresholdRaw(thrUNC)},
+	}
+}
+
+// faultStages lists, in order, the records a data fault (other than
+// cpu-oscillate) produces over its life, each dated when the machine
+// reaches that stage.
 func (b *IPMIBMC) faultStages(f Fault, af activeFault) []selEntry {
 	p := b.profile
-	every := af.spec.Every
-	if every <= 0 {
-		every = DefaultFaultStep
-	}
-	atStep := func(step int) time.Time { return af.since.Add(time.Duration(step-1) * every) }
 	specific := func(s *ipmiSensor, at time.Time, offset uint8, data2, data3 uint8, d1flags uint8) selEntry {
 		return selEntry{at: at, sensorType: s.sensorType, sensor: s.number, eventType: ipmiReadingSensorSpecif,
 			data: [3]uint8{d1flags | offset, data2, data3}}
@@ -151,52 +198,86 @@ func (b *IPMIBMC) faultStages(f Fault, af activeFault) []selEntry {
 		return selEntry{at: at, sensorType: s.sensorType, sensor: s.number, eventType: ipmiReadingThreshold,
 			data: [3]uint8{0x50 | offset, s.raw(reading), s.thresholdRaw(thr)}}
 	}
+	// A DIMM's record names it in event data 3 (a sensor-specific
+	// extension, flagged 11b in data 1 bits 5:4): its slot within the
+	// sensor's group.
+	const dimmFlags = 0x30
+	dimm := func(offset uint8, at time.Time) selEntry {
+		s := p.byPart[partDIMM][af.target]
+		slot := uint8(af.target - s.partIndexes[0])
+		return specific(s, at, offset, 0xFF, slot, dimmFlags)
+	}
 	switch f {
 	case FaultDIMMECC:
-		s := p.byPart[FaultDIMMECC][af.target]
-		slot := uint8(af.target - s.partIndexes[0])
-		// Event data 3 (a sensor-specific extension, flagged 11b in data 1
-		// bits 5:4) names the DIMM within the sensor's group.
-		const d1 = 0x30
-		warnStep := eccWarnCount/eccPerStep + 1
-		critStep := eccCriticalCount/eccPerStep + 1
 		return []selEntry{
-			specific(s, atStep(1), offMemCorrectable, 0xFF, slot, d1),
-			specific(s, atStep(warnStep), offMemLogLimit, 0xFF, slot, d1),
-			specific(s, atStep(critStep), offMemUncorrectable, 0xFF, slot, d1),
+			dimm(offMemCorrectable, af.atStep(1)),
+			dimm(offMemLogLimit, af.atStep(eccWarnStep(af.spec))),
+			dimm(offMemUncorrectable, af.atStep(eccCriticalStep(af.spec))),
 		}
+	case FaultDIMMUncorrectable:
+		return []selEntry{dimm(offMemUncorrectable, af.atStep(1))}
 	case FaultCPUHot:
-		// The hot CPU climbs cpuHotPerStep a step from at least 70 °C.
-		s := p.byPart[FaultCPUHot][af.target]
-		stepFor := func(celsius float64) int {
-			return max(1, int(math.Ceil((celsius-70)/cpuHotPerStep)))
+		// The hot CPU climbs cpuHotPerStep a step from its temperature (at
+		// least 70 °C) past all three upper thresholds; the processor
+		// sensor trips at the critical one.
+		var out []selEntry
+		for _, e := range b.climb(af, p.byPart[partCPU][af.target], func(r *readings) float64 { return r.cpus[af.target].celsius }, thrUNC, thrUCR, thrUNR) {
+			out = append(out, e)
+			if e.data[0]&0x0F == offUpperCritGoingHi {
+				out = append(out, specific(p.cpuStatus[af.target], e.at, offProcessorThermalTrip, 0xFF, 0xFF, 0))
+			}
 		}
-		tempAt := func(step int) float64 { return 70 + cpuHotPerStep*float64(step) }
-		unc, ucr, unr := stepFor(cpuCautionCelsius), stepFor(cpuCriticalC), stepFor(cpuNonRecoverableC)
-		proc := p.byNumber[0x60+uint8(af.target)]
-		return []selEntry{
-			threshold(s, atStep(unc), offUpperNCGoingHigh, tempAt(unc), thrUNC),
-			threshold(s, atStep(ucr), offUpperCritGoingHi, tempAt(ucr), thrUCR),
-			specific(proc, atStep(ucr), offProcessorThermalTrip, 0xFF, 0xFF, 0),
-			threshold(s, atStep(unr), offUpperNRGoingHigh, tempAt(unr), thrUNR),
-		}
+		return out
+	case FaultInletHot:
+		// The intake climbs past its upper non-critical and critical
+		// thresholds, and stops short of non-recoverable.
+		return b.climb(af, p.inlet, func(r *readings) float64 { return r.inletC }, thrUNC, thrUCR)
 	case FaultPSUFail:
-		s := p.byPart[FaultPSUFail][af.target]
-		return []selEntry{
-			specific(s, atStep(1), offPSUFailure, 0xFF, 0xFF, 0),
-			specific(s, atStep(1), offPSUACLost, 0xFF, 0xFF, 0),
-		}
+		return []selEntry{specific(p.byPart[partPSU][af.target], af.atStep(1), offPSUFailure, 0xFF, 0xFF, 0)}
+	case FaultPSUInputLoss:
+		return []selEntry{specific(p.byPart[partPSU][af.target], af.atStep(1), offPSUACLost, 0xFF, 0xFF, 0)}
 	case FaultFanFail:
-		s := p.byPart[FaultFanFail][af.target]
+		s := p.byPart[partFan][af.target]
 		return []selEntry{
-			threshold(s, atStep(1), offLowerCritGoingLow, 0, thrLCR),
-			threshold(s, atStep(1), offLowerNRGoingLow, 0, thrLNR),
+			threshold(s, af.atStep(1), offLowerCritGoingLow, 0, thrLCR),
+			threshold(s, af.atStep(1), offLowerNRGoingLow, 0, thrLNR),
 		}
+	case FaultDriveFail:
+		return []selEntry{specific(p.byPart[partDrive][af.target], af.atStep(1), offDriveFault, 0xFF, 0xFF, 0)}
 	case FaultDrivePredictedFailure:
-		s := p.byPart[FaultDrivePredictedFailure][af.target]
-		return []selEntry{specific(s, atStep(1), offDrivePredictive, 0xFF, 0xFF, 0)}
+		return []selEntry{specific(p.byPart[partDrive][af.target], af.atStep(1), offDrivePredictive, 0xFF, 0xFF, 0)}
+	case FaultOverload:
+		// The server's input power crosses its upper non-critical
+		// threshold when the overload starts.
+		s := p.total
+		reading := b.machine.readAt(af.atStep(1)).inputWatts
+		if s.raw(reading) < s.thresholdRaw(thrUNC) {
+			return nil
+		}
+		return []selEntry{threshold(s, af.atStep(1), offUpperNCGoingHigh, reading, thrUNC)}
 	}
 	return nil
+}
+
+// climb lists the upper threshold events (going high) of a reading a
+// fault drives up step by step: each dated at the first step whose reading
+// is at or past the threshold, with that reading and the threshold in event
+// data 2 and 3. Thresholds it never reaches (within 64 steps) give none.
+func (b *IPMIBMC) climb(af activeFault, s *ipmiSensor, value func(*readings) float64, thresholds ...int) []selEntry {
+	offsets := map[int]uint8{thrUNC: offUpperNCGoingHigh, thrUCR: offUpperCritGoingHi, thrUNR: offUpperNRGoingHigh}
+	var out []selEntry
+	next := 0
+	for step := 1; next < len(thresholds) && step <= 64; step++ {
+		at := af.atStep(step)
+		reading := value(b.machine.readAt(at))
+		for next < len(thresholds) && s.raw(reading) >= s.thresholdRaw(thresholds[next]) {
+			thr := thresholds[next]
+			out = append(out, selEntry{at: at, sensorType: s.sensorType, sensor: s.number, eventType: ipmiReadingThreshold,
+				data: [3]uint8{0x50 | offsets[thr], s.raw(reading), s.thresholdRaw(thr)}})
+			next++
+		}
+	}
+	return out
 }
 
 // faultSnapshot copies the machine's active data faults.

@@ -213,8 +213,8 @@ func TestIPMIToolSensorListThresholdsAndMovingReadings(t *testing.T) {
 	if row := rows["PSU2 Input Power"]; row[0] != "no reading" && row[0] != "disabled" {
 		t.Errorf("failed PSU input power: %q, want no reading", row)
 	}
-	if row := rows["PSU2 Status"]; row[0] != "0x0b" {
-		t.Errorf("failed PSU status: %q, want presence, failure and AC lost (0x0b)", row)
+	if row := rows["PSU2 Status"]; row[0] != "0x03" {
+		t.Errorf("failed PSU status: %q, want presence and failure (0x03)", row)
 	}
 	r := b.machine.read()
 	if row := rows["PSU1 Input Power"]; row[0] != fmt.Sprintf("%.0f Watts", math.Round(r.psus[0].inputWatts/5)*5) {
@@ -229,7 +229,7 @@ func TestIPMIToolSensorListThresholdsAndMovingReadings(t *testing.T) {
 		`CPU1 Status \| Thermal Trip \| Asserted`,
 		`CPU1 Temp \| Upper Non-recoverable going high \| Asserted`,
 		`Fan3 \| Lower Non-recoverable going low  \| Asserted`,
-		`PSU2 Status \| Power Supply AC lost \| Asserted`,
+		`PSU2 Status \| Failure detected \| Asserted`,
 	} {
 		if !regexp.MustCompile(w).MatchString(sel) {
 			t.Errorf("sel elist lacks %q:\n%s", w, sel)
@@ -308,7 +308,8 @@ func TestIPMIToolSEL(t *testing.T) {
 		t.Errorf("sel info has no addition time:\n%s", info)
 	}
 
-	// A PSU failure logs failure and AC lost, and their end.
+	// A PSU failure logs the failure, and its end; the AC input was never
+	// lost.
 	if err := b.Inject(FaultSpec{Fault: FaultPSUFail, Target: "PSU1"}); err != nil {
 		t.Fatal(err)
 	}
@@ -317,12 +318,14 @@ func TestIPMIToolSEL(t *testing.T) {
 	out = ipmitool(t, b, "sel", "elist")
 	for _, w := range []string{
 		`PSU1 Status \| Failure detected \| Asserted`,
-		`PSU1 Status \| Power Supply AC lost \| Asserted`,
 		`PSU1 Status \| Failure detected \| Deasserted`,
 	} {
 		if !regexp.MustCompile(w).MatchString(out) {
 			t.Errorf("sel elist lacks %q:\n%s", w, out)
 		}
+	}
+	if strings.Contains(out, "AC lost") {
+		t.Errorf("psu-fail logged an AC loss:\n%s", out)
 	}
 }
 

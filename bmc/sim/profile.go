@@ -199,6 +199,8 @@ func selSensorType(code string) string {
 		return "Fan"
 	case strings.HasPrefix(code, "PDR"):
 		return "Drive Slot (Bay)"
+	case strings.HasPrefix(code, "PWR"):
+		return "Power Unit"
 	}
 	return "System Event"
 }

@@ -36,12 +36,16 @@ func newLegacyProfile() *profile {
 		expand:       ExpandIgnore,
 		allowBasic:   true,
 		layout: layout{
-			cpus:             []part{{"CPU.Socket.1", "CPU1"}, {"CPU.Socket.2", "CPU2"}},
-			psus:             []part{{"PSU.Slot.1", "PS1"}, {"PSU.Slot.2", "PS2"}},
-			drives:           []part{{"Disk.Bay.0:Enclosure.Internal.0-1:RAID.Integrated.1-1", "Disk 0 in Backplane 1"}, {"Disk.Bay.1:Enclosure.Internal.0-1:RAID.Integrated.1-1", "Disk 1 in Backplane 1"}},
-			psuCapacityWatts: 750,
-			idleWatts:        190,
-			peakWatts:        430,
+			cpus:              []part{{"CPU.Socket.1", "CPU1"}, {"CPU.Socket.2", "CPU2"}},
+			psus:              []part{{"PSU.Slot.1", "PS1"}, {"PSU.Slot.2", "PS2"}},
+			drives:            []part{{"Disk.Bay.0:Enclosure.Internal.0-1:RAID.Integrated.1-1", "Disk 0 in Backplane 1"}, {"Disk.Bay.1:Enclosure.Internal.0-1:RAID.Integrated.1-1", "Disk 1 in Backplane 1"}},
+			psuCapacityWatts:  750,
+			idleWatts:         190,
+			peakWatts:         430,
+			inletCautionC:     42,
+			inletCriticalC:    47,
+			dimmSerialPrefix:  "3",
+			driveSerialPrefix: "WFJ",
 		},
 		quirks: []string{QuirkPSUInputIsRating, QuirkNullReadings, QuirkAbsentSensorZero, QuirkZeroDate, QuirkDriveWithoutID, QuirkExpandIgnored},
 	}
@@ -94,16 +98,12 @@ func newLegacyProfile() *profile {
 			if i == 1 {
 				input = l.psuCapacityWatts // QuirkPSUInputIsRating
 			}
-			line := any(pr.inputVolts)
-			if pr.failed {
-				line = 0
-			}
 			psus[i] = obj{
 				"@odata.id":            fmt.Sprintf("%s/Power#/PowerSupplies/%d", chassis, i),
 				"MemberId":             ps.id,
 				"Name":                 ps.label,
 				"PowerSupplyType":      "AC",
-				"LineInputVoltage":     line,
+				"LineInputVoltage":     pr.inputVolts,
 				"LineInputVoltageType": "ACMidLine",
 				"PowerCapacityWatts":   l.psuCapacityWatts,
 				"LastPowerOutputWatts": pr.outputWatts,
@@ -191,7 +191,7 @@ func newLegacyProfile() *profile {
 			}
 		}
 		temps := []any{
-			temp(0, "SystemBoardInletTemp", "System Board Inlet Temp", "Intake", r.inletC, status("OK"), 42, 47),
+			temp(0, "SystemBoardInletTemp", "System Board Inlet Temp", "Intake", r.inletC, status(r.inlet), l.inletCautionC, l.inletCriticalC),
 			temp(1, "SystemBoardExhaustTemp", "System Board Exhaust Temp", "Exhaust", r.exhaustC, status("OK"), 70, 75),
 		}
 		for i, c := range l.cpus {
@@ -290,7 +290,7 @@ func newLegacyProfile() *profile {
 				"OperatingSpeedMhz": 2666,
 				"Manufacturer":      "Contoso Memory",
 				"PartNumber":        "HMA82GR7CJR8N-VK",
-				"SerialNumber":      m.serial("3", i),
+				"SerialNumber":      m.partSerial(l.dimmSerialPrefix, partSlot{partDIMM, i}, r.dimms[i].generation),
 				"ErrorCorrection":   "MultiBitECC",
 				"Status":            status(r.dimms[i].health),
 				"Metrics":           odataID(dimmURIs[i] + "/MemoryMetrics"),
@@ -323,7 +323,7 @@ func newLegacyProfile() *profile {
 				"CapacityBytes":                 599550590976,
 				"Manufacturer":                  "Contoso Storage",
 				"Model":                         "ST600MM0099",
-				"SerialNumber":                  m.serial("WFJ", i),
+				"SerialNumber":                  m.partSerial(l.driveSerialPrefix, partSlot{partDrive, i}, dr.generation),
 				"FailurePredicted":              dr.predicted,
 				"PredictedMediaLifeLeftPercent": dr.lifeLeftPercent,
 				"Status":                        status(dr.health),

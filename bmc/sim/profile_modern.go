@@ -15,13 +15,17 @@ func newModernProfile() *profile {
 		manufacturer: "Contoso",
 		expand:       ExpandHonor,
 		layout: layout{
-			cpus:             []part{{"CPU1", "CPU 1"}, {"CPU2", "CPU 2"}},
-			psus:             []part{{"PSU1", "PSU 1"}, {"PSU2", "PSU 2"}},
-			fans:             []part{{"Fan1", "Fan 1"}, {"Fan2", "Fan 2"}, {"Fan3", "Fan 3"}, {"Fan4", "Fan 4"}, {"Fan5", "Fan 5"}, {"Fan6", "Fan 6"}},
-			drives:           []part{{"NVMe1", "NVMe Bay 1"}, {"NVMe2", "NVMe Bay 2"}},
-			psuCapacityWatts: 800,
-			idleWatts:        180,
-			peakWatts:        450,
+			cpus:              []part{{"CPU1", "CPU 1"}, {"CPU2", "CPU 2"}},
+			psus:              []part{{"PSU1", "PSU 1"}, {"PSU2", "PSU 2"}},
+			fans:              []part{{"Fan1", "Fan 1"}, {"Fan2", "Fan 2"}, {"Fan3", "Fan 3"}, {"Fan4", "Fan 4"}, {"Fan5", "Fan 5"}, {"Fan6", "Fan 6"}},
+			drives:            []part{{"NVMe1", "NVMe Bay 1"}, {"NVMe2", "NVMe Bay 2"}},
+			psuCapacityWatts:  800,
+			idleWatts:         180,
+			peakWatts:         450,
+			inletCautionC:     42,
+			inletCriticalC:    47,
+			dimmSerialPrefix:  "8034",
+			driveSerialPrefix: "S6",
 		},
 	}
 	for cpu := 1; cpu <= 2; cpu++ {
@@ -93,16 +97,12 @@ func newModernProfile() *profile {
 		uri := psuURIs[i]
 		p.add(uri, func(m *machine, r *readings) obj {
 			pr := r.psus[i]
-			line := "Normal"
-			if pr.failed {
-				line = "LossOfInput"
-			}
 			return obj{
 				"@odata.type":        "#PowerSupply.v1_6_0.PowerSupply",
 				"Id":                 ps.id,
 				"Name":               ps.label,
 				"Status":             status(pr.health),
-				"LineInputStatus":    line,
+				"LineInputStatus":    pr.lineInputStatus(),
 				"PowerSupplyType":    "AC",
 				"Model":              "865414-B21",
 				"Manufacturer":       "Contoso Power",
@@ -192,8 +192,8 @@ func newModernProfile() *profile {
 		thresholds                            obj
 	}
 	defs := []sensorDef{
-		{"InletTemp", "Inlet Temperature", "Temperature", "Cel", "Intake", func(r *readings) (float64, string) { return r.inletC, "OK" },
-			obj{"UpperCaution": obj{"Reading": 42}, "UpperCritical": obj{"Reading": 47}}},
+		{"InletTemp", "Inlet Temperature", "Temperature", "Cel", "Intake", func(r *readings) (float64, string) { return r.inletC, r.inlet },
+			obj{"UpperCaution": obj{"Reading": l.inletCautionC}, "UpperCritical": obj{"Reading": l.inletCriticalC}}},
 		{"ExhaustTemp", "Exhaust Temperature", "Temperature", "Cel", "Exhaust", func(r *readings) (float64, string) { return r.exhaustC, "OK" },
 			obj{"UpperCaution": obj{"Reading": 70}, "UpperCritical": obj{"Reading": 75}}},
 		{"TotalPower", "Total Input Power", "Power", "W", "PowerSupply", func(r *readings) (float64, string) { return r.inputWatts, "OK" }, nil},
@@ -289,7 +289,7 @@ func newModernProfile() *profile {
 				"Id":                 "ProcessorMetrics",
 				"Name":               c.label + " Metrics",
 				"TemperatureCelsius": r.cpus[i].celsius,
-				"BandwidthPercent":   round1(20 + 60*(r.powerWatts-l.idleWatts)/(l.peakWatts-l.idleWatts)),
+				"BandwidthPercent":   round1(20 + 60*r.load),
 			}
 		})
 	}
@@ -310,7 +310,7 @@ func newModernProfile() *profile {
 				"OperatingSpeedMhz": 4800,
 				"Manufacturer":      "Contoso Memory",
 				"PartNumber":        "M321R4GA3BB6-CQK",
-				"SerialNumber":      m.serial("8034", i),
+				"SerialNumber":      m.partSerial(l.dimmSerialPrefix, partSlot{partDIMM, i}, r.dimms[i].generation),
 				"ErrorCorrection":   "MultiBitECC",
 				"Location": obj{"PartLocation": obj{
 					"ServiceLabel": d.label, "LocationType": "Slot", "LocationOrdinalValue": i,
@@ -348,7 +348,7 @@ func newModernProfile() *profile {
 				"CapacityBytes":                 1920383410176,
 				"Manufacturer":                  "Contoso Storage",
 				"Model":                         "CS-NVME-1T9",
-				"SerialNumber":                  m.serial("S6", i),
+				"SerialNumber":                  m.partSerial(l.driveSerialPrefix, partSlot{partDrive, i}, dr.generation),
 				"FailurePredicted":              dr.predicted,
 				"PredictedMediaLifeLeftPercent": dr.lifeLeftPercent,
 				"Status":                        status(dr.health),
@@ -412,7 +412,7 @@ func newModernProfile() *profile {
 
 func psuRedundancyHealth(r *readings) string {
 	for _, p := range r.psus {
-		if p.failed {
+		if !p.delivering() {
 			return "Warning"
 		}
 	}

@@ -38,7 +38,7 @@ func (e ScenarioEvent) where() string {
 }
 
 // LoadScenario reads a scenario file: a YAML list of
-// {bmc, fault, at, for, target, every}.
+// {bmc, fault, at, for, target, every, count, swing}.
 func LoadScenario(file string) ([]ScenarioEvent, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
@@ -104,8 +104,18 @@ func parseScenarioEvent(file string, item *yaml.Node) (ScenarioEvent, error) {
 			ev.For, err = parseOffset(val.Value)
 		case "every":
 			ev.Fault.Every, err = parseOffset(val.Value)
+		case "count":
+			ev.Fault.Count, err = strconv.Atoi(val.Value)
+			if err != nil || ev.Fault.Count <= 0 {
+				err = fmt.Errorf("want a positive number of errors per step, got %q", val.Value)
+			}
+		case "swing":
+			ev.Fault.Swing, err = strconv.ParseFloat(val.Value, 64)
+			if err != nil || ev.Fault.Swing <= 0 {
+				err = fmt.Errorf("want a positive number of °C, got %q", val.Value)
+			}
 		default:
-			return ev, fmt.Errorf("line %d: unknown field %s (want bmc, fault, at, for, target, every)", key.Line, field)
+			return ev, fmt.Errorf("line %d: unknown field %s (want bmc, fault, at, for, target, every, count, swing)", key.Line, field)
 		}
 		if err != nil {
 			return ev, fmt.Errorf("line %d: field %s: %w", val.Line, field, err)
@@ -118,6 +128,11 @@ func parseScenarioEvent(file string, item *yaml.Node) (ScenarioEvent, error) {
 	}
 	if ev.BMC == "" {
 		return ev, fmt.Errorf("line %d: field bmc: empty (want a name, an index or \"*\")", item.Line)
+	}
+	if ev.Fault.Fault.IsData() {
+		if err := ev.Fault.check(); err != nil {
+			return ev, fmt.Errorf("line %d: %w", item.Line, err)
+		}
 	}
 	return ev, nil
 }
