@@ -84,7 +84,7 @@ func newModernProfile() *profile {
 			"CapacityWatts": l.psuCapacityWatts,
 			"Allocation":    obj{"RequestedWatts": l.peakWatts, "AllocatedWatts": l.psuCapacityWatts},
 			"PowerSupplyRedundancy": []any{obj{
-				"RedundancyType": "Failover", "MinNeededInGroup": 1,
+				"RedundancyType": "Failover", "MinNeededInGroup": 2, // members needed to be redundant
 				"RedundancyGroup": []any{odataID(psuURIs[0]), odataID(psuURIs[1])},
 				"Status":          status(psuRedundancyHealth(r)),
 			}},

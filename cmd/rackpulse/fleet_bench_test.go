@@ -17,6 +17,9 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/rackpulse/rackpulse/alert"
+	"github.com/rackpulse/rackpulse/alert/amtest"
 )
 
 // BenchmarkFleet polls a simulated fleet with the real binary, as an
@@ -26,6 +29,14 @@ import (
 // reports polls per second, requests per poll, CPU seconds per 1,000 polls
 // and average cores of the poller, its peak RSS, and the share of BMCs that
 // were polled successfully in every interval of the window.
+//
+// With FLEET_ALERTS=on (the default) the alert rules run as in production:
+// serve sends to a real Alertmanager (tools/bin/alertmanager; the
+// benchmark fails without one), and one BMC in a hundred has an
+// uncorrectable DIMM error from the start of the window, so that alerts
+// fire and are resent every cycle. FLEET_ALERTS=off switches every rule off
+// (the alert settings' disabled list), for the cost of alerting by
+// difference.
 //
 // Run it with `make bench-fleet` (RACKPULSE_FLEET_BENCH=1); it is skipped
 // otherwise, since it takes minutes.
@@ -38,6 +49,7 @@ func BenchmarkFleet(b *testing.B) {
 	latency := envString("FLEET_LATENCY", "50ms-200ms")
 	mix := envString("FLEET_MIX", "modern=50,legacy=50")
 	interval := envDuration(b, "FLEET_INTERVAL", 30*time.Second)
+	alerts := envString("FLEET_ALERTS", "on")
 
 	dir := b.TempDir()
 	bin := filepath.Join(dir, "rackpulse")
@@ -69,8 +81,22 @@ func BenchmarkFleet(b *testing.B) {
 	}
 
 	const listen = "127.0.0.1:19391"
-	serve := exec.CommandContext(ctx, bin, "serve", "--inventory", inv, "--listen", listen,
-		"--workers", "512", "--state-dir", filepath.Join(dir, "state"), "--log-level", "warn")
+	args := []string{"serve", "--inventory", inv, "--listen", listen,
+		"--workers", "512", "--state-dir", filepath.Join(dir, "state"), "--log-level", "warn"}
+	switch alerts {
+	case "on":
+		am := amtest.Start(b)
+		args = append(args, "--alertmanager-url", am.URL())
+	case "off":
+		config := filepath.Join(dir, "alerts-off.yaml")
+		if err := os.WriteFile(config, []byte("alerts:\n  disabled: ["+strings.Join(alert.Names(), ", ")+"]\n"), 0o600); err != nil {
+			b.Fatal(err)
+		}
+		args = append(args, "--config", config)
+	default:
+		b.Fatalf("FLEET_ALERTS=%q: want on or off", alerts)
+	}
+	serve := exec.CommandContext(ctx, bin, args...)
 	serve.Env = sim.Env
 	serve.Stderr = os.Stderr
 	if err := serve.Start(); err != nil {
@@ -79,6 +105,20 @@ func BenchmarkFleet(b *testing.B) {
 	defer stopProcess(serve)
 
 	time.Sleep(interval + 5*time.Second) // every BMC has had its first poll
+	failing := 0
+	if alerts == "on" {
+		for i := 0; i < bmcs; i += 100 {
+			name := fmt.Sprintf("rack-%02d-u%02d", i/20+1, i%20+1)
+			resp, err := http.Post("http://127.0.0.1:18181/bmcs/"+name+"/faults", "application/json", strings.NewReader(`{"fault":"dimm-uncorrectable"}`))
+			if err != nil {
+				b.Fatalf("inject: %v", err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusCreated {
+				failing++
+			}
+		}
+	}
 	b.ResetTimer()
 	before := scrapeFleet(b, listen)
 	cpuBefore := processCPUSeconds(b, serve.Process.Pid)
@@ -108,8 +148,9 @@ func BenchmarkFleet(b *testing.B) {
 	b.ReportMetric(cpu/window.Seconds(), "cores")
 	b.ReportMetric(float64(peakRSS)/(1<<20), "peak-MiB")
 	b.ReportMetric(100*float64(onTime)/float64(bmcs), "%on-time")
-	fmt.Printf("fleet: %d BMCs (%s) every %v, window %v: %.1f polls/s, %.1f requests/poll, %.2f CPU s/1000 polls, %.2f cores, peak RSS %.0f MiB, %d/%d BMCs polled in every interval\n",
-		bmcs, mix, interval, window, polls/window.Seconds(), after.requestsPerPoll(), cpu/polls*1000, cpu/window.Seconds(), float64(peakRSS)/(1<<20), onTime, bmcs)
+	b.ReportMetric(after.firing, "alerts-firing")
+	fmt.Printf("fleet: %d BMCs (%s) every %v, window %v, alerts %s (%d BMCs failing, %.0f alerts firing): %.1f polls/s, %.1f requests/poll, %.2f CPU s/1000 polls, %.3f cores, peak RSS %.0f MiB, %d/%d BMCs polled in every interval\n",
+		bmcs, mix, interval, window, alerts, failing, after.firing, polls/window.Seconds(), after.requestsPerPoll(), cpu/polls*1000, cpu/window.Seconds(), float64(peakRSS)/(1<<20), onTime, bmcs)
 }
 
 type fleetScrape struct {
@@ -118,6 +159,7 @@ type fleetScrape struct {
 	allPolls map[string]float64 // poll attempts, per server
 	skipped  map[string]float64
 	requests map[string]float64 // last poll's requests, per server
+	firing   float64            // alerts firing
 }
 
 func (s fleetScrape) requestsPerPoll() float64 {
@@ -155,6 +197,9 @@ func scrapeFleet(b *testing.B, listen string) fleetScrape {
 	}
 	for _, m := range families["rackpulse_bmc_poll_requests"].GetMetric() {
 		s.requests[labelMap(m.GetLabel())["server"]] = m.GetGauge().GetValue()
+	}
+	for _, m := range families["rackpulse_alerts_firing"].GetMetric() {
+		s.firing += m.GetGauge().GetValue()
 	}
 	return s
 }

@@ -34,6 +34,13 @@ func startFleet(t *testing.T, n int) (*sim.Fleet, string) {
 // and ports filled in) and returns it with its inventory polled every second.
 func startSimFleet(t *testing.T, opts sim.FleetOptions) (*sim.Fleet, string) {
 	t.Helper()
+	return startSimFleetEvery(t, opts, "1s")
+}
+
+// startSimFleetEvery is startSimFleet with the inventory polled every
+// interval (a duration as the inventory writes it).
+func startSimFleetEvery(t *testing.T, opts sim.FleetOptions, interval string) (*sim.Fleet, string) {
+	t.Helper()
 	const password = "serve-test-password"
 	t.Setenv(sim.PasswordEnv, password)
 	out := t.TempDir()
@@ -45,7 +52,7 @@ func startSimFleet(t *testing.T, opts sim.FleetOptions) (*sim.Fleet, string) {
 		t.Fatal(err)
 	}
 	inv := filepath.Join(out, "poll-inventory.yaml")
-	writeFile(t, inv, strings.Replace(string(raw), "poll_interval: 30s", "poll_interval: 1s", 1))
+	writeFile(t, inv, strings.Replace(string(raw), "poll_interval: 30s", "poll_interval: "+interval, 1))
 	return fleet, inv
 }
 
