@@ -65,6 +65,9 @@ type Engine struct {
 	log     *slog.Logger
 	metrics *metrics
 
+	// saveMu orders writes of the state file, done without mu.
+	saveMu sync.Mutex
+
 	mu       sync.Mutex
 	site     string
 	servers  map[string]*serverState
@@ -261,6 +264,7 @@ func (e *Engine) evaluateServer(st *serverState, p *fleet.Poll) {
 	e.reconcile(&st.alerts, found, p.At, evaluated, func(a *active) int { return e.forOf(a.rule, set) },
 		func(a *active) bool { return a.rule == ruleUnreachable || !a.fromReading || ev.shows(a.key) },
 		func(a *active) { e.label(a, st) })
+	e.dirty = e.dirty || ev.changed
 }
 
 // serverRules are the rules evaluated on a server's good poll.
@@ -409,7 +413,6 @@ func unreachableReason(err error) string {
 // state.
 func (e *Engine) ObserveCycle(c *fleet.Cycle) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	for _, st := range e.servers {
 		if st.lastErr != nil {
 			e.unreachable(st, c.Time)
@@ -418,9 +421,9 @@ func (e *Engine) ObserveCycle(c *fleet.Cycle) {
 	e.evaluateRacks(c.Time, c.Result, c.Racks)
 	e.flush()
 	e.resend(c.Time)
-	if e.dirty {
-		e.save()
-	}
+	state := e.stateToSave()
+	e.mu.Unlock()
+	_ = e.writeState(state)
 }
 
 // EvaluateRacks evaluates the rack rules on a rollup made elsewhere (the
@@ -428,13 +431,12 @@ func (e *Engine) ObserveCycle(c *fleet.Cycle) {
 // does.
 func (e *Engine) EvaluateRacks(now time.Time, res *rollup.Result) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	e.evaluateRacks(now, res, nil)
 	e.flush()
 	e.resend(now)
-	if e.dirty {
-		e.save()
-	}
+	state := e.stateToSave()
+	e.mu.Unlock()
+	_ = e.writeState(state)
 }
 
 // evaluateRacks runs RackOverBudget on each rack of the rollup and
@@ -706,8 +708,10 @@ func (e *Engine) Alerts() []Alert {
 // Close saves the state.
 func (e *Engine) Close() error {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.save()
+	e.dirty = true
+	state := e.stateToSave()
+	e.mu.Unlock()
+	return e.writeState(state)
 }
 
 // generatorURL links to rackpulse's view of a server, or of the rollup.

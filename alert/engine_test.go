@@ -2,6 +2,9 @@ package alert
 
 import (
 	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -440,11 +443,15 @@ func TestRestartKeepsFiringAlertsWithoutFiringAgain(t *testing.T) {
 	dimm(s, "A1").UncorrectableErrors = ptr[int64](2)
 	sensor(s, "CPU1 Temp").Value = ptr(88.0)
 	h2.poll("r12-u03", s, nil)
-	// The DIMM counter history survived: 6 more make 11 in 24 h.
+	// The DIMM counter history survived: 6 more make 11 in 24 h on B1;
+	// B2 read 0 before and 12 now: 12 new errors.
 	dimm(cpu2, "B1").CorrectableErrors = ptr[int64](51)
+	dimm(cpu2, "B2").CorrectableErrors = ptr[int64](12)
 	h2.poll("r12-u05", cpu2, nil)
-	if got := h2.changes(); !slices.Equal(got, []string{"DIMMFailing warning firing B1"}) {
-		t.Errorf("first polls after restart: %v; want no re-fire of A1, no CPUHot (its for-duration starts again), B1 from the kept history", got)
+	got := h2.changes()
+	slices.Sort(got)
+	if want := []string{"DIMMFailing warning firing B1", "DIMMFailing warning firing B2"}; !slices.Equal(got, want) {
+		t.Errorf("first polls after restart: %v; want no re-fire of A1, no CPUHot (its for-duration starts again), B1 and B2 from the kept counters", got)
 	}
 }
 
@@ -480,5 +487,34 @@ func TestCycleResendsFiringAlerts(t *testing.T) {
 	h.e.ObserveCycle(&fleet.Cycle{Time: h.now, Inventory: h.inv, Result: &rollup.Result{}})
 	if got := h.notified(); !slices.Equal(got, []string{"DriveFailing critical resolved 1"}) {
 		t.Errorf("after the resolve cycles sent %v; want the resolve again within 15 min, then no more", got)
+	}
+}
+
+func TestStateFileIsPrivateAndADamagedOneIsSetAside(t *testing.T) {
+	dir := t.TempDir()
+	h := newHarness(t, Options{StateDir: dir})
+	s := healthy("r12-u03", h.now)
+	s.Drives[0].Health = bmc.HealthCritical
+	h.poll("r12-u03", s, nil)
+	h.e.ObserveCycle(&fleet.Cycle{Time: h.now, Inventory: h.inv, Result: &rollup.Result{}})
+	fi, err := os.Stat(filepath.Join(dir, "alerts.json"))
+	if err != nil {
+		t.Fatalf("state not saved after a cycle with a change: %v", err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("state file mode %v, want 0600", fi.Mode().Perm())
+	}
+
+	if err := os.WriteFile(filepath.Join(dir, "alerts.json"), []byte(`{"version":1,"servers":{`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	e := New(Options{StateDir: dir, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	e.SetInventory(h.inv, nil, interval)
+	if n := len(e.Alerts()); n != 0 {
+		t.Errorf("%d alerts from a damaged state file", n)
+	}
+	if !strings.Contains(logs.String(), "alert state unreadable") {
+		t.Errorf("a damaged state file was not logged: %s", logs.String())
 	}
 }

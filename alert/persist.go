@@ -30,10 +30,13 @@ type savedState struct {
 }
 
 type savedServer struct {
-	LastGood time.Time        `json:"last_good,omitzero"`
-	Alerts   []savedAlert     `json:"alerts,omitempty"`
-	DIMMs    []dimmTrack      `json:"dimms,omitempty"`
-	Events   []eventCondition `json:"events,omitempty"`
+	LastGood time.Time    `json:"last_good,omitzero"`
+	Alerts   []savedAlert `json:"alerts,omitempty"`
+	// DIMMs are the counter tracks with something to keep; ZeroSlots the
+	// slots whose counter read 0 (most of them), kept by name only.
+	DIMMs     []dimmTrack      `json:"dimms,omitempty"`
+	ZeroSlots []string         `json:"zero_slots,omitempty"`
+	Events    []eventCondition `json:"events,omitempty"`
 }
 
 type savedRack struct {
@@ -77,22 +80,20 @@ func (e *Engine) restoreAlerts(saved []savedAlert) []*active {
 	return out
 }
 
-// save writes the state file (atomically, mode 0600); without a state
-// directory it does nothing.
-func (e *Engine) save() error {
-	if e.opts.StateDir == "" {
-		e.dirty = false
-		return nil
-	}
+// encodeState encodes the state to save, and counts it saved.
+func (e *Engine) encodeState() ([]byte, error) {
 	st := savedState{Version: stateVersion, Saved: time.Now().UTC(), Servers: map[string]savedServer{}, Racks: map[string]savedRack{}}
 	for name, s := range e.servers {
 		ss := savedServer{LastGood: s.lastGood, Alerts: saveAlerts(s.alerts), Events: s.events}
 		for _, d := range s.dimms {
-			if d.Known || len(d.Increments) > 0 || !d.Replaced.IsZero() {
+			switch {
+			case len(d.Increments) > 0 || !d.Replaced.IsZero() || (d.Known && d.Last != 0):
 				ss.DIMMs = append(ss.DIMMs, d)
+			case d.Known:
+				ss.ZeroSlots = append(ss.ZeroSlots, d.Slot)
 			}
 		}
-		if len(ss.Alerts) > 0 || len(ss.DIMMs) > 0 || len(ss.Events) > 0 {
+		if len(ss.Alerts) > 0 || len(ss.DIMMs) > 0 || len(ss.ZeroSlots) > 0 || len(ss.Events) > 0 {
 			st.Servers[name] = ss
 		}
 	}
@@ -104,14 +105,43 @@ func (e *Engine) save() error {
 	st.Resolved = e.resolved
 	b, err := json.Marshal(st)
 	if err != nil {
-		return fmt.Errorf("alert state: %w", err)
-	}
-	if err := writeFileAtomic(filepath.Join(e.opts.StateDir, stateFile), b); err != nil {
-		e.log.Error("alert state not saved; it is kept in memory and saved again next cycle", "err", err)
-		return err
+		return nil, fmt.Errorf("alert state: %w", err)
 	}
 	e.dirty = false
-	return nil
+	return b, nil
+}
+
+// stateToSave encodes the state when it changed since it was last saved
+// and there is a state directory; nil otherwise. Called with e.mu held;
+// the file is written by writeState, without it.
+func (e *Engine) stateToSave() []byte {
+	if !e.dirty || e.opts.StateDir == "" {
+		return nil
+	}
+	b, err := e.encodeState()
+	if err != nil {
+		e.log.Error("alert state not encoded", "err", err)
+		return nil
+	}
+	return b
+}
+
+// writeState writes encoded state to the state file (atomically, mode
+// 0600). A failure is logged and the state marked for the next cycle.
+func (e *Engine) writeState(b []byte) error {
+	if b == nil {
+		return nil
+	}
+	e.saveMu.Lock()
+	defer e.saveMu.Unlock()
+	err := writeFileAtomic(filepath.Join(e.opts.StateDir, stateFile), b)
+	if err != nil {
+		e.log.Error("alert state not saved; it is kept in memory and saved again next cycle", "err", err)
+		e.mu.Lock()
+		e.dirty = true
+		e.mu.Unlock()
+	}
+	return err
 }
 
 // restore reads the state file, if any. A damaged one is logged and set
@@ -137,7 +167,11 @@ func (e *Engine) restore() {
 		return
 	}
 	for name, ss := range st.Servers {
-		e.servers[name] = &serverState{name: name, lastGood: ss.LastGood, alerts: e.restoreAlerts(ss.Alerts), dimms: ss.DIMMs, events: ss.Events}
+		dimms := ss.DIMMs
+		for _, slot := range ss.ZeroSlots {
+			dimms = append(dimms, dimmTrack{Slot: slot, Known: true})
+		}
+		e.servers[name] = &serverState{name: name, lastGood: ss.LastGood, alerts: e.restoreAlerts(ss.Alerts), dimms: dimms, events: ss.Events}
 	}
 	for name, sr := range st.Racks {
 		e.racks[name] = &rackState{name: name, alerts: e.restoreAlerts(sr.Alerts)}

@@ -20,6 +20,9 @@ type serverEval struct {
 	set   *Settings
 	now   time.Time
 	found []finding
+	// changed: the evaluation changed state worth saving (a DIMM's
+	// counter track).
+	changed bool
 }
 
 func (ev *serverEval) add(f finding) { ev.found = append(ev.found, f) }
@@ -123,8 +126,13 @@ func (ev *serverEval) dimms() {
 			continue
 		}
 		tr := ev.st.dimm(i, d.Slot)
-		if memoryRead && tr.observe(d.Serial, d.CorrectableErrors, ev.now) {
-			ev.st.clearEvents(ruleDIMM, d.Slot, ev.now)
+		if memoryRead {
+			had, known := len(tr.Increments), tr.Known
+			if tr.observe(d.Serial, d.CorrectableErrors, ev.now) {
+				ev.st.clearEvents(ruleDIMM, d.Slot, ev.now)
+				ev.changed = true
+			}
+			ev.changed = ev.changed || len(tr.Increments) != had || tr.Known != known
 		}
 		f := finding{key: key{ruleDIMM, d.Slot}, fromReading: true, serial: d.Serial, part: d.PartNumber}
 		switch {
