@@ -25,8 +25,6 @@ type serverEval struct {
 	changed bool
 }
 
-func (ev *serverEval) add(f finding) { ev.found = append(ev.found, f) }
-
 // firing is the severity the rule's alert on subject fires at now (none
 // when it is not firing): dead bands keep a firing alert up.
 func (ev *serverEval) firing(r rule, subject string) Severity {

@@ -121,7 +121,9 @@ func (p *poll) readSystems(ctx context.Context) []systemRef {
 		id := firstNonEmpty(sys.ID, lastSegment(uri))
 		refs = append(refs, systemRef{ID: id, URI: uri, links: links})
 		p.watch("system "+id, sys.Status)
+		//lint:ignore SA1019 the summaries' Status is what firmware publishes
 		p.watch("system "+id+" MemorySummary", sys.MemorySummary.Status)
+		//lint:ignore SA1019 the summaries' Status is what firmware publishes
 		p.watch("system "+id+" ProcessorSummary", sys.ProcessorSummary.Status)
 		p.snap.Systems = append(p.snap.Systems, bmc.System{
 			ID:           id,
