@@ -149,7 +149,7 @@ func (ev *serverEval) dimms() {
 			f.sev, f.what = SeverityWarning, "the BMC reports its health Warning"
 		}
 		if f.sev > SeverityNone {
-			f.source = "Memory " + d.Slot
+			f.source = firstNonEmpty(d.Source, "DIMM "+d.Slot)
 			ev.found = merge(ev.found, f)
 		}
 	}
@@ -329,7 +329,7 @@ func (ev *serverEval) psus() {
 			continue
 		}
 		ev.found = merge(ev.found, finding{key: key{rulePSUFailed, p.Bay}, sev: SeverityCritical, fromReading: true,
-			what: what, serial: p.Serial, part: p.Model, source: "PSU " + p.Bay + psuSource(p)})
+			what: what, serial: p.Serial, part: p.Model, source: firstNonEmpty(p.Source, "PSU "+p.Bay+psuSource(p))})
 	}
 	// A server with one supply was never redundant: a configuration, not
 	// a loss.
@@ -393,7 +393,7 @@ func (ev *serverEval) drives() {
 		default:
 			continue
 		}
-		f.source = "Drive " + d.Bay
+		f.source = firstNonEmpty(d.Source, "Drive "+d.Bay)
 		ev.found = merge(ev.found, f)
 	}
 }
@@ -463,4 +463,13 @@ func humanDuration(d time.Duration) string {
 		return fmt.Sprintf("%d min", d/time.Minute)
 	}
 	return d.String()
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
 }

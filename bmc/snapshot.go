@@ -132,6 +132,8 @@ type PSU struct {
 	// Suspect lists readings set aside as implausible, with the reason
 	// (for example "input_watts 800 >= capacity 800").
 	Suspect []string `json:"suspect,omitempty"`
+	// Source is the resource or record the PSU was read from.
+	Source string `json:"source,omitempty"`
 }
 
 // RedundancyGroup is a group of power supplies that the BMC says back each
@@ -166,6 +168,8 @@ type DIMM struct {
 	// Error counters, nil where the BMC does not publish them.
 	CorrectableErrors   *int64 `json:"correctable_errors,omitempty"`
 	UncorrectableErrors *int64 `json:"uncorrectable_errors,omitempty"`
+	// Source is the resource or record the DIMM was read from.
+	Source string `json:"source,omitempty"`
 }
 
 // CPU is one processor socket.
@@ -198,6 +202,8 @@ type Drive struct {
 	CorrectableErrors   *int64 `json:"correctable_errors,omitempty"`
 	UncorrectableErrors *int64 `json:"uncorrectable_errors,omitempty"`
 	MediaErrors         *int64 `json:"media_errors,omitempty"`
+	// Source is the resource or record the drive was read from.
+	Source string `json:"source,omitempty"`
 }
 
 // System is one computer system behind the BMC (several on a blade BMC).

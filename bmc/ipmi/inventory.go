@@ -50,7 +50,7 @@ func inventory(snap *bmc.Snapshot, rs []sensorReading) {
 			psu := psus[rec.EntityInstance]
 			if psu == nil {
 				bay := strconv.Itoa(int(rec.EntityInstance))
-				psu = &bmc.PSU{Bay: bay, Name: "PSU" + bay}
+				psu = &bmc.PSU{Bay: bay, Name: "PSU" + bay, Source: "SDR " + rec.Name}
 				psus[rec.EntityInstance] = psu
 			}
 			applyPSUSensor(psu, rec, r, s)
@@ -119,7 +119,7 @@ func dimmSlot(rec *sdrRecord) string {
 }
 
 func dimmFrom(rec *sdrRecord, r sensorReading, s *bmc.Sensor) bmc.DIMM {
-	d := bmc.DIMM{Slot: dimmSlot(rec), Health: s.Health, State: "Enabled"}
+	d := bmc.DIMM{Slot: dimmSlot(rec), Health: s.Health, State: "Enabled", Source: "SDR " + rec.Name}
 	if rec.EventType == eventSensorSpecific && r.ok {
 		switch {
 		case supports(rec, 6) && !asserted(r, 6):
@@ -179,7 +179,7 @@ func applyPSUSensor(psu *bmc.PSU, rec *sdrRecord, r sensorReading, s *bmc.Sensor
 }
 
 func driveFrom(rec *sdrRecord, r sensorReading, s *bmc.Sensor) bmc.Drive {
-	d := bmc.Drive{Bay: strings.TrimSpace(partSuffix.ReplaceAllString(rec.Name, "")), Name: rec.Name, Health: s.Health, State: "Enabled"}
+	d := bmc.Drive{Bay: strings.TrimSpace(partSuffix.ReplaceAllString(rec.Name, "")), Name: rec.Name, Health: s.Health, State: "Enabled", Source: "SDR " + rec.Name}
 	if rec.EventType == eventSensorSpecific && r.ok {
 		if supports(rec, 0) && !asserted(r, 0) {
 			d.State, d.Health = "Absent", bmc.HealthUnknown

@@ -28,6 +28,7 @@ func (p *poll) readMemory(ctx context.Context, systems []systemRef) {
 				return err
 			}
 			dimm := dimmFromRedfish(sys.ID, &m)
+			dimm.Source = firstNonEmpty(m.ODataID, uri)
 			p.c.remember(firstNonEmpty(m.ODataID, uri), "DIMM", dimm.Slot)
 			var metricsErr error
 			if links.Metrics.ID != "" && !isAbsentState(m.Status.State) {

@@ -81,6 +81,7 @@ func (p *poll) readLegacyPower(ctx context.Context, ch chassisRef) bool {
 		bays := map[string]string{}
 		for _, ps := range pw.PowerSupplies {
 			psu := legacyPSU(ch.ID, ps)
+			psu.Source = firstNonEmpty(ps.ODataID, ch.URI)
 			p.snap.PSUs = append(p.snap.PSUs, psu)
 			p.c.remember(ps.ODataID, "PSU", psu.Bay)
 			bays[ps.ODataID] = psu.Bay
@@ -191,6 +192,7 @@ func (p *poll) readPowerSubsystem(ctx context.Context, ch chassisRef) bool {
 			State:            string(unit.Status.State),
 			FailurePredicted: predictsFailure(unit.Status),
 			LineInputStatus:  string(unit.LineInputStatus),
+			Source:           firstNonEmpty(unit.ODataID, uri),
 		}
 		var input, output *float64
 		var metricsErr error

@@ -138,6 +138,7 @@ func (p *poll) driveFromRedfish(ctx context.Context, system, uri string, raw []b
 		State:            string(dr.Status.State),
 		FailurePredicted: dr.FailurePredicted,
 		LifeLeftPercent:  dr.PredictedMediaLifeLeftPercent,
+		Source:           firstNonEmpty(dr.ODataID, uri),
 	}
 	if dr.CapacityBytes != nil {
 		d.CapacityBytes = int64(*dr.CapacityBytes)
