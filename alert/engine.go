@@ -372,16 +372,19 @@ func (e *Engine) unreachable(st *serverState, now time.Time) {
 	if st.lastErr == nil || !st.settings.enabled(ruleUnreachable) || st.interval <= 0 {
 		return
 	}
+	// Only the time this process has watched counts: after a restart
+	// the BMC gets UnreachableIntervals again, whatever its last good
+	// poll before it.
 	since := st.lastGood
-	if since.IsZero() {
+	if since.Before(st.firstSeen) {
 		since = st.firstSeen
 	}
 	limit := time.Duration(st.settings.UnreachableIntervals) * st.interval
 	var found []finding
 	if d := now.Sub(since); d >= limit {
-		what := "no answer for " + d.Truncate(time.Second).String()
-		if st.lastGood.IsZero() {
-			what = "no good poll since " + since.UTC().Format(time.RFC3339)
+		what := "no good poll for " + d.Truncate(time.Second).String()
+		if !st.lastGood.IsZero() {
+			what += ", the last at " + st.lastGood.UTC().Format(time.RFC3339)
 		}
 		found = append(found, finding{key: key{ruleUnreachable, ""}, sev: SeverityWarning, fromReading: true,
 			value: d.Seconds(), threshold: limit.Seconds(), hasValue: true, hasThresh: true,

@@ -350,6 +350,33 @@ func TestBMCUnreachable(t *testing.T) {
 	}
 }
 
+func TestBMCUnreachableAfterARestartCountsFromTheRestart(t *testing.T) {
+	dir := t.TempDir()
+	h := newHarness(t, Options{StateDir: dir})
+	h.poll("r12-u03", healthy("r12-u03", h.now), nil)
+	h.e.ObserveCycle(&fleet.Cycle{Time: h.now, Inventory: h.inv, Result: &rollup.Result{}})
+	if err := h.e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// An hour later the poller starts again; the BMC does not answer.
+	h2 := &harness{t: t, inv: h.inv, notes: &notes{}, changed: &changeLog{}, now: h.now.Add(time.Hour)}
+	h2.e = New(Options{StateDir: dir, Points: h2.changed})
+	h2.e.SetInventory(h2.inv, nil, interval)
+	for range 3 {
+		h2.poll("r12-u03", nil, errTimeout)
+	}
+	if got := h2.changes(); len(got) != 0 {
+		t.Errorf("after the restart, 3 failed polls (2 intervals watched) raised %v", got)
+	}
+	h2.poll("r12-u03", nil, errTimeout)
+	if got := h2.changes(); !slices.Equal(got, []string{"BMCUnreachable warning firing"}) {
+		t.Errorf("3 intervals after the restart: %v", got)
+	}
+	if d := h2.alert("BMCUnreachable").Annotations.Description; !strings.Contains(d, "no good poll for 1m30s, the last at") {
+		t.Errorf("description %q", d)
+	}
+}
+
 func rackCycle(h *harness, watts float64, reporting int, failover ...power.Failover) {
 	res := &rollup.Result{Time: h.now, Racks: []rollup.Node{{Name: "r12", Room: "hall-1", Row: "row-a",
 		Totals: rollup.Totals{Watts: watts, BudgetWatts: 1000, Servers: 2, Reporting: reporting}}}}
