@@ -44,7 +44,8 @@ type TLSConfig struct {
 type Cadence struct {
 	// Readings: power and thermal, every poll.
 	Readings time.Duration `json:"readings"`
-	// Slow: memory metrics, drives and logs.
+	// Slow: memory metrics, drives and Redfish logs (read early when a
+	// health status changes; the IPMI SEL is checked every poll).
 	Slow time.Duration `json:"slow"`
 	// Static: models, serials, slots; cached between refreshes.
 	Static time.Duration `json:"static"`

@@ -509,3 +509,42 @@ func TestSiteRollupRaisesRackOverBudget(t *testing.T) {
 		t.Errorf("summary %q", s)
 	}
 }
+
+// TestEventsAndAlertsAreStored: a BMC's new log entries and the alerts'
+// state changes reach a real InfluxDB as event and alert points.
+func TestEventsAndAlertsAreStored(t *testing.T) {
+	d := influxtest.Start(t)
+	db := d.CreateDB(t)
+	fleet, invPath := startSimFleet(t, sim.FleetOptions{Count: 2, Mix: modernOnly(t)})
+	b := fleet.BMCs()[0]
+	serve := startServing(t, serveConfig{inventoryPath: invPath, stateDir: t.TempDir(),
+		storage: storage.Config{URL: d.URL(), Bucket: db, SpoolDir: t.TempDir(), FlushInterval: 200 * time.Millisecond}})
+	waitFor(t, 60*time.Second, func() bool {
+		return serve.metric(t, "rackpulse_bmc_polls_total", map[string]string{"server": b.Name(), "result": "ok"}) >= 1
+	})
+	if err := b.Inject(sim.FaultSpec{Fault: sim.FaultDIMMUncorrectable, Target: "DIMM4"}); err != nil {
+		t.Fatal(err)
+	}
+	series := func(q string) [][]any {
+		r := d.Query(t, db, q)
+		if len(r.Results) == 0 || len(r.Results[0].Series) == 0 {
+			return nil
+		}
+		return r.Results[0].Series[0].Values
+	}
+	waitFor(t, 60*time.Second, func() bool {
+		return len(series(fmt.Sprintf(`SELECT "state", "summary" FROM "alert" WHERE "server" = '%s' AND "alertname" = 'DIMMFailing'`, b.Name()))) > 0
+	})
+	alerts := series(fmt.Sprintf(`SELECT "state", "summary", "subject", "severity" FROM "alert" WHERE "server" = '%s'`, b.Name()))
+	if row := alerts[0]; row[1] != "firing" || !strings.HasPrefix(fmt.Sprint(row[2]), "Replace DIMM PROC 1 DIMM 4") || row[3] != "PROC 1 DIMM 4" || row[4] != "critical" {
+		t.Errorf("alert point %v; want firing, its summary, slot PROC 1 DIMM 4, critical", row)
+	}
+	waitFor(t, 60*time.Second, func() bool {
+		return len(series(fmt.Sprintf(`SELECT "message" FROM "event" WHERE "server" = '%s' AND "component" = 'DIMM'`, b.Name()))) > 0
+	})
+	events := series(fmt.Sprintf(`SELECT "message", "subject", "severity" FROM "event" WHERE "server" = '%s' AND "component" = 'DIMM'`, b.Name()))
+	last := events[len(events)-1]
+	if !strings.Contains(fmt.Sprint(last[1]), "PROC 1 DIMM 4") || last[2] != "PROC 1 DIMM 4" || last[3] != "Critical" {
+		t.Errorf("event point %v; want the multi-bit error naming PROC 1 DIMM 4, Critical", last)
+	}
+}
