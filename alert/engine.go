@@ -209,6 +209,8 @@ func (e *Engine) SetInventory(inv *inventory.Inventory, scope fleet.Scope, _ tim
 func (e *Engine) ObservePoll(p *fleet.Poll) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	start := time.Now()
+	defer func() { e.metrics.pollSeconds.Add(time.Since(start).Seconds()) }()
 	st := e.servers[p.Server.Name]
 	if st == nil {
 		return // not in the inventory in force
@@ -231,26 +233,20 @@ func (e *Engine) ObservePoll(p *fleet.Poll) {
 // evaluateServer runs every server rule on a good poll.
 func (e *Engine) evaluateServer(st *serverState, p *fleet.Poll) {
 	ev := &e.eval
-	*ev = serverEval{st: st, snap: p.Snapshot, psu: p.State.PSU, set: &st.settings, now: p.At, found: ev.found[:0]}
+	*ev = serverEval{st: st, snap: p.Snapshot, psu: p.State.PSU, set: &st.settings, now: p.At, found: ev.found[:0], sockets: ev.sockets[:0]}
 	e.observeEvents(st, p.Snapshot, p.At)
 	set := &st.settings
 	if set.enabled(ruleDIMM) {
 		ev.dimms()
 	}
-	if set.enabled(ruleCPU) {
-		ev.cpus()
-	}
+	// One pass over the sensors for CPUHot, InletHot and FanFailed: a
+	// server's sensors are most of what a poll brings.
+	ev.sensors(set.enabled(ruleCPU), set.enabled(ruleInlet), set.enabled(ruleFan))
 	if set.enabled(rulePSUFailed) || set.enabled(rulePSURedundancy) {
 		ev.psus()
 	}
-	if set.enabled(ruleFan) {
-		ev.fans()
-	}
 	if set.enabled(ruleDrive) {
 		ev.drives()
-	}
-	if set.enabled(ruleInlet) {
-		ev.inlets()
 	}
 	found := ev.found[:0]
 	for _, f := range ev.found {
@@ -416,6 +412,7 @@ func unreachableReason(err error) string {
 // state.
 func (e *Engine) ObserveCycle(c *fleet.Cycle) {
 	e.mu.Lock()
+	start := time.Now()
 	for _, st := range e.servers {
 		if st.lastErr != nil {
 			e.unreachable(st, c.Time)
@@ -425,16 +422,17 @@ func (e *Engine) ObserveCycle(c *fleet.Cycle) {
 	e.flush()
 	e.resend(c.Time)
 	state := e.stateToSave()
+	e.metrics.cycleSeconds.Add(time.Since(start).Seconds())
 	e.mu.Unlock()
 	_ = e.writeState(state)
 }
 
 // EvaluateRacks evaluates the rack rules on a rollup made elsewhere (the
-// site role's, from stored rack totals), then sends and saves as a cycle
-// does.
-func (e *Engine) EvaluateRacks(now time.Time, res *rollup.Result) {
+// site role's, from stored rack totals and feeds), then sends and saves
+// as a cycle does.
+func (e *Engine) EvaluateRacks(now time.Time, res *rollup.Result, feeds []fleet.RackPower) {
 	e.mu.Lock()
-	e.evaluateRacks(now, res, nil)
+	e.evaluateRacks(now, res, feeds)
 	e.flush()
 	e.resend(now)
 	state := e.stateToSave()
@@ -487,7 +485,7 @@ func (e *Engine) evaluateRacks(now time.Time, res *rollup.Result, feeds []fleet.
 					}
 					found = append(found, finding{key: key{ruleFeedFailover, fo.Failed}, sev: SeverityWarning, fromReading: true,
 						value: fo.LoadWatts, threshold: fo.CapacityWatts, hasValue: true, hasThresh: true,
-						what:   "if feed " + fo.Failed + " fails, feed " + fo.Survivor + " must carry " + formatWatts(fo.LoadWatts) + " of its " + formatWatts(fo.CapacityWatts) + " capacity",
+						what:   "if feed " + fo.Failed + " fails, " + survivor(fo.Survivor) + " must carry " + formatWatts(fo.LoadWatts) + " of its " + formatWatts(fo.CapacityWatts) + " capacity",
 						source: strconv.Itoa(feeds[j].Feeds.Servers) + " live servers' PSU loads"})
 				}
 			}
@@ -495,6 +493,13 @@ func (e *Engine) evaluateRacks(now time.Time, res *rollup.Result, feeds []fleet.
 		e.reconcile(&rs.alerts, found, now, evaluated, func(a *active) int { return e.forOf(a.rule, set) },
 			func(*active) bool { return true }, func(a *active) { e.labelRack(a, rs) })
 	}
+}
+
+func survivor(name string) string {
+	if name == "" {
+		return "the surviving feed"
+	}
+	return "feed " + name
 }
 
 func findActive(as []*active, k key) *active {

@@ -6,6 +6,10 @@ import "github.com/prometheus/client_golang/prometheus"
 type metrics struct {
 	firing  *prometheus.GaugeVec
 	changes *prometheus.CounterVec
+	// evalSeconds sums the time spent evaluating rules, per trigger (a
+	// poll, a cycle): the cost of alerting, measured where it is spent.
+	evalSeconds               *prometheus.CounterVec
+	pollSeconds, cycleSeconds prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -16,7 +20,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		changes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rackpulse_alert_changes_total", Help: "Alert state changes (firing, resolved), by alert name and severity.",
 		}, []string{"alertname", "severity", "state"}),
+		evalSeconds: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rackpulse_alert_evaluation_seconds_total", Help: "Time spent evaluating alert rules, after polls and after rollup cycles.",
+		}, []string{"trigger"}),
 	}
+	m.pollSeconds, m.cycleSeconds = m.evalSeconds.WithLabelValues("poll"), m.evalSeconds.WithLabelValues("cycle")
 	// Every series exists from the start, at 0.
 	for r := range numRules {
 		for _, sev := range []Severity{SeverityWarning, SeverityCritical} {
@@ -24,7 +32,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}
 	}
 	if reg != nil {
-		reg.MustRegister(m.firing, m.changes)
+		reg.MustRegister(m.firing, m.changes, m.evalSeconds)
 	}
 	return m
 }

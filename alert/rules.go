@@ -20,6 +20,8 @@ type serverEval struct {
 	set   *Settings
 	now   time.Time
 	found []finding
+	// sockets holds the CPUs' labels, in CPUs order.
+	sockets []string
 	// changed: the evaluation changed state worth saving (a DIMM's
 	// counter track).
 	changed bool
@@ -132,15 +134,20 @@ func (ev *serverEval) dimms() {
 			}
 			ev.changed = ev.changed || len(tr.Increments) != had || tr.Known != known
 		}
+		ue := d.UncorrectableErrors != nil && *d.UncorrectableErrors > 0
+		n := tr.inWindow(ev.now, set.DIMMCorrectableWindow)
+		if !ue && n < int64(set.DIMMCorrectableLimit) && d.Health != bmc.HealthWarning && d.Health != bmc.HealthCritical {
+			continue // a healthy DIMM
+		}
 		f := finding{key: key{ruleDIMM, d.Slot}, fromReading: true, serial: d.Serial, part: d.PartNumber}
 		switch {
-		case d.UncorrectableErrors != nil && *d.UncorrectableErrors > 0:
+		case ue:
 			f.sev, f.what = SeverityCritical, plural(*d.UncorrectableErrors, "uncorrectable error")
 			f.value, f.hasValue = float64(*d.UncorrectableErrors), true
 		case d.Health == bmc.HealthCritical:
 			f.sev, f.what = SeverityCritical, "the BMC reports its health Critical"
 		}
-		if n := tr.inWindow(ev.now, set.DIMMCorrectableWindow); n >= int64(set.DIMMCorrectableLimit) && f.sev == SeverityNone {
+		if n >= int64(set.DIMMCorrectableLimit) && f.sev == SeverityNone {
 			f.sev = SeverityWarning
 			f.what = fmt.Sprintf("%s in %s", plural(n, "correctable error"), humanDuration(set.DIMMCorrectableWindow))
 			f.value, f.threshold, f.hasValue, f.hasThresh = float64(n), float64(set.DIMMCorrectableLimit), true, true
@@ -180,35 +187,58 @@ func (ev *serverEval) eventFindings(r rule, ident func(string) (string, string))
 	}
 }
 
-// cpus evaluates CPUHot: each CPU package temperature against the BMC's
-// thresholds (the defaults where it has none), with a dead band; the
-// processor's own health; thermal events.
-func (ev *serverEval) cpus() {
+// sensors evaluates the sensor rules in one pass: CPUHot on each CPU
+// package temperature against the BMC's thresholds (the defaults where it
+// has none), InletHot on intake temperatures, FanFailed on fans; then
+// CPUHot on the processors' own temperatures and health, and thermal
+// events.
+func (ev *serverEval) sensors(cpu, inlet, fan bool) {
 	set := ev.set
+	sockets := ev.sockets[:0]
+	if cpu {
+		for j := range ev.snap.CPUs {
+			sockets = append(sockets, ev.st.socketLabel(ev.snap.CPUs[j].Socket))
+		}
+	}
+	ev.sockets = sockets
 	sensed := 0 // CPUs with a temperature sensor, a bit per index in CPUs
 	for i := range ev.snap.Sensors {
 		s := &ev.snap.Sensors[i]
-		if s.Kind != bmc.KindTemperature || !strings.EqualFold(s.Context, bmc.ContextCPU) || s.Value == nil {
-			continue
-		}
-		label := ev.st.cpuSensorLabel(s.Name, ev.snap.CPUs)
-		if label == "" {
-			continue
-		}
-		for j := range ev.snap.CPUs {
-			if ev.st.socketLabel(ev.snap.CPUs[j].Socket) == label {
-				sensed |= 1 << j
+		switch {
+		case s.Kind == bmc.KindFan:
+			if fan {
+				ev.fan(s)
+			}
+		case s.Kind != bmc.KindTemperature || s.Value == nil:
+		case cpu && isContext(s.Context, bmc.ContextCPU):
+			label := ev.st.cpuSensorLabel(s.Name, ev.snap.CPUs)
+			if label == "" {
+				continue
+			}
+			for j, l := range sockets {
+				if l == label {
+					sensed |= 1 << j
+				}
+			}
+			warn, crit, fromBMC := upperThresholds(s.Thresholds, set.CPUWarningCelsius, set.CPUCriticalCelsius)
+			if f, ok := ev.temperature(ruleCPU, label, *s.Value, warn, crit, fromBMC); ok {
+				f.source = s.Source + " (" + s.Name + ")"
+				ev.found = merge(ev.found, f)
+			}
+		case inlet && isContext(s.Context, bmc.ContextIntake):
+			warn, crit, fromBMC := upperThresholds(s.Thresholds, set.InletWarningCelsius, set.InletCriticalCelsius)
+			if f, ok := ev.temperature(ruleInlet, s.Name, *s.Value, warn, crit, fromBMC); ok {
+				f.source = s.Source
+				ev.found = merge(ev.found, f)
 			}
 		}
-		warn, crit, fromBMC := upperThresholds(s.Thresholds, set.CPUWarningCelsius, set.CPUCriticalCelsius)
-		if f, ok := ev.temperature(ruleCPU, label, *s.Value, warn, crit, fromBMC); ok {
-			f.source = s.Source + " (" + s.Name + ")"
-			ev.found = merge(ev.found, f)
-		}
+	}
+	if !cpu {
+		return
 	}
 	for j := range ev.snap.CPUs {
 		c := &ev.snap.CPUs[j]
-		label := ev.st.socketLabel(c.Socket)
+		label := sockets[j]
 		if sensed&(1<<j) == 0 && c.TemperatureC != nil {
 			if f, ok := ev.temperature(ruleCPU, label, *c.TemperatureC, set.CPUWarningCelsius, set.CPUCriticalCelsius, false); ok {
 				f.source = "Processor " + c.Socket
@@ -292,22 +322,6 @@ func (ev *serverEval) temperature(r rule, subject string, v, warn, crit float64,
 		what: fmt.Sprintf("%s °C, at or above %s %s threshold %s °C", formatFloat(v), whose, level, formatFloat(thr))}, true
 }
 
-// inlets evaluates InletHot on intake temperature sensors.
-func (ev *serverEval) inlets() {
-	set := ev.set
-	for i := range ev.snap.Sensors {
-		s := &ev.snap.Sensors[i]
-		if s.Kind != bmc.KindTemperature || !strings.EqualFold(s.Context, bmc.ContextIntake) || s.Value == nil {
-			continue
-		}
-		warn, crit, fromBMC := upperThresholds(s.Thresholds, set.InletWarningCelsius, set.InletCriticalCelsius)
-		if f, ok := ev.temperature(ruleInlet, s.Name, *s.Value, warn, crit, fromBMC); ok {
-			f.source = s.Source
-			ev.found = merge(ev.found, f)
-		}
-	}
-}
-
 // psus evaluates PSUFailed and PSURedundancyLost.
 func (ev *serverEval) psus() {
 	for i := range ev.snap.PSUs {
@@ -346,30 +360,26 @@ func psuSource(p *bmc.PSU) string {
 	return ""
 }
 
-// fans evaluates FanFailed: a fan the BMC calls Critical, or reading below
-// its lower critical threshold.
-func (ev *serverEval) fans() {
-	for i := range ev.snap.Sensors {
-		s := &ev.snap.Sensors[i]
-		if s.Kind != bmc.KindFan {
-			continue
-		}
-		f := finding{key: key{ruleFan, s.Name}, sev: SeverityWarning, fromReading: true, source: s.Source}
-		switch {
-		case s.Value != nil && s.Thresholds.LowerCritical != nil && *s.Value < *s.Thresholds.LowerCritical:
-			f.value, f.threshold, f.hasValue, f.hasThresh = *s.Value, *s.Thresholds.LowerCritical, true, true
-			f.what = fmt.Sprintf("%s %s, below the lower critical threshold %s %s", formatFloat(*s.Value), s.Unit, formatFloat(*s.Thresholds.LowerCritical), s.Unit)
-		case s.Health == bmc.HealthCritical:
-			f.what = "failed (health Critical)"
-			if s.Value != nil {
-				f.value, f.hasValue = *s.Value, true
-				f.what = fmt.Sprintf("failed (health Critical, %s %s)", formatFloat(*s.Value), s.Unit)
-			}
-		default:
-			continue
-		}
-		ev.found = merge(ev.found, f)
+// fan evaluates FanFailed on one fan: Critical, or reading below its
+// lower critical threshold.
+func (ev *serverEval) fan(s *bmc.Sensor) {
+	below := s.Value != nil && s.Thresholds.LowerCritical != nil && *s.Value < *s.Thresholds.LowerCritical
+	if !below && s.Health != bmc.HealthCritical {
+		return
 	}
+	f := finding{key: key{ruleFan, s.Name}, sev: SeverityWarning, fromReading: true, source: s.Source}
+	switch {
+	case below:
+		f.value, f.threshold, f.hasValue, f.hasThresh = *s.Value, *s.Thresholds.LowerCritical, true, true
+		f.what = fmt.Sprintf("%s %s, below the lower critical threshold %s %s", formatFloat(*s.Value), s.Unit, formatFloat(*s.Thresholds.LowerCritical), s.Unit)
+	default:
+		f.what = "failed (health Critical)"
+		if s.Value != nil {
+			f.value, f.hasValue = *s.Value, true
+			f.what = fmt.Sprintf("failed (health Critical, %s %s)", formatFloat(*s.Value), s.Unit)
+		}
+	}
+	ev.found = merge(ev.found, f)
 }
 
 // drives evaluates DriveFailing.
@@ -416,7 +426,7 @@ func (ev *serverEval) shows(k key) bool {
 		}
 		for i := range snap.Sensors {
 			s := &snap.Sensors[i]
-			if s.Kind == bmc.KindTemperature && strings.EqualFold(s.Context, bmc.ContextCPU) && s.Value != nil && ev.st.cpuSensorLabel(s.Name, snap.CPUs) == k.subject {
+			if s.Kind == bmc.KindTemperature && isContext(s.Context, bmc.ContextCPU) && s.Value != nil && ev.st.cpuSensorLabel(s.Name, snap.CPUs) == k.subject {
 				return true
 			}
 		}
@@ -472,4 +482,11 @@ func firstNonEmpty(ss ...string) string {
 		}
 	}
 	return ""
+}
+
+// isContext compares a sensor's physical context with a normalized one,
+// without regard to case (collectors write the normalized names; a vendor
+// may not).
+func isContext(ctx, want string) bool {
+	return ctx == want || (len(ctx) == len(want) && strings.EqualFold(ctx, want))
 }
