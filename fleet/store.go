@@ -6,6 +6,7 @@ import (
 	"github.com/influxdata/influxdb-client-go/v2/api/write"
 
 	"github.com/rackpulse/rackpulse/inventory"
+	"github.com/rackpulse/rackpulse/power"
 	"github.com/rackpulse/rackpulse/rollup"
 	"github.com/rackpulse/rackpulse/storage"
 )
@@ -194,4 +195,45 @@ func feedPoints(inv *inventory.Inventory, racks []RackPower, t time.Time) []*wri
 		}
 	}
 	return out
+}
+
+// RackFeeds turns stored feed points back into each rack's failover
+// state (the site role's input for FeedFailoverUnsafe), with each rack's
+// servers reporting from its stored totals. A rack with no fresh feed
+// points is absent.
+func RackFeeds(inv *inventory.Inventory, points []storage.FeedPoint, totals map[string]rollup.RackTotals) []RackPower {
+	byRack := map[string]*RackPower{}
+	var out []*RackPower
+	for _, f := range points {
+		rp := byRack[f.Rack]
+		if rp == nil {
+			rp = &RackPower{Rack: f.Rack}
+			rp.Feeds.Servers = totals[f.Rack].Reporting
+			byRack[f.Rack] = rp
+			out = append(out, rp)
+		}
+		rp.Feeds.Feeds = append(rp.Feeds.Feeds, power.Feed{Name: f.Feed, Watts: f.Watts, CapacityWatts: deref(f.CapacityWatts), UtilizationPct: deref(f.UtilizationPct)})
+		fo := power.Failover{Failed: f.Feed, LoadWatts: f.FailoverLoadWatts, Overloaded: f.FailoverOverloaded, ServersDropped: f.ServersDropped}
+		if f.FailoverHeadroomWatts != nil {
+			fo.HeadroomWatts = *f.FailoverHeadroomWatts
+			fo.CapacityWatts = fo.LoadWatts + fo.HeadroomWatts
+			if fo.CapacityWatts > 0 {
+				fo.HeadroomPct = 100 * fo.HeadroomWatts / fo.CapacityWatts
+			}
+		}
+		if rack, ok := inv.Rack(f.Rack); ok {
+			if names := rack.FeedNames(); len(names) == 2 {
+				fo.Survivor = names[0]
+				if fo.Survivor == f.Feed {
+					fo.Survivor = names[1]
+				}
+			}
+		}
+		rp.Feeds.Failover = append(rp.Feeds.Failover, fo)
+	}
+	racks := make([]RackPower, len(out))
+	for i, rp := range out {
+		racks[i] = *rp
+	}
+	return racks
 }

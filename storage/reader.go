@@ -152,3 +152,56 @@ func integer(v any) int {
 	}
 	return 0
 }
+
+// LatestFeeds returns the latest stored feed point of every rack feed of
+// site within freshness, ordered by rack and feed. A feed with nothing
+// stored in that window is absent.
+func (r *Reader) LatestFeeds(ctx context.Context, site string, freshness time.Duration) ([]FeedPoint, error) {
+	res, err := r.query.Query(ctx, latestFeedsFlux(r.cfg.Bucket, site, freshness))
+	if err != nil {
+		return nil, fmt.Errorf("query latest feeds of site %q: %w", site, err)
+	}
+	defer res.Close()
+	type key struct{ rack, feed string }
+	latest := map[key]FeedPoint{}
+	for res.Next() {
+		v := res.Record().Values()
+		f := FeedPoint{Site: str(v["site"]), Room: str(v["room"]), Row: str(v["row"]), Rack: str(v["rack"]), Feed: str(v["feed"]), Time: res.Record().Time()}
+		if w := float(v["watts"]); w != nil {
+			f.Watts = *w
+		}
+		f.CapacityWatts = float(v["capacity_watts"])
+		f.UtilizationPct = float(v["utilization_pct"])
+		if w := float(v["failover_load_watts"]); w != nil {
+			f.FailoverLoadWatts = *w
+		}
+		f.FailoverHeadroomWatts = float(v["failover_headroom_watts"])
+		f.FailoverOverloaded, _ = v["failover_overloaded"].(bool)
+		f.ServersDropped = integer(v["servers_dropped"])
+		// As in LatestRacks: keep the newest row of each feed.
+		k := key{f.Rack, f.Feed}
+		if old, ok := latest[k]; !ok || f.Time.After(old.Time) {
+			latest[k] = f
+		}
+	}
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("read latest feeds of site %q: %w", site, err)
+	}
+	out := make([]FeedPoint, 0, len(latest))
+	for _, f := range latest {
+		out = append(out, f)
+	}
+	slices.SortFunc(out, func(a, b FeedPoint) int { return cmp.Or(cmp.Compare(a.Rack, b.Rack), cmp.Compare(a.Feed, b.Feed)) })
+	return out, nil
+}
+
+// latestFeedsFlux is the query LatestFeeds runs.
+func latestFeedsFlux(bucket, site string, freshness time.Duration) string {
+	ms := max(freshness.Milliseconds(), 1)
+	return fmt.Sprintf(`from(bucket: %s)
+  |> range(start: -%dms)
+  |> filter(fn: (r) => r._measurement == "feed" and r.site == %s)
+  |> last()
+  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")
+`, fluxString(bucket), ms, fluxString(site))
+}

@@ -457,9 +457,10 @@ func modernOnly(t *testing.T) []sim.ProfileShare {
 	return mix
 }
 
-// TestSiteRollupRaisesRackOverBudget: the site role evaluates the rack
-// rules from the rack pollers' stored totals and sends to Alertmanager.
-func TestSiteRollupRaisesRackOverBudget(t *testing.T) {
+// TestSiteRollupRaisesRackAlerts: the site role evaluates the rack rules
+// from the rack pollers' stored totals and feeds and sends to
+// Alertmanager.
+func TestSiteRollupRaisesRackAlerts(t *testing.T) {
 	d := influxtest.Start(t)
 	am := amtest.Start(t)
 	db := d.CreateDB(t)
@@ -484,6 +485,13 @@ func TestSiteRollupRaisesRackOverBudget(t *testing.T) {
 		budget := rack.PowerBudgetWatts
 		w.Write(storage.RollupPoint{Level: storage.LevelRack, Site: inv.Site, Room: rack.Room, Row: rack.Row, Rack: rack.Name, Time: now,
 			Watts: &watts, BudgetWatts: &budget, ServersTotal: 3, ServersReporting: 3}.Point())
+		// Either feed alone carries the budget: rack-01 would overload
+		// the survivor of a feed's failure.
+		for _, feed := range []string{"A", "B"} {
+			capacity, headroom := budget, budget-watts
+			w.Write(storage.FeedPoint{Site: inv.Site, Room: rack.Room, Row: rack.Row, Rack: rack.Name, Feed: feed, Time: now,
+				Watts: watts / 2, CapacityWatts: &capacity, FailoverLoadWatts: watts, FailoverHeadroomWatts: &headroom, FailoverOverloaded: headroom < 0}.Point())
+		}
 	}
 	if err := w.Close(t.Context()); err != nil {
 		t.Fatalf("storing rack totals: %v", err)
@@ -494,19 +502,25 @@ func TestSiteRollupRaisesRackOverBudget(t *testing.T) {
 	site := siteRollupConfig{inventoryPath: invPath, interval: time.Second, freshness: time.Minute, lookback: time.Hour, storage: store,
 		stateDir: t.TempDir(), alerts: alertConfig{settings: alert.DefaultSettings(), alertmanagers: []string{am.URL()}}}
 	go func() { done <- runSiteRollup(ctx, site, slog.New(slog.DiscardHandler)) }()
-	got, err := am.WaitAlerts(t.Context(), func(as []amtest.Alert) bool { return len(as) > 0 }, `alertname="RackOverBudget"`)
+	got, err := am.WaitAlerts(t.Context(), func(as []amtest.Alert) bool { return len(as) >= 3 })
 	cancel()
 	if rerr := <-done; rerr != nil {
 		t.Errorf("site rollup: %v", rerr)
 	}
 	if err != nil {
-		t.Fatalf("no RackOverBudget in Alertmanager: %v", err)
+		t.Fatalf("alerts in Alertmanager: %v\n%s", err, amtest.Describe(got))
 	}
-	if len(got) != 1 || got[0].Labels["rack"] != "rack-01" || got[0].Labels["severity"] != "critical" || got[0].Labels["server"] != "" {
-		t.Errorf("Alertmanager holds %s; want one critical RackOverBudget for rack-01", amtest.Describe(got))
+	budget := amtest.Find(got, map[string]string{"alertname": "RackOverBudget", "rack": "rack-01", "severity": "critical"})
+	if len(budget) != 1 || budget[0].Labels["server"] != "" || !strings.Contains(budget[0].Annotations["summary"], "130 % of its") {
+		t.Errorf("Alertmanager holds %s; want one critical RackOverBudget for rack-01 at 130 %%", amtest.Describe(got))
 	}
-	if s := got[0].Annotations["summary"]; !strings.Contains(s, "130 % of its") {
-		t.Errorf("summary %q", s)
+	for _, feed := range []string{"A", "B"} {
+		if fo := amtest.Find(got, map[string]string{"alertname": "FeedFailoverUnsafe", "rack": "rack-01", "feed": feed}); len(fo) != 1 {
+			t.Errorf("no FeedFailoverUnsafe for rack-01 feed %s in %s", feed, amtest.Describe(got))
+		}
+	}
+	if len(got) != 3 {
+		t.Errorf("Alertmanager holds %d alerts, want rack-01's 3 only: %s", len(got), amtest.Describe(got))
 	}
 }
 

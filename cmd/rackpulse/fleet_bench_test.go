@@ -149,8 +149,11 @@ func BenchmarkFleet(b *testing.B) {
 	b.ReportMetric(float64(peakRSS)/(1<<20), "peak-MiB")
 	b.ReportMetric(100*float64(onTime)/float64(bmcs), "%on-time")
 	b.ReportMetric(after.firing, "alerts-firing")
-	fmt.Printf("fleet: %d BMCs (%s) every %v, window %v, alerts %s (%d BMCs failing, %.0f alerts firing): %.1f polls/s, %.1f requests/poll, %.2f CPU s/1000 polls, %.3f cores, peak RSS %.0f MiB, %d/%d BMCs polled in every interval\n",
-		bmcs, mix, interval, window, alerts, failing, after.firing, polls/window.Seconds(), after.requestsPerPoll(), cpu/polls*1000, cpu/window.Seconds(), float64(peakRSS)/(1<<20), onTime, bmcs)
+	alertCores := (after.alertCPU - before.alertCPU) / window.Seconds()
+	b.ReportMetric(alertCores, "alert-cores")
+	fmt.Printf("fleet: %d BMCs (%s) every %v, window %v, alerts %s (%d BMCs failing, %.0f alerts firing): %.1f polls/s, %.1f requests/poll, %.2f CPU s/1000 polls, %.3f cores (alert rules %.5f cores, %.2f %%), peak RSS %.0f MiB, %d/%d BMCs polled in every interval\n",
+		bmcs, mix, interval, window, alerts, failing, after.firing, polls/window.Seconds(), after.requestsPerPoll(), cpu/polls*1000, cpu/window.Seconds(),
+		alertCores, 100*alertCores/(cpu/window.Seconds()), float64(peakRSS)/(1<<20), onTime, bmcs)
 }
 
 type fleetScrape struct {
@@ -160,6 +163,7 @@ type fleetScrape struct {
 	skipped  map[string]float64
 	requests map[string]float64 // last poll's requests, per server
 	firing   float64            // alerts firing
+	alertCPU float64            // seconds spent evaluating alert rules
 }
 
 func (s fleetScrape) requestsPerPoll() float64 {
@@ -200,6 +204,9 @@ func scrapeFleet(b *testing.B, listen string) fleetScrape {
 	}
 	for _, m := range families["rackpulse_alerts_firing"].GetMetric() {
 		s.firing += m.GetGauge().GetValue()
+	}
+	for _, m := range families["rackpulse_alert_evaluation_seconds_total"].GetMetric() {
+		s.alertCPU += m.GetCounter().GetValue()
 	}
 	return s
 }

@@ -82,8 +82,9 @@ func runSiteRollup(ctx context.Context, cfg siteRollupConfig, log *slog.Logger) 
 	if err != nil {
 		return fmt.Errorf("influx: %w", err)
 	}
-	// The site role evaluates the rack rules (RackOverBudget) of every
-	// rack it rolls up, from the stored rack totals.
+	// The site role evaluates the rack rules (RackOverBudget,
+	// FeedFailoverUnsafe) of every rack it rolls up, from the stored rack
+	// totals and feeds.
 	alerts, am, err := newAlertEngine(cfg.alerts, cfg.stateDir, cfg.alerts.externalURL, cfg.interval, writer, nil, log)
 	if err != nil {
 		return err
@@ -125,9 +126,16 @@ func runSiteRollup(ctx context.Context, cfg siteRollupConfig, log *slog.Logger) 
 		if err != nil {
 			log.Error("reading rack totals", "err", err)
 		} else {
-			res := engine.ComputeFromRacks(now, fleet.RackTotals(points), cfg.freshness)
+			totals := fleet.RackTotals(points)
+			res := engine.ComputeFromRacks(now, totals, cfg.freshness)
 			writer.Write(storage.RollupPoints(fleet.RollupPoints(inv.Site, res, true, false)...)...)
-			alerts.EvaluateRacks(now, res)
+			// Feeds are judged from fresh points only: a silent rack's
+			// feed alerts are held.
+			feeds, ferr := reader.LatestFeeds(ctx, inv.Site, cfg.freshness)
+			if ferr != nil {
+				log.Error("reading rack feeds", "err", ferr)
+			}
+			alerts.EvaluateRacks(now, res, fleet.RackFeeds(inv, feeds, totals))
 			log.Info("site rolled up", "watts", res.Site.Watts, "estimated_watts", res.Site.EstimatedWatts,
 				"racks", res.Site.Racks, "silent_racks", res.Site.SilentRacks, "servers", res.Site.Servers, "reporting", res.Site.Reporting)
 		}
