@@ -17,7 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -27,6 +26,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rackpulse/rackpulse/internal/peertest"
 )
 
 // StartTimeout is how long Start waits for /-/ready: generous, for a loaded
@@ -69,13 +70,7 @@ func Binary() (string, string) {
 
 // Require stops a test that cannot have Alertmanager: it skips, or fails
 // when RACKPULSE_REQUIRE_INTEGRATION=1.
-func Require(t testing.TB, why string) {
-	t.Helper()
-	if os.Getenv("RACKPULSE_REQUIRE_INTEGRATION") == "1" {
-		t.Fatalf("integration test required: %s", why)
-	}
-	t.Skip(why)
-}
+func Require(t testing.TB, why string) { peertest.Require(t, why) }
 
 // Option changes how Start runs Alertmanager.
 type Option func(*options)
@@ -198,17 +193,8 @@ func Start(t testing.TB, opts ...Option) *Server {
 var errPortTaken = errors.New("port taken")
 
 // freePort returns a free loopback TCP port.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
 func (s *Server) start() error {
-	port, err := freePort()
+	port, err := peertest.FreePort()
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -20,6 +19,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rackpulse/rackpulse/internal/peertest"
 )
 
 // Binary finds influxd: $RACKPULSE_INFLUXD, else <repo>/tools/bin/influxd
@@ -37,15 +38,9 @@ func Binary() (string, string) {
 	return bin, ""
 }
 
-// Require returns why a test without influxd must stop: it skips, or fails
-// when RACKPULSE_REQUIRE_INTEGRATION=1.
-func Require(t testing.TB, why string) {
-	t.Helper()
-	if os.Getenv("RACKPULSE_REQUIRE_INTEGRATION") == "1" {
-		t.Fatalf("integration test required: %s", why)
-	}
-	t.Skip(why)
-}
+// Require stops a test without influxd: it skips, or fails when
+// integration tests are required.
+func Require(t testing.TB, why string) { peertest.Require(t, why) }
 
 // Start finds influxd and starts one for the test in a temporary directory,
 // stopped at the test's end. Without influxd the test skips (or fails when
@@ -78,14 +73,7 @@ type Server struct {
 }
 
 // FreePort returns a free loopback TCP port.
-func FreePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
+func FreePort() (int, error) { return peertest.FreePort() }
 
 func New(bin, dir string) (*Server, error) {
 	port, err := FreePort()
