@@ -47,6 +47,11 @@ type Fleet struct {
 	rollupJSON []byte
 	powerJSON  []byte
 	rolledUpAt time.Time
+	// view is the last cycle's View, for pages; history the last hour of
+	// power; today the energy meters' readings at the start of the day.
+	view    *View
+	history *history
+	today   dayEnergy
 }
 
 // New builds the live state of the inventory's racks in scope, polled at
@@ -95,6 +100,9 @@ func (f *Fleet) SetInventory(inv *inventory.Inventory, scope Scope, interval tim
 func (f *Fleet) setInventory(inv *inventory.Inventory, scope Scope, interval time.Duration) {
 	f.inv, f.scope, f.interval = inv, scope, interval
 	f.engine = rollup.NewEngine(inv, rollup.Options{Interval: interval})
+	if f.history == nil || f.history.capacity != historyCapacity(interval) {
+		f.history = newHistory(interval)
+	}
 	f.servers = make(map[string]*inventory.Server, inv.Stats().Servers)
 	for _, rack := range inv.Racks() {
 		if !scope.Has(rack.Name) {
@@ -111,6 +119,11 @@ func (f *Fleet) setInventory(inv *inventory.Inventory, scope Scope, interval tim
 			delete(f.events, name)
 		}
 	}
+	kept := make(map[string]bool, len(f.servers))
+	for name := range f.servers {
+		kept[name] = true
+	}
+	f.history.forget(kept, scope)
 }
 
 // Observe records a poll's outcome (the scheduler's OnPoll) and hands it
@@ -135,6 +148,7 @@ func (f *Fleet) Observe(ep bmc.Endpoint, at time.Time, snap *bmc.Snapshot, err e
 			f.energy[ep.Server] = m
 		}
 		m.Add(at, st.Power.Watts)
+		f.history.addTo(f.history.servers, ep.Server, at, st.Power.Watts)
 	}
 	if m := f.energy[ep.Server]; m != nil {
 		p.Energy, p.HasEnergy = m.Energy(), true
@@ -179,6 +193,9 @@ func (f *Fleet) Rollup(now time.Time) {
 		f.log.Error("rack power cannot be encoded; /api/power keeps the previous one", "err", err)
 	}
 	f.rolledUpAt = now
+	f.today.roll(now, racks)
+	f.view = newView(now, f.interval, f.inv, f.scope, res, racks, &f.today)
+	f.history.cycle(f.view)
 	c := &Cycle{Time: now, Inventory: f.inv, Scope: f.scope, Result: res, Racks: racks}
 	for _, s := range f.sinks {
 		s.ObserveCycle(c)

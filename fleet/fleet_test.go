@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -231,5 +232,62 @@ func TestStoreWritesPollsEventsAndCycles(t *testing.T) {
 	if w.count("server_power") != 1 || w.count("rollup") != 5 || w.count("feed") != 2 {
 		t.Errorf("points: server_power %d (want 1: the failed poll writes none), rollup %d (want 2 racks, a row, a room, the site), feed %d (want r12's A and B)",
 			w.count("server_power"), w.count("rollup"), w.count("feed"))
+	}
+}
+
+func TestViewAndHistory(t *testing.T) {
+	inv := loadInventory(t)
+	f := New(inv, nil, 30*time.Second, Options{})
+	if f.View() != nil {
+		t.Fatal("a view before the first cycle")
+	}
+	for i := range 4 {
+		at := t0.Add(time.Duration(i) * 30 * time.Second)
+		f.Observe(endpoint("r12-u01"), at, snapshot("r12-u01", at, 300+float64(i), bmc.LogEntry{}), nil)
+		f.Observe(endpoint("r12-u02"), at, snapshot("r12-u02", at, 500), nil)
+		f.Rollup(at.Add(time.Second))
+	}
+	v := f.View()
+	if v == nil || v.Result.Site.Watts != 803 || len(v.Result.Servers) != 3 {
+		t.Fatalf("view: %+v", v)
+	}
+	if n, ok := v.Rack("r12"); !ok || n.Watts != 803 || n.Reporting != 2 {
+		t.Errorf("rack r12 in the view: %+v", n)
+	}
+	// 90 s at 800 W and more: about 20 Wh since the meters started.
+	if wh := v.EnergyToday["r12"]; wh < 19 || wh > 21 || v.SiteEnergyToday != wh {
+		t.Errorf("energy today: r12 %v Wh, site %v Wh; want about 20", wh, v.SiteEnergyToday)
+	}
+	// The view is a copy: the next cycle does not change it.
+	f.Rollup(t0.Add(3 * time.Minute))
+	if v.Result.Racks[0].Watts != 803 {
+		t.Error("a later cycle changed an earlier view")
+	}
+
+	server := f.History(HistoryOf{Server: "r12-u01"}, t0)
+	if len(server) != 1 || len(server[0].Samples) != 4 || server[0].Samples[3].W != 303 {
+		t.Errorf("server history %+v; want the 4 polls' watts", server)
+	}
+	rack := f.History(HistoryOf{Rack: "r12"}, t0)
+	if len(rack) != 3 || rack[0].Name != "r12" || rack[1].Name != "feed A" || rack[2].Name != "feed B" || len(rack[0].Samples) != 5 {
+		t.Errorf("rack history %+v; want r12, feed A, feed B over 5 cycles", rack)
+	}
+	if site := f.History(HistoryOf{}, t0.Add(time.Minute)); len(site) != 1 || len(site[0].Samples) != 3 {
+		t.Errorf("site history since 1 min: %+v; want the 3 cycles since", site)
+	}
+	// r13 reports nothing: a gap, not 0 W.
+	if r13 := f.History(HistoryOf{Rack: "r13"}, t0); len(r13) == 0 || !math.IsNaN(r13[0].Samples[0].W) {
+		t.Errorf("r13 history %+v; want NaN where nothing was measured", r13)
+	}
+}
+
+func TestHistoryRingIsBounded(t *testing.T) {
+	var r ring
+	for i := range 10 {
+		r.add(4, t0.Add(time.Duration(i)*time.Second), float64(i))
+	}
+	got := r.since(time.Time{})
+	if len(got) != 4 || got[0].W != 6 || got[3].W != 9 {
+		t.Errorf("ring of 4 after 10 samples: %+v; want 6..9", got)
 	}
 }

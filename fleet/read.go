@@ -96,3 +96,18 @@ func (f *Fleet) Inventory() (*inventory.Inventory, Scope) {
 	defer f.mu.Unlock()
 	return f.inv, f.scope
 }
+
+// View is the last cycle's View; nil before the first cycle.
+func (f *Fleet) View() *View {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.view
+}
+
+// History returns the in-memory power history of a server, a rack (and
+// its feeds) or the site since from (at most HistoryWindow back).
+func (f *Fleet) History(what HistoryOf, from time.Time) []Series {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.history.series(what, from)
+}
