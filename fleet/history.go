@@ -117,9 +117,16 @@ func (h *history) cycle(v *View) {
 			r.add(h.capacity, v.Time, f.Watts)
 		}
 	}
-	if v.Result.Site.Name != "" {
-		h.site.add(h.capacity, v.Time, v.Result.Site.Watts)
+	// The site's series; a poller of some racks has no site total: its
+	// racks' sum stands for it.
+	site := v.Result.Site.Watts
+	if v.Result.Site.Name == "" {
+		site = 0
+		for i := range v.Result.Racks {
+			site += v.Result.Racks[i].Watts
+		}
 	}
+	h.site.add(h.capacity, v.Time, site)
 }
 
 // forget drops the series of servers and racks no longer published.

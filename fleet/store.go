@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"context"
 	"time"
 
 	"github.com/influxdata/influxdb-client-go/v2/api/write"
@@ -236,4 +237,28 @@ func RackFeeds(inv *inventory.Inventory, points []storage.FeedPoint, totals map[
 		racks[i] = *rp
 	}
 	return racks
+}
+
+// StoredHistory reads charts' power history from InfluxDB (the web UI's
+// PowerHistory): the storage reader's series, as fleet series.
+type StoredHistory struct {
+	Reader *storage.Reader
+}
+
+// PowerHistory reads a server's, a rack's (with its feeds) or the site's
+// power over span, downsampled to about points points.
+func (h StoredHistory) PowerHistory(ctx context.Context, site string, what HistoryOf, span time.Duration, points int) ([]Series, error) {
+	got, err := h.Reader.PowerHistory(ctx, storage.HistoryQuery{Site: site, Rack: what.Rack, Server: what.Server, Span: span, Points: points})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Series, len(got))
+	for i, s := range got {
+		out[i].Name = s.Name
+		out[i].Samples = make([]Sample, len(s.Points))
+		for j, p := range s.Points {
+			out[i].Samples[j] = Sample{T: p.Time, W: p.Watts}
+		}
+	}
+	return out, nil
 }

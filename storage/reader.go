@@ -205,3 +205,107 @@ func latestFeedsFlux(bucket, site string, freshness time.Duration) string {
   |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")
 `, fluxString(bucket), ms, fluxString(site))
 }
+
+// HistoryQuery asks for a power series over the last Span, downsampled to
+// at most Points points: a server's (Server), a rack's with its feeds
+// (Rack), or the site's (neither).
+type HistoryQuery struct {
+	Site, Rack, Server string
+	Span               time.Duration
+	Points             int
+}
+
+// PowerSeries is one named power series, oldest first.
+type PowerSeries struct {
+	Name   string
+	Points []PowerPoint
+}
+
+// PowerPoint is the mean power over one window.
+type PowerPoint struct {
+	Time  time.Time
+	Watts float64
+}
+
+// PowerHistory reads a power history with one Flux query, averaged over
+// windows of Span/Points (aggregateWindow), so a 7-day chart gets about
+// Points points per series whatever the poll interval.
+func (r *Reader) PowerHistory(ctx context.Context, q HistoryQuery) ([]PowerSeries, error) {
+	res, err := r.query.Query(ctx, powerHistoryFlux(r.cfg.Bucket, q))
+	if err != nil {
+		return nil, fmt.Errorf("query power history: %w", err)
+	}
+	defer res.Close()
+	var out []PowerSeries
+	index := map[string]int{}
+	for res.Next() {
+		rec := res.Record()
+		name := str(rec.ValueByKey("series"))
+		w := float(rec.Value())
+		if w == nil {
+			continue
+		}
+		i, ok := index[name]
+		if !ok {
+			i = len(out)
+			index[name] = i
+			out = append(out, PowerSeries{Name: name})
+		}
+		out[i].Points = append(out[i].Points, PowerPoint{Time: rec.Time(), Watts: *w})
+	}
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("read power history: %w", err)
+	}
+	for i := range out {
+		slices.SortFunc(out[i].Points, func(a, b PowerPoint) int { return a.Time.Compare(b.Time) })
+	}
+	// The rack (or server, or site) first, then its feeds by name.
+	isFeed := func(s PowerSeries) int {
+		if strings.HasPrefix(s.Name, "feed ") {
+			return 1
+		}
+		return 0
+	}
+	slices.SortStableFunc(out, func(a, b PowerSeries) int {
+		return cmp.Or(cmp.Compare(isFeed(a), isFeed(b)), strings.Compare(a.Name, b.Name))
+	})
+	return out, nil
+}
+
+// powerHistoryFlux is the query PowerHistory runs.
+func powerHistoryFlux(bucket string, q HistoryQuery) string {
+	every := max(q.Span/time.Duration(max(q.Points, 1)), time.Second).Round(time.Second)
+	window := fmt.Sprintf(`|> range(start: -%ds)`, int64(q.Span.Seconds()))
+	agg := fmt.Sprintf(`|> aggregateWindow(every: %ds, fn: mean, createEmpty: false)`, int64(every.Seconds()))
+	site := fluxString(q.Site)
+	b := fluxString(bucket)
+	switch {
+	case q.Server != "":
+		return fmt.Sprintf(`from(bucket: %s)
+  %s
+  |> filter(fn: (r) => r._measurement == "server_power" and r.site == %s and r.server == %s and r._field == "watts")
+  %s
+  |> map(fn: (r) => ({_time: r._time, _value: r._value, series: %s}))
+`, b, window, site, fluxString(q.Server), agg, fluxString(q.Server))
+	case q.Rack != "":
+		rack := fluxString(q.Rack)
+		return fmt.Sprintf(`rack = from(bucket: %s)
+  %s
+  |> filter(fn: (r) => r._measurement == "rollup" and r.level == "rack" and r.site == %s and r.rack == %s and r._field == "watts")
+  %s
+  |> map(fn: (r) => ({_time: r._time, _value: r._value, series: %s}))
+feeds = from(bucket: %s)
+  %s
+  |> filter(fn: (r) => r._measurement == "feed" and r.site == %s and r.rack == %s and r._field == "watts")
+  %s
+  |> map(fn: (r) => ({_time: r._time, _value: r._value, series: "feed " + r.feed}))
+union(tables: [rack, feeds])
+`, b, window, site, rack, agg, rack, b, window, site, rack, agg)
+	}
+	return fmt.Sprintf(`from(bucket: %s)
+  %s
+  |> filter(fn: (r) => r._measurement == "rollup" and r.level == "site" and r.site == %s and r._field == "watts")
+  %s
+  |> map(fn: (r) => ({_time: r._time, _value: r._value, series: "site"}))
+`, b, window, site, agg)
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -99,5 +100,21 @@ func TestRollupBeforeTheFirstCycle(t *testing.T) {
 	}
 	if code, body := get(t, h, "/api/servers?server=r12-u01"); code != 200 || !strings.Contains(body, `"slot":"A1"`) {
 		t.Errorf("/api/servers?server=r12-u01: %d %s", code, body)
+	}
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func writeTestFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

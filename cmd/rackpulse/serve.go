@@ -164,6 +164,22 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan
 		_ = json.NewEncoder(w).Encode(map[string]any{"status": "ok", "bmcs": len(sched.Targets()), "reporting": live.Reporting()})
 	})
 	web.NewAPI(live, alerts, log).Register(mux)
+	uiOpts := web.UIOptions{Live: live, Alerts: alerts, InventoryPath: cfg.inventoryPath, Role: "poller " + rackList(cfg.racks), Logger: log}
+	if cfg.storage.Enabled() {
+		reader, err := storage.NewReader(cfg.storage)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("influx: %w", err)
+		}
+		defer reader.Close()
+		uiOpts.History = fleet.StoredHistory{Reader: reader}
+	}
+	ui, err := web.NewUI(uiOpts)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	ui.Register(mux)
 	if cfg.pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
@@ -171,7 +187,7 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- srv.Serve(ln) }()
-	log.Info("serving", "addr", ln.Addr().String(), "paths", "/metrics /healthz /api/servers /api/rollup /api/power /api/events /api/alerts")
+	log.Info("serving", "dashboard", "http://"+ln.Addr().String()+"/", "paths", "/metrics /healthz /api/servers /api/rollup /api/power /api/events /api/alerts")
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
