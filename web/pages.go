@@ -263,13 +263,13 @@ func (ui *UI) serverRow(v *fleet.View, srv *inventory.Server, alerts alertIndex)
 // serverPage is one server's latest Snapshot as a person reads it.
 type serverPage struct {
 	common
-	Server     *inventory.Server
-	Row        serverRow
-	Snap       *bmc.Snapshot
-	Sensors    []sensorGroup
-	Events     []bmc.LogEntry
-	Alerts     []alert.Alert
-	Probe      string
+	Server  *inventory.Server
+	Row     serverRow
+	Snap    *bmc.Snapshot
+	Sensors []sensorGroup
+	Events  []bmc.LogEntry
+	Alerts  []alert.Alert
+	Probe   string
 }
 
 type sensorGroup struct {
