@@ -30,8 +30,9 @@ func startFleet(t *testing.T, n int) (*sim.Fleet, string) {
 	return startSimFleet(t, sim.FleetOptions{Count: n, Mix: mix})
 }
 
-// startSimFleet starts a fleet with opts (3 servers per rack, credentials
-// and ports filled in) and returns it with its inventory polled every second.
+// startSimFleet starts a fleet with opts (3 servers per rack unless opts
+// says, credentials and ports filled in) and returns it with its inventory
+// polled every second.
 func startSimFleet(t *testing.T, opts sim.FleetOptions) (*sim.Fleet, string) {
 	t.Helper()
 	return startSimFleetEvery(t, opts, "1s")
@@ -45,7 +46,10 @@ func startSimFleetEvery(t *testing.T, opts sim.FleetOptions, interval string) (*
 	t.Setenv(sim.PasswordEnv, password)
 	out := t.TempDir()
 	opts.Host, opts.OutDir = "127.0.0.1", out
-	opts.Username, opts.Password, opts.PerRack = "admin", password, 3
+	opts.Username, opts.Password = "admin", password
+	if opts.PerRack == 0 {
+		opts.PerRack = 3
+	}
 	fleet := startFleetOnFreePorts(t, opts)
 	raw, err := os.ReadFile(fleet.InventoryFile())
 	if err != nil {
