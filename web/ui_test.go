@@ -92,8 +92,8 @@ func TestRackPageElevationAndTable(t *testing.T) {
 	}
 	// The test inventory's r12 is 42 U high: U1 is grid row 42, U2 row 41.
 	for _, want := range []string{
-		`data-server="r12-u01" data-u="1" style="grid-row: 42 / span 1"`,
-		`data-server="r12-u02" data-u="2" style="grid-row: 41 / span 1"`,
+		`data-server="r12-u01" data-u="1" data-height="1" style="grid-row: 42 / span 1"`,
+		`data-server="r12-u02" data-u="2" data-height="1" style="grid-row: 41 / span 1"`,
 		"Feed A", "If feed A fails", `data-chart="rack=r12"`, "61.5", "3 CE, <strong>1 UE</strong>",
 	} {
 		if !strings.Contains(body, want) {

@@ -54,6 +54,7 @@ running inventory kept.`,
 				reloadCheck:   v.GetDuration("reload-check"),
 				stateDir:      v.GetString("state-dir"),
 				pprof:         v.GetBool("pprof"),
+				webAuthFile:   v.GetString("web-auth-file"),
 				storage:       storageConfig(cmd, v),
 				alerts:        alerts,
 			}
@@ -66,6 +67,7 @@ running inventory kept.`,
 	f.Int("workers", 256, "polls in flight across the fleet; RACKPULSE_WORKERS")
 	f.Duration("reload-check", 2*time.Second, "how often to look for inventory changes; RACKPULSE_RELOAD_CHECK")
 	f.Bool("pprof", false, "serve Go profiles under /debug/pprof/ on the listen address; RACKPULSE_PPROF")
+	f.String("web-auth-file", "", "protect the dashboard and /api with the users (user:bcrypt-hash) and bearer tokens (bearer:bcrypt-hash) in this file; /metrics and /healthz stay open; RACKPULSE_WEB_AUTH_FILE")
 	addStorageFlags(cmd)
 	addAlertFlags(cmd)
 	f.String("state-dir", "var/state", "directory for small state files kept across restarts (log positions, alert state); RACKPULSE_STATE_DIR")
@@ -80,6 +82,7 @@ type serveConfig struct {
 	reloadCheck   time.Duration
 	stateDir      string
 	pprof         bool
+	webAuthFile   string
 	storage       storage.Config
 	alerts        alertConfig
 }
@@ -184,7 +187,19 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	var handler http.Handler = mux
+	if cfg.webAuthFile != "" {
+		auth, err := web.LoadAuth(cfg.webAuthFile)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		handler = auth.Protect(mux, "/metrics", "/healthz")
+		log.Info("dashboard and API protected", "auth_file", cfg.webAuthFile)
+	} else if !isLoopback(ln.Addr()) {
+		log.Warn("the dashboard and API are open to the network (no --web-auth-file)", "addr", ln.Addr().String())
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- srv.Serve(ln) }()
 	log.Info("serving", "dashboard", "http://"+ln.Addr().String()+"/", "paths", "/metrics /healthz /api/servers /api/rollup /api/power /api/events /api/alerts")
@@ -335,4 +350,10 @@ func fleetInterval(eps []bmc.Endpoint) time.Duration {
 		}
 	}
 	return interval
+}
+
+// isLoopback reports whether a listener is on a loopback address.
+func isLoopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
 }
