@@ -24,7 +24,8 @@ type API struct {
 	log    *slog.Logger
 }
 
-// NewAPI builds the API over a fleet and its alerts.
+// NewAPI builds the API over a fleet and its alerts (either may be nil:
+// the site role has no fleet).
 func NewAPI(f *fleet.Fleet, alerts AlertLister, log *slog.Logger) *API {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -32,13 +33,18 @@ func NewAPI(f *fleet.Fleet, alerts AlertLister, log *slog.Logger) *API {
 	return &API{fleet: f, alerts: alerts, log: log}
 }
 
-// Register adds the API's routes to a mux.
+// Register adds the API's routes to a mux: the fleet's (servers, rollup,
+// power, events) when there is a fleet, the alerts when there are alerts.
 func (a *API) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/servers", a.servers)
-	mux.HandleFunc("GET /api/rollup", a.rollup)
-	mux.HandleFunc("GET /api/power", a.power)
-	mux.HandleFunc("GET /api/events", a.events)
-	mux.HandleFunc("GET /api/alerts", a.listAlerts)
+	if a.fleet != nil {
+		mux.HandleFunc("GET /api/servers", a.servers)
+		mux.HandleFunc("GET /api/rollup", a.rollup)
+		mux.HandleFunc("GET /api/power", a.power)
+		mux.HandleFunc("GET /api/events", a.events)
+	}
+	if a.alerts != nil {
+		mux.HandleFunc("GET /api/alerts", a.listAlerts)
+	}
 }
 
 // listAlerts lists the pending and firing alerts and those resolved in the

@@ -214,6 +214,10 @@ func (ui *UI) rack(w http.ResponseWriter, r *http.Request) {
 // serverRow gathers what the rack page shows of a server.
 func (ui *UI) serverRow(v *fleet.View, srv *inventory.Server, alerts alertIndex) serverRow {
 	row := serverRow{Name: srv.Name, Position: srv.Position, Height: max(srv.Height, 1), Model: srv.Model, Status: "not_polled", Alerts: alerts.byServer[srv.Name]}
+	if v.Result.FromRacks {
+		row.Status = "elsewhere" // the site role sees racks, not servers
+		return row
+	}
 	if res, ok := v.Server(srv.Name); ok {
 		row.Status = res.Status.String()
 		row.Watts, row.PowerKnown, row.Estimated = res.Watts, res.PowerKnown && res.Status == rollup.StatusLive, res.EstimatedWatts
@@ -462,6 +466,8 @@ func statusText(s string) string {
 		return "stale: no good poll within 3 intervals"
 	case "unreachable":
 		return "BMC unreachable"
+	case "elsewhere":
+		return "on its rack poller's dashboard"
 	}
 	return "not polled yet"
 }

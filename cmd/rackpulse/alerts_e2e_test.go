@@ -17,6 +17,7 @@ import (
 	"github.com/rackpulse/rackpulse/alert"
 	"github.com/rackpulse/rackpulse/alert/amtest"
 	"github.com/rackpulse/rackpulse/bmc/sim"
+	"github.com/rackpulse/rackpulse/internal/peertest"
 	"github.com/rackpulse/rackpulse/inventory"
 	"github.com/rackpulse/rackpulse/storage"
 	"github.com/rackpulse/rackpulse/storage/influxtest"
@@ -499,10 +500,18 @@ func TestSiteRollupRaisesRackAlerts(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
+	port, err := peertest.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dashboard := fmt.Sprintf("127.0.0.1:%d", port)
 	site := siteRollupConfig{inventoryPath: invPath, interval: time.Second, freshness: time.Minute, lookback: time.Hour, storage: store,
-		stateDir: t.TempDir(), alerts: alertConfig{settings: alert.DefaultSettings(), alertmanagers: []string{am.URL()}}}
+		stateDir: t.TempDir(), alerts: alertConfig{settings: alert.DefaultSettings(), alertmanagers: []string{am.URL()}}, listen: dashboard}
 	go func() { done <- runSiteRollup(ctx, site, slog.New(slog.DiscardHandler)) }()
 	got, err := am.WaitAlerts(t.Context(), func(as []amtest.Alert) bool { return len(as) >= 3 })
+	// The site role's dashboard shows the racks from their stored totals.
+	page := getBody(t, "http://"+dashboard+"/")
+	rackPage := getBody(t, "http://"+dashboard+"/racks/rack-01")
 	cancel()
 	if rerr := <-done; rerr != nil {
 		t.Errorf("site rollup: %v", rerr)
@@ -521,6 +530,16 @@ func TestSiteRollupRaisesRackAlerts(t *testing.T) {
 	}
 	if len(got) != 3 {
 		t.Errorf("Alertmanager holds %d alerts, want rack-01's 3 only: %s", len(got), amtest.Describe(got))
+	}
+	for _, want := range []string{`data-rack="rack-01"`, `data-rack="rack-02"`, "130 % of budget", "site rollup"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the site role's site page lacks %q", want)
+		}
+	}
+	for _, want := range []string{"If feed A fails", "overloaded", "slot elsewhere"} {
+		if !strings.Contains(rackPage, want) {
+			t.Errorf("the site role's rack page lacks %q", want)
+		}
 	}
 }
 

@@ -2,16 +2,25 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 
+	"github.com/rackpulse/rackpulse/alert"
 	"github.com/rackpulse/rackpulse/fleet"
 	"github.com/rackpulse/rackpulse/rollup"
 	"github.com/rackpulse/rackpulse/storage"
+	"github.com/rackpulse/rackpulse/web"
 )
 
 func newRollupCmd(v *viper.Viper) *cobra.Command {
@@ -39,6 +48,8 @@ estimate, never summed as live.`,
 				storage:       storageConfig(cmd, v),
 				stateDir:      v.GetString("state-dir"),
 				alerts:        alerts,
+				listen:        v.GetString("listen"),
+				webAuthFile:   v.GetString("web-auth-file"),
 			}
 			return runSiteRollup(cmd.Context(), cfg, newLogger(v))
 		},
@@ -49,6 +60,8 @@ estimate, never summed as live.`,
 	f.Duration("lookback", time.Hour, "how far back a silent rack's last totals are looked for (its estimate); RACKPULSE_LOOKBACK")
 	f.Bool("once", false, "roll up once and exit")
 	f.String("state-dir", "var/state", "directory for the alert state kept across restarts; RACKPULSE_STATE_DIR")
+	f.String("listen", "127.0.0.1:9291", "address of the site dashboard (/), /api/alerts, /metrics and /healthz; empty: none; RACKPULSE_LISTEN")
+	f.String("web-auth-file", "", "protect the dashboard and /api with the users and bearer tokens in this file (see serve); RACKPULSE_WEB_AUTH_FILE")
 	addStorageFlags(cmd)
 	addAlertFlags(cmd)
 	return cmd
@@ -62,6 +75,7 @@ type siteRollupConfig struct {
 	storage             storage.Config
 	stateDir            string
 	alerts              alertConfig
+	listen, webAuthFile string
 }
 
 func runSiteRollup(ctx context.Context, cfg siteRollupConfig, log *slog.Logger) error {
@@ -85,13 +99,27 @@ func runSiteRollup(ctx context.Context, cfg siteRollupConfig, log *slog.Logger) 
 	// The site role evaluates the rack rules (RackOverBudget,
 	// FeedFailoverUnsafe) of every rack it rolls up, from the stored rack
 	// totals and feeds.
-	alerts, am, err := newAlertEngine(cfg.alerts, cfg.stateDir, cfg.alerts.externalURL, cfg.interval, writer, nil, log)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	externalURL := cfg.alerts.externalURL
+	if externalURL == "" && cfg.listen != "" {
+		externalURL = "http://" + cfg.listen
+	}
+	alerts, am, err := newAlertEngine(cfg.alerts, cfg.stateDir, externalURL, cfg.interval, writer, reg, log)
 	if err != nil {
 		return err
 	}
 	alerts.SetInventory(inv, nil, cfg.interval)
+	site := fleet.NewSiteState(cfg.interval)
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
+	if cfg.listen != "" && !cfg.once {
+		stopHTTP, err := serveSiteDashboard(cfg, site, alerts, reader, reg, log)
+		if err != nil {
+			return err
+		}
+		defer stopHTTP()
+	}
 	writerDone := make(chan error, 1)
 	go func() { writerDone <- writer.Run(runCtx) }()
 	amDone := make(chan struct{})
@@ -135,7 +163,9 @@ func runSiteRollup(ctx context.Context, cfg siteRollupConfig, log *slog.Logger) 
 			if ferr != nil {
 				log.Error("reading rack feeds", "err", ferr)
 			}
-			alerts.EvaluateRacks(now, res, fleet.RackFeeds(inv, feeds, totals))
+			racks := fleet.RackFeeds(inv, feeds, totals)
+			alerts.EvaluateRacks(now, res, racks)
+			site.Update(now, cfg.interval, inv, res, racks)
 			log.Info("site rolled up", "watts", res.Site.Watts, "estimated_watts", res.Site.EstimatedWatts,
 				"racks", res.Site.Racks, "silent_racks", res.Site.SilentRacks, "servers", res.Site.Servers, "reporting", res.Site.Reporting)
 		}
@@ -148,4 +178,48 @@ func runSiteRollup(ctx context.Context, cfg siteRollupConfig, log *slog.Logger) 
 		case <-tick.C:
 		}
 	}
+}
+
+// serveSiteDashboard serves the site role's dashboard, /api/alerts,
+// /metrics and /healthz on cfg.listen until the returned stop is called.
+func serveSiteDashboard(cfg siteRollupConfig, site *fleet.SiteState, alerts *alert.Engine, reader *storage.Reader, reg *prometheus.Registry, log *slog.Logger) (func(), error) {
+	ln, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", cfg.listen, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
+	web.NewAPI(nil, alerts, log).Register(mux)
+	ui, err := web.NewUI(web.UIOptions{Live: site, Alerts: alerts, History: fleet.StoredHistory{Reader: reader},
+		InventoryPath: cfg.inventoryPath, Role: "site rollup", Logger: log})
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	ui.Register(mux)
+	var handler http.Handler = mux
+	if cfg.webAuthFile != "" {
+		auth, err := web.LoadAuth(cfg.webAuthFile)
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		handler = auth.Protect(mux, "/metrics", "/healthz")
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	log.Info("site dashboard", "url", "http://"+ln.Addr().String()+"/")
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Warn("site dashboard", "err", err)
+		}
+	}, nil
 }
