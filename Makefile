@@ -47,6 +47,7 @@ run: build $(INFLUXD) $(ALERTMANAGER)
 	for i in $$(seq 1 100); do [ -s $(VAR)/sim/inventory.yaml ] && break; sleep 0.1; done; \
 	echo; \
 	echo "rackpulse: polling $(RUN_BMCS) simulated BMCs ($(RUN_MIX)); Ctrl-C stops everything."; \
+	echo "  dashboard:            http://$(RUN_LISTEN)/   (racks, their elevation and power, servers, alerts; the first rollup comes after one poll interval)"; \
 	echo "  rack and site power:  http://$(RUN_LISTEN)/api/rollup   feeds and energy: http://$(RUN_LISTEN)/api/power"; \
 	echo "  servers:              http://$(RUN_LISTEN)/api/servers  metrics: http://$(RUN_LISTEN)/metrics"; \
 	echo "  one BMC:              RACKPULSE_SIM_PASSWORD=$$RACKPULSE_SIM_PASSWORD $(BIN) probe --inventory $(VAR)/sim/inventory.yaml rack-01-u01"; \
