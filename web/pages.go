@@ -407,6 +407,7 @@ func templateFuncs() template.FuncMap {
 			return utilisationLevel(100 * watts / capacity)
 		},
 		"thresholds": thresholdsText,
+		"unit":       unitText,
 		"health":     func(h bmc.Health) string { return cmp.Or(string(h), "unknown") },
 		"severity":   func(s alert.Severity) string { return s.String() },
 		"intp":       func(p *int64) string { return strconv.FormatInt(*p, 10) },
@@ -486,7 +487,15 @@ func thresholdsText(t bmc.Thresholds, unit string) string {
 	if len(parts) == 0 {
 		return ""
 	}
-	return strings.Join(parts, " · ") + " " + unit
+	return strings.Join(parts, " · ") + " " + unitText(unit)
+}
+
+// unitText writes a unit as people read it (°C for UCUM's Cel).
+func unitText(u string) string {
+	if u == bmc.UnitCelsius {
+		return "°C"
+	}
+	return u
 }
 
 // urlQuery escapes a value for a query string.

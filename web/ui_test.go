@@ -111,7 +111,7 @@ func TestServerPage(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("/servers/r12-u01: %d %s", code, body)
 	}
-	for _, want := range []string{"rackpulse probe --inventory /etc/rackpulse/inventory.d r12-u01", "DIMMFailing", "SN-A1", "CPU1 Temp", "UW 85 · UC 95 Cel", `data-chart="server=r12-u01"`} {
+	for _, want := range []string{"rackpulse probe --inventory /etc/rackpulse/inventory.d r12-u01", "DIMMFailing", "SN-A1", "CPU1 Temp", "UW 85 · UC 95 °C", `data-chart="server=r12-u01"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("server page lacks %q", want)
 		}
