@@ -121,7 +121,7 @@ func nodePoint(level storage.RollupLevel, site, room, row, rack string, n *rollu
 		UtilizationPct: f(n.UtilizationPct), ServersTotal: n.Servers, ServersReporting: n.Reporting,
 		CoveragePct:   f(n.Coverage() * 100),
 		FaultsWarning: n.Faults.Total(rollup.SeverityWarning), FaultsCritical: n.Faults.Total(rollup.SeverityCritical),
-		Silent: n.Silent,
+		Silent: n.Silent, SilentRacks: n.SilentRacks,
 	}
 	count := func(c rollup.Component) (all, critical int) {
 		crit := n.Faults.Count(c, rollup.SeverityCritical)

@@ -430,8 +430,11 @@ type RollupPoint struct {
 	// critical ones among them.
 	Faults   ComponentFaults
 	Critical ComponentFaults
-	// Silent is true when no server of the level reported.
-	Silent bool
+	// Silent is true on a rack rolled up from totals older than the
+	// freshness window; SilentRacks counts such racks below a row, room or
+	// the site.
+	Silent      bool
+	SilentRacks int
 	// EnergyWh is the energy the level's servers drew since their poller
 	// started (racks written by a poller; absent above).
 	EnergyWh *float64
@@ -467,6 +470,7 @@ func (r RollupPoint) Point() *write.Point {
 	p.AddField("fault_drive_critical", int64(r.Critical.Drive))
 	p.AddField("fault_bmc_critical", int64(r.Critical.BMC))
 	p.AddField("silent", r.Silent)
+	p.AddField("silent_racks", int64(r.SilentRacks))
 	addFloat(p, "energy_wh", r.EnergyWh)
 	p.SetTime(r.Time)
 	return p

@@ -122,6 +122,9 @@ func TestRackPollersAndSiteRollupMatchOneServe(t *testing.T) {
 	if n := lastSite(t, d, "multi", "servers_reporting"); n != 3 {
 		t.Errorf("site servers_reporting %v with rack-02's poller silent, want 3", n)
 	}
+	if n := lastSite(t, d, "multi", "silent_racks"); n != 1 {
+		t.Errorf("site silent_racks %v with rack-02's poller silent, want 1", n)
+	}
 	if w, est := lastSite(t, d, "multi", "watts"), lastSite(t, d, "multi", "estimated_watts"); w != single/2 || est != single/2 {
 		t.Errorf("with rack-02 silent: site watts %v, estimated %v; want %v live and %v estimated", w, est, single/2, single/2)
 	}
