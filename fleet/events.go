@@ -1,6 +1,10 @@
 package fleet
 
-import "github.com/rackpulse/rackpulse/bmc"
+import (
+	"time"
+
+	"github.com/rackpulse/rackpulse/bmc"
+)
 
 // DefaultEventsPerServer bounds the BMC log entries kept per server.
 const DefaultEventsPerServer = 100
@@ -35,4 +39,33 @@ func (r *eventRing) list() []bmc.LogEntry {
 		out = append(out, r.entries[(r.next+n-1-i)%n])
 	}
 	return out
+}
+
+// pollsPerServer bounds the poll outcomes kept per server.
+const pollsPerServer = 10
+
+// PollOutcome is how one poll of a server went, in brief.
+type PollOutcome struct {
+	At       time.Time     `json:"at"`
+	OK       bool          `json:"ok"`
+	Duration time.Duration `json:"duration_ns,omitempty"`
+	Requests int           `json:"requests,omitempty"`
+	// PartErrors names the parts that failed in a poll that read
+	// something; Err is why a poll read nothing.
+	PartErrors []string `json:"part_errors,omitempty"`
+	Err        string   `json:"error,omitempty"`
+}
+
+func outcomeOf(at time.Time, snap *bmc.Snapshot, err error) PollOutcome {
+	o := PollOutcome{At: at, OK: snap != nil}
+	if err != nil {
+		o.Err = err.Error()
+	}
+	if snap != nil {
+		o.Duration, o.Requests = snap.Poll.Duration, snap.Poll.Requests
+		for _, pe := range snap.Poll.Errors {
+			o.PartErrors = append(o.PartErrors, string(pe.Part)+": "+string(pe.Kind))
+		}
+	}
+	return o
 }

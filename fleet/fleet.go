@@ -40,6 +40,7 @@ type Fleet struct {
 	states   map[string]rollup.ServerState
 	energy   map[string]*power.EnergyMeter
 	events   map[string]*eventRing
+	polls    map[string][]PollOutcome
 	engine   *rollup.Engine
 	sinks    []Sink
 	// The last rollup and rack power, as served on /api/rollup and
@@ -69,6 +70,7 @@ func New(inv *inventory.Inventory, scope Scope, interval time.Duration, opts Opt
 		states: map[string]rollup.ServerState{},
 		energy: map[string]*power.EnergyMeter{},
 		events: map[string]*eventRing{},
+		polls:  map[string][]PollOutcome{},
 	}
 	if opts.Registerer != nil {
 		f.metrics = newRollupMetrics(opts.Registerer)
@@ -117,6 +119,7 @@ func (f *Fleet) setInventory(inv *inventory.Inventory, scope Scope, interval tim
 			delete(f.states, name)
 			delete(f.energy, name)
 			delete(f.events, name)
+			delete(f.polls, name)
 		}
 	}
 	kept := make(map[string]bool, len(f.servers))
@@ -135,6 +138,11 @@ func (f *Fleet) Observe(ep bmc.Endpoint, at time.Time, snap *bmc.Snapshot, err e
 		f.mu.Unlock()
 		return // a last poll of a server the reloaded inventory dropped
 	}
+	polls := append(f.polls[ep.Server], outcomeOf(at, snap, err))
+	if len(polls) > pollsPerServer {
+		polls = append(polls[:0], polls[len(polls)-pollsPerServer:]...)
+	}
+	f.polls[ep.Server] = polls
 	st := f.states[ep.Server]
 	st.Server = ep.Server
 	st.Observe(at, snap, err)

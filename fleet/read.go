@@ -111,3 +111,12 @@ func (f *Fleet) History(what HistoryOf, from time.Time) []Series {
 	defer f.mu.Unlock()
 	return f.history.series(what, from)
 }
+
+// Polls returns how a server's last polls went, newest first.
+func (f *Fleet) Polls(server string) []PollOutcome {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := slices.Clone(f.polls[server])
+	slices.Reverse(out)
+	return out
+}

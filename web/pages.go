@@ -272,6 +272,7 @@ type serverPage struct {
 	Snap    *bmc.Snapshot
 	Sensors []sensorGroup
 	Events  []bmc.LogEntry
+	Polls   []fleet.PollOutcome
 	Alerts  []alert.Alert
 	Probe   string
 }
@@ -319,6 +320,7 @@ func (ui *UI) server(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p.Events = ui.opts.Live.Events(name)
+	p.Polls = ui.opts.Live.Polls(name)
 	for _, a := range alerts.all {
 		if a.Labels["server"] == name {
 			p.Alerts = append(p.Alerts, a)

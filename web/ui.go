@@ -30,6 +30,7 @@ type Live interface {
 	View() *fleet.View
 	Snapshot(server string) (*bmc.Snapshot, bool)
 	Events(server string) []bmc.LogEntry
+	Polls(server string) []fleet.PollOutcome
 	// History is the in-memory power history (the last hour).
 	History(what fleet.HistoryOf, from time.Time) []fleet.Series
 }

@@ -116,8 +116,12 @@ func TestServerPage(t *testing.T) {
 			t.Errorf("server page lacks %q", want)
 		}
 	}
-	if code, body := get(t, h, "/servers/r13-u01"); code != 200 || !strings.Contains(body, "stale") && !strings.Contains(body, "unreachable") && !strings.Contains(body, "not polled") {
-		t.Errorf("an unreachable server's page: %d", code)
+	if !strings.Contains(body, "Recent polls") || strings.Count(body, "<td>ok</td>") != 2 {
+		t.Errorf("server page does not list r12-u01's two good polls")
+	}
+	code, body = get(t, h, "/servers/r13-u01")
+	if code != 200 || strings.Count(body, "<td>failed</td>") != 2 || !strings.Contains(body, "no answer") {
+		t.Errorf("an unreachable server's page: %d; want its two failed polls with the error", code)
 	}
 }
 
