@@ -41,6 +41,12 @@ func check(inv *Inventory) Problems {
 					s := &rack.Servers[l]
 					c.server(s)
 					s.Alerts = rack.Alerts.Overlay(s.AlertOverrides)
+					for _, a := range []AgentAuth{s.AgentAuth, rack.Defaults.Agent, row.Defaults.Agent, room.Defaults.Agent, inv.Defaults.Agent} {
+						if a.IsSet() {
+							s.Agent = a
+							break
+						}
+					}
 					c.inheritedThresholds(append([]alertBlock{{s.AlertOverrides, s.alertLines}}, chain...), "cpu_critical_celsius", "inlet_critical_celsius")
 					s.Effective = effective([]*BMCConfig{&s.BMC, &rack.Defaults.BMC, &row.Defaults.BMC, &room.Defaults.BMC, &inv.Defaults.BMC}, inv.Credentials)
 					c.credentials(s, []*BMCConfig{&s.BMC, &rack.Defaults.BMC, &row.Defaults.BMC, &room.Defaults.BMC, &inv.Defaults.BMC})

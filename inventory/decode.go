@@ -538,6 +538,7 @@ func (d *decoder) defaults(n *yaml.Node, path string) Defaults {
 			def.Alerts, given = d.alertSettings(n, path, false)
 			def.alertLines = keyLines(given)
 		}},
+		{"agent", func(n *yaml.Node, path string) { def.Agent = d.agentAuth(n, path) }},
 	})
 	return def
 }
@@ -730,6 +731,7 @@ func (d *decoder) servers(n *yaml.Node, path string) []Server {
 				s.AlertOverrides, given = d.alertSettings(n, path, true)
 				s.alertLines = keyLines(given)
 			}},
+			{"agent", func(n *yaml.Node, path string) { s.AgentAuth = d.agentAuth(n, path) }},
 		})
 		d.name(item, given, path, "server", s.Name)
 		what := strings.TrimSpace("server " + s.Name)

@@ -79,6 +79,9 @@ type Defaults struct {
 	BMC BMCConfig `yaml:"bmc,omitempty"`
 	// Alerts tune the alert rules for the racks and servers below.
 	Alerts AlertSettings `yaml:"alerts,omitempty"`
+	// Agent is the token the in-band agents of the servers below present
+	// (a shared secret, by reference).
+	Agent AgentAuth `yaml:"agent,omitempty"`
 	// Source is where the defaults block was written (zero when it was not).
 	Source Source `yaml:"-"`
 	// alertLines holds the line of each key given in Alerts.
@@ -162,6 +165,10 @@ type Server struct {
 	Model    string    `yaml:"model,omitempty"`
 	AssetTag string    `yaml:"asset_tag,omitempty"`
 	BMC      BMCConfig `yaml:"bmc"`
+	// AgentAuth is the server's own agent token block; Agent the one in
+	// force after inheritance (the nearest defaults block otherwise).
+	AgentAuth AgentAuth `yaml:"agent,omitempty"`
+	Agent     AgentAuth `yaml:"-"`
 	// AlertOverrides are the alert settings of the server's own alerts
 	// block, as written.
 	AlertOverrides AlertSettings `yaml:"alerts,omitempty"`
