@@ -16,6 +16,9 @@ type Report struct {
 	Server   string    `json:"server"`
 	Hostname string    `json:"hostname"`
 	Time     time.Time `json:"time"`
+	// Interval is how often the agent reports: a poller marks it silent
+	// after three intervals without a report.
+	Interval time.Duration `json:"interval_ns"`
 	// Root is the directory /sys, /proc, /dev and the firmware tables were
 	// read under, when not /.
 	Root     string   `json:"root,omitempty"`
