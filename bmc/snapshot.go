@@ -213,6 +213,9 @@ type System struct {
 	Model        string `json:"model,omitempty"`
 	Manufacturer string `json:"manufacturer,omitempty"`
 	Serial       string `json:"serial,omitempty"`
+	// UUID is the system's UUID as the BMC reports it (Redfish
+	// ComputerSystem.UUID, IPMI Get System GUID), lower case 8-4-4-4-12.
+	UUID         string `json:"uuid,omitempty"`
 	Health       Health `json:"health,omitempty"`
 	HealthRollup Health `json:"health_rollup,omitempty"`
 	PowerState   string `json:"power_state,omitempty"`
