@@ -20,6 +20,10 @@ const (
 	ruleUnreachable
 	ruleRackBudget
 	ruleFeedFailover
+	ruleDiskSlow
+	ruleNICErrors
+	ruleInventoryMismatch
+	ruleAgentSilent
 	numRules
 )
 
@@ -56,6 +60,14 @@ func (r rule) info() ruleInfo {
 		return ruleInfo{"RackOverBudget", "", true}
 	case ruleFeedFailover:
 		return ruleInfo{"FeedFailoverUnsafe", "feed", true}
+	case ruleDiskSlow:
+		return ruleInfo{"DiskSlow", "drive", false}
+	case ruleNICErrors:
+		return ruleInfo{"NICErrors", "nic", false}
+	case ruleInventoryMismatch:
+		return ruleInfo{"InventoryMismatch", "", false}
+	case ruleAgentSilent:
+		return ruleInfo{"AgentSilent", "", false}
 	}
 	return ruleInfo{}
 }
@@ -86,12 +98,17 @@ type Severity uint8
 // Severities, in order.
 const (
 	SeverityNone Severity = iota
+	// SeverityInfo is for what someone should know but need not act on at
+	// once (an agent that stopped reporting).
+	SeverityInfo
 	SeverityWarning
 	SeverityCritical
 )
 
 func (s Severity) String() string {
 	switch s {
+	case SeverityInfo:
+		return "info"
 	case SeverityWarning:
 		return "warning"
 	case SeverityCritical:
@@ -106,6 +123,8 @@ func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil
 // UnmarshalText reads a severity's name.
 func (s *Severity) UnmarshalText(b []byte) error {
 	switch string(b) {
+	case "info":
+		*s = SeverityInfo
 	case "warning":
 		*s = SeverityWarning
 	case "critical":
@@ -186,12 +205,18 @@ type Annotations struct {
 	Description string `json:"description"`
 }
 
-// key identifies an alert within its server or rack: the rule and the
-// component it is about.
+// key identifies an alert within its server or rack: the rule, the
+// component it is about, and the view it comes from ("" for the BMC's
+// and the rollup's, "agent" for the host agent's): the two views alert
+// apart, so that one never resolves what the other sees.
 type key struct {
 	rule    rule
 	subject string
+	from    string
 }
+
+// fromAgent marks alerts raised from an agent's report.
+const fromAgent = "agent"
 
 // finding is a rule's verdict on one component in one evaluation: a
 // condition that holds (Severity above none), with what explains it.

@@ -100,6 +100,10 @@ type serverState struct {
 	events    []eventCondition
 	// names remembers the CPU labels of sensor and socket names.
 	names []nameLabel
+	// agent is what is known of the host's agent (nil before a report);
+	// hostOff whether the BMC's last good poll found the host off.
+	agent   *agentView
+	hostOff bool
 }
 
 // rackState is what the engine knows of one rack.
@@ -226,6 +230,7 @@ func (e *Engine) ObservePoll(p *fleet.Poll) {
 		return
 	}
 	st.lastGood, st.lastErr = p.At, nil
+	st.hostOff = len(p.Snapshot.Systems) > 0 && !slices.ContainsFunc(p.Snapshot.Systems, func(s bmc.System) bool { return s.PowerState != "Off" })
 	e.evaluateServer(st, p)
 	e.flush()
 }
@@ -257,7 +262,7 @@ func (e *Engine) evaluateServer(st *serverState, p *fleet.Poll) {
 	// Every server rule but BMCUnreachable was evaluated; a good poll is
 	// the reading that resolves BMCUnreachable.
 	evaluated := ruleSet(1<<ruleUnreachable) | serverRules
-	e.reconcile(&st.alerts, found, p.At, evaluated, func(a *active) int { return e.forOf(a.rule, set) },
+	e.reconcile(&st.alerts, found, p.At, evaluated, "", func(a *active) int { return e.forOf(a.rule, set) },
 		func(a *active) bool { return a.rule == ruleUnreachable || !a.fromReading || ev.shows(a.key) },
 		func(a *active) { e.label(a, st) })
 	e.dirty = e.dirty || ev.changed
@@ -382,11 +387,11 @@ func (e *Engine) unreachable(st *serverState, now time.Time) {
 		if !st.lastGood.IsZero() {
 			what += ", the last at " + st.lastGood.UTC().Format(time.RFC3339)
 		}
-		found = append(found, finding{key: key{ruleUnreachable, ""}, sev: SeverityWarning, fromReading: true,
+		found = append(found, finding{key: key{rule: ruleUnreachable, subject: ""}, sev: SeverityWarning, fromReading: true,
 			value: d.Seconds(), threshold: limit.Seconds(), hasValue: true, hasThresh: true,
 			what: what, source: unreachableReason(st.lastErr)})
 	}
-	e.reconcile(&st.alerts, found, now, 1<<ruleUnreachable, func(*active) int { return 1 },
+	e.reconcile(&st.alerts, found, now, 1<<ruleUnreachable, "", func(*active) int { return 1 },
 		func(*active) bool { return false }, // only a good poll resolves it
 		func(a *active) { e.label(a, st) })
 }
@@ -417,6 +422,7 @@ func (e *Engine) ObserveCycle(c *fleet.Cycle) {
 		if st.lastErr != nil {
 			e.unreachable(st, c.Time)
 		}
+		e.agentSilent(st, c.Time)
 	}
 	e.evaluateRacks(c.Time, c.Result, c.Racks)
 	e.flush()
@@ -457,12 +463,12 @@ func (e *Engine) evaluateRacks(now time.Time, res *rollup.Result, feeds []fleet.
 			evaluated |= 1 << ruleRackBudget
 			pct := 100 * n.Watts / n.BudgetWatts
 			firing := SeverityNone
-			if a := findActive(rs.alerts, key{ruleRackBudget, ""}); a != nil && a.alert.State == StateFiring {
+			if a := findActive(rs.alerts, key{rule: ruleRackBudget, subject: ""}); a != nil && a.alert.State == StateFiring {
 				firing = a.alert.Severity
 			}
 			sev, thr := thresholdLevel(pct, set.RackBudgetWarningPercent, set.RackBudgetCriticalPercent, set.RackDeadBandPercent, firing)
 			if sev > SeverityNone {
-				found = append(found, finding{key: key{ruleRackBudget, ""}, sev: sev, fromReading: true,
+				found = append(found, finding{key: key{rule: ruleRackBudget, subject: ""}, sev: sev, fromReading: true,
 					value: pct, threshold: thr, hasValue: true, hasThresh: true,
 					what:   formatWatts(n.Watts) + ", " + strconv.FormatFloat(pct, 'f', 0, 64) + " % of its " + formatWatts(n.BudgetWatts) + " budget",
 					source: strconv.Itoa(n.Reporting) + " of " + strconv.Itoa(n.Servers) + " servers reporting"})
@@ -478,19 +484,19 @@ func (e *Engine) evaluateRacks(now time.Time, res *rollup.Result, feeds []fleet.
 					if fo.CapacityWatts <= 0 {
 						continue
 					}
-					firing := findActive(rs.alerts, key{ruleFeedFailover, fo.Failed})
+					firing := findActive(rs.alerts, key{rule: ruleFeedFailover, subject: fo.Failed})
 					unsafe := fo.Overloaded || fo.HeadroomWatts < 0
 					if !unsafe && !(firing != nil && firing.alert.State == StateFiring && fo.HeadroomPct < set.FeedDeadBandPercent) {
 						continue
 					}
-					found = append(found, finding{key: key{ruleFeedFailover, fo.Failed}, sev: SeverityWarning, fromReading: true,
+					found = append(found, finding{key: key{rule: ruleFeedFailover, subject: fo.Failed}, sev: SeverityWarning, fromReading: true,
 						value: fo.LoadWatts, threshold: fo.CapacityWatts, hasValue: true, hasThresh: true,
 						what:   "if feed " + fo.Failed + " fails, " + survivor(fo.Survivor) + " must carry " + formatWatts(fo.LoadWatts) + " of its " + formatWatts(fo.CapacityWatts) + " capacity",
 						source: strconv.Itoa(feeds[j].Feeds.Servers) + " live servers' PSU loads"})
 				}
 			}
 		}
-		e.reconcile(&rs.alerts, found, now, evaluated, func(a *active) int { return e.forOf(a.rule, set) },
+		e.reconcile(&rs.alerts, found, now, evaluated, "", func(a *active) int { return e.forOf(a.rule, set) },
 			func(*active) bool { return true }, func(a *active) { e.labelRack(a, rs) })
 	}
 }
@@ -523,7 +529,7 @@ func formatWatts(w float64) string {
 // it has held for forOf evaluations); an alert without a finding resolves
 // when recovered says a reading shows recovery, and is held otherwise; a
 // pending one is dropped.
-func (e *Engine) reconcile(alerts *[]*active, found []finding, now time.Time, evaluated ruleSet,
+func (e *Engine) reconcile(alerts *[]*active, found []finding, now time.Time, evaluated ruleSet, from string,
 	forOf func(*active) int, recovered func(*active) bool, label func(*active)) {
 	if len(found) == 0 && len(*alerts) == 0 {
 		return
@@ -574,7 +580,7 @@ func (e *Engine) reconcile(alerts *[]*active, found []finding, now time.Time, ev
 	kept := (*alerts)[:0]
 	for _, a := range *alerts {
 		switch {
-		case a.seen == seq || evaluated&(1<<a.rule) == 0:
+		case a.seen == seq || evaluated&(1<<a.rule) == 0 || a.from != from:
 			kept = append(kept, a)
 		case a.alert.State == StatePending:
 			// The condition did not last: nothing was sent.

@@ -23,6 +23,9 @@ func (e *Engine) label(a *active, st *serverState) {
 		if info.component != "" {
 			l[info.component] = a.subject
 		}
+		if a.from != "" {
+			l["source"] = a.from
+		}
 		a.alert.Labels = l
 	}
 	where := srv.Name + " (rack " + srv.Rack + ", U" + strconv.Itoa(srv.Position) + ")"
@@ -79,6 +82,14 @@ func serverSummary(a *active, where string) string {
 		return "Check the cold aisle at " + where + ": inlet " + a.subject + " at " + what
 	case ruleUnreachable:
 		return "BMC of " + where + " is unreachable: " + what
+	case ruleDiskSlow:
+		return "Check drive " + a.subject + " in " + where + ", it is slow: " + what
+	case ruleNICErrors:
+		return "Check the cable and port of " + a.subject + " in " + where + ": " + what
+	case ruleInventoryMismatch:
+		return "The inventory entry " + where + " does not match its host: " + what
+	case ruleAgentSilent:
+		return "The agent of " + where + " stopped reporting: " + what
 	}
 	return where + ": " + what
 }

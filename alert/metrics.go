@@ -27,7 +27,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.pollSeconds, m.cycleSeconds = m.evalSeconds.WithLabelValues("poll"), m.evalSeconds.WithLabelValues("cycle")
 	// Every series exists from the start, at 0.
 	for r := range numRules {
-		for _, sev := range []Severity{SeverityWarning, SeverityCritical} {
+		for _, sev := range []Severity{SeverityInfo, SeverityWarning, SeverityCritical} {
 			m.firing.WithLabelValues(r.String(), sev.String())
 		}
 	}

@@ -72,8 +72,8 @@ func (e *Engine) restoreAlerts(saved []savedAlert) []*active {
 		if !ok || s.Alert.State != StateFiring {
 			continue
 		}
-		a := &active{key: key{r, s.Subject}, alert: s.Alert, fromReading: s.FromReading, hits: 1,
-			last: finding{key: key{r, s.Subject}, sev: s.Alert.Severity, what: s.What, source: s.Source, serial: s.Serial, part: s.Part}}
+		a := &active{key: key{rule: r, subject: s.Subject, from: s.Alert.Labels["source"]}, alert: s.Alert, fromReading: s.FromReading, hits: 1,
+			last: finding{key: key{rule: r, subject: s.Subject}, sev: s.Alert.Severity, what: s.What, source: s.Source, serial: s.Serial, part: s.Part}}
 		out = append(out, a)
 		e.metrics.firing.WithLabelValues(s.Alert.Name, s.Alert.Severity.String()).Inc()
 	}

@@ -139,7 +139,7 @@ func (ev *serverEval) dimms() {
 		if !ue && n < int64(set.DIMMCorrectableLimit) && d.Health != bmc.HealthWarning && d.Health != bmc.HealthCritical {
 			continue // a healthy DIMM
 		}
-		f := finding{key: key{ruleDIMM, d.Slot}, fromReading: true, serial: d.Serial, part: d.PartNumber}
+		f := finding{key: key{rule: ruleDIMM, subject: d.Slot}, fromReading: true, serial: d.Serial, part: d.PartNumber}
 		switch {
 		case ue:
 			f.sev, f.what = SeverityCritical, plural(*d.UncorrectableErrors, "uncorrectable error")
@@ -179,7 +179,7 @@ func (ev *serverEval) eventFindings(r rule, ident func(string) (string, string))
 		if c.Rule != r || !ev.now.Before(c.Until) {
 			continue
 		}
-		f := finding{key: key{r, c.Subject}, sev: c.Sev, what: c.What, source: c.Source}
+		f := finding{key: key{rule: r, subject: c.Subject}, sev: c.Sev, what: c.What, source: c.Source}
 		if ident != nil {
 			f.serial, f.part = ident(c.Subject)
 		}
@@ -246,7 +246,7 @@ func (ev *serverEval) sensors(cpu, inlet, fan bool) {
 			}
 		}
 		if sev := healthSeverity(c.Health); sev > SeverityNone {
-			ev.found = merge(ev.found, finding{key: key{ruleCPU, label}, sev: sev, fromReading: true,
+			ev.found = merge(ev.found, finding{key: key{rule: ruleCPU, subject: label}, sev: sev, fromReading: true,
 				what: "the BMC reports its health " + string(c.Health), source: "Processor " + c.Socket})
 		}
 	}
@@ -318,7 +318,7 @@ func (ev *serverEval) temperature(r rule, subject string, v, warn, crit float64,
 	if thr == crit {
 		level = "critical"
 	}
-	return finding{key: key{r, subject}, sev: sev, fromReading: true, value: v, threshold: thr, hasValue: true, hasThresh: true,
+	return finding{key: key{rule: r, subject: subject}, sev: sev, fromReading: true, value: v, threshold: thr, hasValue: true, hasThresh: true,
 		what: fmt.Sprintf("%s °C, at or above %s %s threshold %s °C", formatFloat(v), whose, level, formatFloat(thr))}, true
 }
 
@@ -342,13 +342,13 @@ func (ev *serverEval) psus() {
 		default:
 			continue
 		}
-		ev.found = merge(ev.found, finding{key: key{rulePSUFailed, p.Bay}, sev: SeverityCritical, fromReading: true,
+		ev.found = merge(ev.found, finding{key: key{rule: rulePSUFailed, subject: p.Bay}, sev: SeverityCritical, fromReading: true,
 			what: what, serial: p.Serial, part: p.Model, source: firstNonEmpty(p.Source, "PSU "+p.Bay+psuSource(p))})
 	}
 	// A server with one supply was never redundant: a configuration, not
 	// a loss.
 	if ev.psu.Redundancy == power.RedundancyLost && ev.psu.Present >= 2 {
-		ev.found = merge(ev.found, finding{key: key{rulePSURedundancy, ""}, sev: SeverityWarning, fromReading: true,
+		ev.found = merge(ev.found, finding{key: key{rule: rulePSURedundancy, subject: ""}, sev: SeverityWarning, fromReading: true,
 			what: "PSU redundancy lost: " + ev.psu.Reason, source: fmt.Sprintf("%d of %d present supplies working", ev.psu.Working, ev.psu.Present)})
 	}
 }
@@ -367,7 +367,7 @@ func (ev *serverEval) fan(s *bmc.Sensor) {
 	if !below && s.Health != bmc.HealthCritical {
 		return
 	}
-	f := finding{key: key{ruleFan, s.Name}, sev: SeverityWarning, fromReading: true, source: s.Source}
+	f := finding{key: key{rule: ruleFan, subject: s.Name}, sev: SeverityWarning, fromReading: true, source: s.Source}
 	switch {
 	case below:
 		f.value, f.threshold, f.hasValue, f.hasThresh = *s.Value, *s.Thresholds.LowerCritical, true, true
@@ -389,7 +389,7 @@ func (ev *serverEval) drives() {
 		if d.State == "Absent" {
 			continue
 		}
-		f := finding{key: key{ruleDrive, d.Bay}, fromReading: true, serial: d.Serial, part: d.Model}
+		f := finding{key: key{rule: ruleDrive, subject: d.Bay}, fromReading: true, serial: d.Serial, part: d.Model}
 		switch {
 		case d.Health == bmc.HealthCritical:
 			f.sev, f.what = SeverityCritical, "failed (health Critical)"

@@ -35,6 +35,11 @@ type Settings struct {
 	RackDeadBandPercent       float64
 	RackForCycles             int
 	FeedDeadBandPercent       float64
+
+	DiskSlowHDDMs        float64
+	DiskSlowSSDMs        float64
+	DiskSlowReports      int
+	AgentSilentIntervals int
 }
 
 // DefaultSettings are the rules' untuned defaults.
@@ -62,6 +67,13 @@ func DefaultSettings() Settings {
 		RackDeadBandPercent:       2,
 		RackForCycles:             2,
 		FeedDeadBandPercent:       2,
+		// A healthy HDD completes an I/O in 5-15 ms, a SATA SSD in well
+		// under 1 ms at moderate load: ten times that, sustained, is a
+		// disk that holds its host back.
+		DiskSlowHDDMs:        100,
+		DiskSlowSSDMs:        20,
+		DiskSlowReports:      3,
+		AgentSilentIntervals: 3,
 	}
 }
 
@@ -91,6 +103,10 @@ func (s Settings) Overlay(over inventory.AlertSettings) Settings {
 	setFloat(&s.RackDeadBandPercent, over.RackDeadBandPercent)
 	setInt(&s.RackForCycles, over.RackForCycles)
 	setFloat(&s.FeedDeadBandPercent, over.FeedDeadBandPercent)
+	setFloat(&s.DiskSlowHDDMs, over.DiskSlowHDDMs)
+	setFloat(&s.DiskSlowSSDMs, over.DiskSlowSSDMs)
+	setInt(&s.DiskSlowReports, over.DiskSlowReports)
+	setInt(&s.AgentSilentIntervals, over.AgentSilentIntervals)
 	return s
 }
 

@@ -41,6 +41,7 @@ type Fleet struct {
 	energy   map[string]*power.EnergyMeter
 	events   map[string]*eventRing
 	polls    map[string][]PollOutcome
+	agents   map[string]*agentState
 	engine   *rollup.Engine
 	sinks    []Sink
 	// The last rollup and rack power, as served on /api/rollup and
@@ -71,6 +72,7 @@ func New(inv *inventory.Inventory, scope Scope, interval time.Duration, opts Opt
 		energy: map[string]*power.EnergyMeter{},
 		events: map[string]*eventRing{},
 		polls:  map[string][]PollOutcome{},
+		agents: map[string]*agentState{},
 	}
 	if opts.Registerer != nil {
 		f.metrics = newRollupMetrics(opts.Registerer)
@@ -120,6 +122,7 @@ func (f *Fleet) setInventory(inv *inventory.Inventory, scope Scope, interval tim
 			delete(f.energy, name)
 			delete(f.events, name)
 			delete(f.polls, name)
+			delete(f.agents, name)
 		}
 	}
 	kept := make(map[string]bool, len(f.servers))

@@ -63,6 +63,8 @@ func (r *recorder) ObservePoll(p *Poll) {
 	r.polls = append(r.polls, *p)
 }
 
+func (r *recorder) ObserveAgent(*AgentReport) {}
+
 func (r *recorder) ObserveCycle(c *Cycle) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

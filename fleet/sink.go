@@ -21,6 +21,8 @@ type Sink interface {
 	ObservePoll(p *Poll)
 	// ObserveCycle is called after every rollup cycle.
 	ObserveCycle(c *Cycle)
+	// ObserveAgent is called with every accepted agent report.
+	ObserveAgent(r *AgentReport)
 }
 
 // Scope is the racks a poller publishes: nil for the whole site.

@@ -262,3 +262,8 @@ func (h StoredHistory) PowerHistory(ctx context.Context, site string, what Histo
 	}
 	return out, nil
 }
+
+// ObserveAgent writes an agent's report as host_* points.
+func (s *Store) ObserveAgent(r *AgentReport) {
+	s.w.Write(storage.HostPoints(r.Report, Location(r.Site, r.Server), r.At, r.Reconciliation.Identity, len(r.Reconciliation.Differences))...)
+}

@@ -18,6 +18,7 @@ func AlertNames() []string {
 	return []string{
 		"DIMMFailing", "CPUHot", "PSUFailed", "PSURedundancyLost", "FanFailed",
 		"DriveFailing", "InletHot", "BMCUnreachable", "RackOverBudget", "FeedFailoverUnsafe",
+		"DiskSlow", "NICErrors", "InventoryMismatch", "AgentSilent",
 	}
 }
 
@@ -87,6 +88,15 @@ type AlertSettings struct {
 	RackForCycles *int `yaml:"rack_for_cycles,omitempty"`
 	// FeedDeadBandPercent is the hysteresis of FeedFailoverUnsafe (>= 0).
 	FeedDeadBandPercent *float64 `yaml:"feed_dead_band_percent,omitempty"`
+	// DiskSlowHDDMs and DiskSlowSSDMs are the mean I/O latency, in ms,
+	// above which a busy disk of that class is slow; DiskSlowReports how
+	// many agent reports in a row it must be (>= 1).
+	DiskSlowHDDMs   *float64 `yaml:"disk_slow_hdd_ms,omitempty"`
+	DiskSlowSSDMs   *float64 `yaml:"disk_slow_ssd_ms,omitempty"`
+	DiskSlowReports *int     `yaml:"disk_slow_reports,omitempty"`
+	// AgentSilentIntervals is how many of its report intervals an agent
+	// may miss before AgentSilent (>= 1).
+	AgentSilentIntervals *int `yaml:"agent_silent_intervals,omitempty"`
 	// Source is where the block was written (zero when it was not).
 	Source Source `yaml:"-"`
 }
@@ -113,6 +123,10 @@ func (s AlertSettings) Overlay(over AlertSettings) AlertSettings {
 		RackDeadBandPercent:        cmpOr(over.RackDeadBandPercent, s.RackDeadBandPercent),
 		RackForCycles:              cmpOr(over.RackForCycles, s.RackForCycles),
 		FeedDeadBandPercent:        cmpOr(over.FeedDeadBandPercent, s.FeedDeadBandPercent),
+		DiskSlowHDDMs:              cmpOr(over.DiskSlowHDDMs, s.DiskSlowHDDMs),
+		DiskSlowSSDMs:              cmpOr(over.DiskSlowSSDMs, s.DiskSlowSSDMs),
+		DiskSlowReports:            cmpOr(over.DiskSlowReports, s.DiskSlowReports),
+		AgentSilentIntervals:       cmpOr(over.AgentSilentIntervals, s.AgentSilentIntervals),
 		Source:                     cmpOr(over.Source, s.Source),
 	}
 }
@@ -179,6 +193,10 @@ func (d *decoder) alertSettings(n *yaml.Node, path string, perServer bool) (Aler
 		{"rack_dead_band_percent", d.optFloat(&s.RackDeadBandPercent, percentageBand)},
 		{"rack_for_cycles", d.optInt(&s.RackForCycles, 1)},
 		{"feed_dead_band_percent", d.optFloat(&s.FeedDeadBandPercent, percentageBand)},
+		{"disk_slow_hdd_ms", d.optFloat(&s.DiskSlowHDDMs, numberRange{0, 1e6, false, " ms"})},
+		{"disk_slow_ssd_ms", d.optFloat(&s.DiskSlowSSDMs, numberRange{0, 1e6, false, " ms"})},
+		{"disk_slow_reports", d.optInt(&s.DiskSlowReports, 1)},
+		{"agent_silent_intervals", d.optInt(&s.AgentSilentIntervals, 1)},
 	})
 	if perServer {
 		for _, key := range rackAlertKeys() {

@@ -15,7 +15,8 @@ func ptr[T any](v T) *T { return &v }
 
 func TestAlertNames(t *testing.T) {
 	want := []string{"DIMMFailing", "CPUHot", "PSUFailed", "PSURedundancyLost", "FanFailed",
-		"DriveFailing", "InletHot", "BMCUnreachable", "RackOverBudget", "FeedFailoverUnsafe"}
+		"DriveFailing", "InletHot", "BMCUnreachable", "RackOverBudget", "FeedFailoverUnsafe",
+		"DiskSlow", "NICErrors", "InventoryMismatch", "AgentSilent"}
 	names := AlertNames()
 	if !slices.Equal(names, want) {
 		t.Fatalf("AlertNames() = %v, want %v", names, want)
@@ -167,7 +168,7 @@ func TestDecodeAlertSettingsProblems(t *testing.T) {
 			`c.yaml:2: alerts.disabled[0]: unknown alert "PSUFail" (did you mean "PSUFailed"?)`,
 			`c.yaml:2: alerts.disabled[1]: unknown alert "cpuhot" (did you mean "CPUHot"?)`,
 		}},
-		{"  disabled: [Meltdown]", []string{`c.yaml:2: alerts.disabled[0]: unknown alert "Meltdown" (known alerts: DIMMFailing, CPUHot, PSUFailed, PSURedundancyLost, FanFailed, DriveFailing, InletHot, BMCUnreachable, RackOverBudget, FeedFailoverUnsafe)`}},
+		{"  disabled: [Meltdown]", []string{`c.yaml:2: alerts.disabled[0]: unknown alert "Meltdown" (known alerts: DIMMFailing, CPUHot, PSUFailed, PSURedundancyLost, FanFailed, DriveFailing, InletHot, BMCUnreachable, RackOverBudget, FeedFailoverUnsafe, DiskSlow, NICErrors, InventoryMismatch, AgentSilent)`}},
 		{"  disabled:\n    - CPUHot\n    - CPUHot", []string{`warning: c.yaml:4: alerts.disabled[1]: alert CPUHot listed twice (first at line 3)`}},
 		// Warning and critical in one block: reported at the critical key.
 		{"  cpu_critical_celsius: 80\n  cpu_warning_celsius: 85", []string{`c.yaml:2: alerts.cpu_critical_celsius: must be above cpu_warning_celsius (85 at line 3), got 80`}},
