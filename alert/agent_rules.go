@@ -107,10 +107,10 @@ func (ev *agentEval) forOf(r rule) int {
 		return ev.set.TemperatureForPolls
 	case ruleDiskSlow:
 		return ev.set.DiskSlowReports
-	case ruleNICErrors:
-		return 2
-	case ruleInventoryMismatch:
-		return 1 // component differences count their own reports
+	case ruleNICErrors, ruleInventoryMismatch:
+		// Both count their own reports (errors grew in two of the last
+		// ten; components differed in two reports in a row).
+		return 1
 	}
 	return 1
 }
