@@ -180,4 +180,3 @@ func TestInventoryMismatchAndAgentSilent(t *testing.T) {
 		t.Errorf("a host the BMC says is off raised %v", got)
 	}
 }
-
