@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"time"
 
+	"github.com/rackpulse/rackpulse/agent"
 	"github.com/rackpulse/rackpulse/alert"
 	"github.com/rackpulse/rackpulse/fleet"
 )
@@ -41,6 +43,7 @@ func (a *API) Register(mux *http.ServeMux) {
 		mux.HandleFunc("GET /api/rollup", a.rollup)
 		mux.HandleFunc("GET /api/power", a.power)
 		mux.HandleFunc("GET /api/events", a.events)
+		mux.HandleFunc("GET /api/agent", a.agentReport)
 	}
 	if a.alerts != nil {
 		mux.HandleFunc("GET /api/alerts", a.listAlerts)
@@ -92,6 +95,27 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.writeJSON(w, a.fleet.Events(name))
+}
+
+// agentReport answers a server's last agent report (?server=NAME) with
+// when it arrived and how it reconciles with the BMC.
+func (a *API) agentReport(w http.ResponseWriter, r *http.Request) {
+	name := r.URL.Query().Get("server")
+	if name == "" {
+		http.Error(w, "name a server: /api/agent?server=NAME", http.StatusBadRequest)
+		return
+	}
+	ar, ok := a.fleet.Agent(name)
+	if !ok {
+		http.Error(w, "no agent report for server "+name, http.StatusNotFound)
+		return
+	}
+	a.writeJSON(w, struct {
+		Server         string               `json:"server"`
+		ReceivedAt     time.Time            `json:"received_at"`
+		Reconciliation fleet.Reconciliation `json:"reconciliation"`
+		Report         *agent.Report        `json:"report"`
+	}{name, ar.At, ar.Reconciliation, ar.Report})
 }
 
 func (a *API) rollup(w http.ResponseWriter, _ *http.Request) {

@@ -167,6 +167,13 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan
 		_ = json.NewEncoder(w).Encode(map[string]any{"status": "ok", "bmcs": len(sched.Targets()), "reporting": live.Reporting()})
 	})
 	web.NewAPI(live, alerts, log).Register(mux)
+	agents := web.NewAgentReceiver(live, reg, log)
+	if tokens, err := inv.AgentTokens(cfg.racks); err != nil {
+		log.Error("agent tokens not read: agent reports are refused until a reload reads them", "err", err)
+	} else {
+		agents.SetTokens(tokens)
+	}
+	agents.Register(mux)
 	uiOpts := web.UIOptions{Live: live, Alerts: alerts, InventoryPath: cfg.inventoryPath, Role: "poller " + rackList(cfg.racks), Logger: log}
 	if cfg.storage.Enabled() {
 		reader, err := storage.NewReader(cfg.storage)
@@ -226,6 +233,11 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan
 			}
 			reloads.WithLabelValues("ok").Inc()
 			live.SetInventory(next, fleet.NewScope(cfg.racks), fleetInterval(nextEps))
+			if tokens, err := next.AgentTokens(cfg.racks); err != nil {
+				log.Error("agent tokens not read; keeping the previous ones", "err", err)
+			} else {
+				agents.SetTokens(tokens)
+			}
 			added, changed, removed := sched.Update(nextEps)
 			targets.Set(float64(len(nextEps)))
 			log.Info("inventory reloaded", "added", added, "changed", changed, "removed", removed, "bmcs", len(nextEps))
