@@ -45,6 +45,9 @@ func (s *SiteState) View() *View {
 // Snapshot has none: the site role polls no BMC.
 func (s *SiteState) Snapshot(string) (*bmc.Snapshot, bool) { return nil, false }
 
+// Agent has none: agents report to their rack's poller.
+func (s *SiteState) Agent(string) (*AgentReport, bool) { return nil, false }
+
 // Polls has none: the site role polls no BMC.
 func (s *SiteState) Polls(string) []PollOutcome { return nil }
 

@@ -273,6 +273,7 @@ type serverPage struct {
 	Sensors []sensorGroup
 	Events  []bmc.LogEntry
 	Polls   []fleet.PollOutcome
+	Agent   *agentView
 	Alerts  []alert.Alert
 	Probe   string
 }
@@ -321,6 +322,9 @@ func (ui *UI) server(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Events = ui.opts.Live.Events(name)
 	p.Polls = ui.opts.Live.Polls(name)
+	if ar, ok := ui.opts.Live.Agent(name); ok {
+		p.Agent = &agentView{AgentReport: ar, Stale: v.Interval > 0 && time.Since(ar.At) > 3*max(v.Interval, ar.Report.Interval)}
+	}
 	for _, a := range alerts.all {
 		if a.Labels["server"] == name {
 			p.Alerts = append(p.Alerts, a)
@@ -413,6 +417,7 @@ func templateFuncs() template.FuncMap {
 		"health":     func(h bmc.Health) string { return cmp.Or(string(h), "unknown") },
 		"severity":   func(s alert.Severity) string { return s.String() },
 		"intp":       func(p *int64) string { return strconv.FormatInt(*p, 10) },
+		"deref1":     func(p *bool) bool { return *p },
 	}
 }
 
@@ -509,4 +514,11 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// agentView is a server's last agent report as its page shows it.
+type agentView struct {
+	*fleet.AgentReport
+	// Stale: no report within three intervals: what it says is old.
+	Stale bool
 }

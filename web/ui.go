@@ -31,6 +31,8 @@ type Live interface {
 	Snapshot(server string) (*bmc.Snapshot, bool)
 	Events(server string) []bmc.LogEntry
 	Polls(server string) []fleet.PollOutcome
+	// Agent is the server's last agent report, if its agent reports.
+	Agent(server string) (*fleet.AgentReport, bool)
 	// History is the in-memory power history (the last hour).
 	History(what fleet.HistoryOf, from time.Time) []fleet.Series
 }

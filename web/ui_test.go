@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rackpulse/rackpulse/agent"
 	"github.com/rackpulse/rackpulse/alert"
 	"github.com/rackpulse/rackpulse/bmc"
 	"github.com/rackpulse/rackpulse/fleet"
@@ -209,5 +210,24 @@ func TestNamesAreEscaped(t *testing.T) {
 		if code != 200 || strings.Contains(body, "<i>x") || strings.Contains(body, `r12"onmouseover=`) {
 			t.Errorf("%s: %d: an inventory name reached the page unescaped", path, code)
 		}
+	}
+}
+
+func TestServerPageShowsTheHostsView(t *testing.T) {
+	h, live := dashboard(t)
+	ce := int64(42)
+	if _, err := live.ObserveAgent("r12-u01", &agent.Report{Version: agent.ReportVersion, Hostname: "r12-u01.dc1",
+		DIMMs:    []agent.DIMM{{Slot: "CPU1_DIMM_A1", Label: "CPU_SrcID#0_MC#0_Chan#0_DIMM#0", CorrectableErrors: &ce}},
+		Problems: []agent.Problem{{Part: agent.PartSMART, Message: "smartctl not found"}}}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	_, body := get(t, h, "/servers/r12-u01")
+	for _, want := range []string{"own view", "r12-u01.dc1", `data-agent-slot="CPU1_DIMM_A1"`, "<td>42</td>", "smartctl not found", "not compared"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("server page lacks %q", want)
+		}
+	}
+	if _, body := get(t, h, "/servers/r12-u02"); strings.Contains(body, "own view") {
+		t.Error("a server without an agent shows an agent section")
 	}
 }
