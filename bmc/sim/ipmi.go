@@ -67,6 +67,9 @@ type IPMIBMC struct {
 	sel     *selLog
 	start   time.Time
 	log     *slog.Logger
+	// fru is FRU device 0: chassis and product info with the system's
+	// serial number.
+	fru []byte
 
 	timeout        atomic.Bool
 	requests       atomic.Int64
@@ -87,6 +90,11 @@ func newIPMIBMC(m *machine, shared *ipmiShared, opts IPMIOptions) (*IPMIBMC, err
 		sel: newSELLog(m.start), start: m.start, log: log,
 		sessions: make(map[uint32]struct{}),
 	}
+	fru, err := buildFRU(m)
+	if err != nil {
+		return nil, err
+	}
+	b.fru = fru
 	info := bmc.DeviceInfo{
 		DeviceID:       0x20,
 		DeviceRevision: 0x01,
@@ -95,7 +103,8 @@ func newIPMIBMC(m *machine, shared *ipmiShared, opts IPMIOptions) (*IPMIBMC, err
 		IPMIVersion:    0x02,
 		ManufacturerID: ipmiManufacturerID,
 		ProductID:      0x0220,
-		// Chassis, SEL, SDR repository and sensor device (no FRU data).
+		// Chassis, SEL, SDR repository and sensor device; go-ipmi adds the
+		// FRU inventory device bit (08h) since the storage HAL has FRU 0.
 		AdditionalDeviceSupport: 0x87,
 	}
 	var guid [16]byte
@@ -219,7 +228,7 @@ type ipmiHAL struct{ b *IPMIBMC }
 
 func (h *ipmiHAL) Chassis() hal.ChassisHAL { return ipmiChassis{} }
 func (h *ipmiHAL) Sensors() hal.SensorHAL  { return nil }
-func (h *ipmiHAL) Storage() hal.StorageHAL { return nil }
+func (h *ipmiHAL) Storage() hal.StorageHAL { return ipmiStorage{fru: h.b.fru} }
 func (h *ipmiHAL) Network() hal.NetworkHAL { return nil }
 func (h *ipmiHAL) GPIO() hal.GPIOHAL       { return nil }
 func (h *ipmiHAL) I2C() hal.I2CHAL         { return nil }

@@ -26,8 +26,8 @@ const (
 
 // newIPMIRegistry builds the command registry every simulated IPMI BMC
 // shares: go-ipmi's standard handlers (sessions, users, channels, device
-// ID, chassis) plus SDR repository, sensors, SEL and DCMI answered from the
-// BMC's machine. A middleware remembers the sessions in use, so that
+// ID, chassis, and FRU data from the storage HAL) plus the system GUID, SDR
+// repository, sensors, SEL and DCMI answered from the BMC's machine. A middleware remembers the sessions in use, so that
 // session-loss can drop them.
 func newIPMIRegistry() *handlers.Registry {
 	r := handlers.NewRegistry()
@@ -52,6 +52,7 @@ func newIPMIRegistry() *handlers.Registry {
 			return resp, cc, nil
 		})
 	}
+	reg(types.CommandGetSystemGUID, (*IPMIBMC).getSystemGUID)
 	reg(types.CommandGetSDRRepoInfo, (*IPMIBMC).getSDRRepoInfo)
 	reg(types.CommandReserveSDRRepo, (*IPMIBMC).reserveSDR)
 	reg(types.CommandGetSDR, (*IPMIBMC).getSDR)

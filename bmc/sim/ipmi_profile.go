@@ -137,6 +137,7 @@ func newIPMIProfile() *ipmiProfile {
 		name:         ProfileIPMI,
 		model:        "Contoso RS220 Gen3 (IPMI)",
 		manufacturer: "Contoso",
+		serialPrefix: "CZJ",
 		layout: layout{
 			cpus:             []part{{"CPU1", "CPU1"}, {"CPU2", "CPU2"}},
 			psus:             []part{{"PSU1", "PSU1"}, {"PSU2", "PSU2"}},

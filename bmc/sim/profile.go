@@ -22,6 +22,8 @@ type profile struct {
 	name         string
 	model        string
 	manufacturer string
+	// serialPrefix starts the system's (and chassis's) serial number.
+	serialPrefix string
 	expand       ExpandMode
 	allowBasic   bool
 	layout       layout
@@ -116,6 +118,34 @@ func (m *machine) uuid() string {
 func (m *machine) serial(prefix string, i int) string {
 	return fmt.Sprintf("%s%08X%02d", prefix, uint32(m.seed), i)
 }
+
+// systemUUIDChannel picks the bits of the seed the system UUID is made of,
+// so that it differs from the BMC's own UUID (uuid) and GUID.
+const systemUUIDChannel = 0x53595355554944 // "SYSUUID"
+
+// systemUUIDBytes is the UUID of the machine's system (what SMBIOS type 1
+// holds and dmidecode prints), in print order: a random-based (version 4)
+// UUID whose randomness is the seed's, so the same on every run.
+func (m *machine) systemUUIDBytes() [16]byte {
+	var u [16]byte
+	hi := mix64(m.seed ^ systemUUIDChannel)
+	lo := mix64(hi ^ m.seed)
+	for i := range 8 {
+		u[i], u[8+i] = byte(hi>>(56-8*i)), byte(lo>>(56-8*i))
+	}
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	return u
+}
+
+// systemUUID is systemUUIDBytes as text, lower case 8-4-4-4-12.
+func (m *machine) systemUUID() string {
+	u := m.systemUUIDBytes()
+	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
+}
+
+// systemSerial is the serial number of the machine's system and chassis.
+func (m *machine) systemSerial() string { return m.serial(m.profile.serialPrefix, 0) }
 
 func redfishTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
 

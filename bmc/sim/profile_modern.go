@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"strings"
 )
 
 // newModernProfile is a current 1U server whose BMC serves only the new
@@ -13,6 +14,7 @@ func newModernProfile() *profile {
 		name:         ProfileModern,
 		model:        "Contoso RS110 Gen5",
 		manufacturer: "Contoso",
+		serialPrefix: "CZ",
 		expand:       ExpandHonor,
 		layout: layout{
 			cpus:              []part{{"CPU1", "CPU 1"}, {"CPU2", "CPU 2"}},
@@ -56,7 +58,7 @@ func newModernProfile() *profile {
 			"ChassisType":        "RackMount",
 			"Manufacturer":       p.manufacturer,
 			"Model":              p.model,
-			"SerialNumber":       m.serial("CZ", 0),
+			"SerialNumber":       m.systemSerial(),
 			"PartNumber":         "P58452-B21",
 			"PowerState":         "On",
 			"Status":             status(r.health),
@@ -244,8 +246,8 @@ func newModernProfile() *profile {
 			"SystemType":   "Physical",
 			"Manufacturer": p.manufacturer,
 			"Model":        p.model,
-			"SerialNumber": m.serial("CZ", 0),
-			"UUID":         m.uuid(),
+			"SerialNumber": m.systemSerial(),
+			"UUID":         strings.ToUpper(m.systemUUID()), // this firmware writes it in capitals
 			"HostName":     m.name,
 			"PowerState":   "On",
 			"Status":       status(r.health),
