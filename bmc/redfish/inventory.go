@@ -3,6 +3,7 @@ package redfish
 import (
 	"context"
 	"encoding/json"
+	"strings"
 
 	"github.com/stmcginnis/gofish/schemas"
 
@@ -100,8 +101,8 @@ func (p *poll) eachMemberExpanded(ctx context.Context, part bmc.Part, uri string
 	return true
 }
 
-// readSystems reads every ComputerSystem with its status and power state,
-// and notes the statuses of the system and of its MemorySummary and
+// readSystems reads every ComputerSystem with its identity (UUID, serial
+// number), status and power state, and notes the statuses of the system and of its MemorySummary and
 // ProcessorSummary for the health watch.
 func (p *poll) readSystems(ctx context.Context) []systemRef {
 	if p.c.root.Systems.ID == "" {
@@ -130,7 +131,8 @@ func (p *poll) readSystems(ctx context.Context) []systemRef {
 			Name:         sys.Name,
 			Model:        sys.Model,
 			Manufacturer: sys.Manufacturer,
-			Serial:       sys.SerialNumber,
+			Serial:       strings.TrimSpace(sys.SerialNumber),
+			UUID:         normalizeUUID(sys.UUID),
 			Health:       healthOf(sys.Status.Health),
 			HealthRollup: healthOf(sys.Status.HealthRollup),
 			PowerState:   string(sys.PowerState),

@@ -189,3 +189,44 @@ func firstNonEmpty(ss ...string) string {
 	}
 	return ""
 }
+
+// normalizeUUID returns a ComputerSystem UUID in the model's form: lower
+// case, 8-4-4-4-12. Braces, a "urn:uuid:" prefix and surrounding blanks are
+// dropped and 32 hex digits without dashes are accepted; anything else is
+// not a UUID and gives "". So does the all-zero UUID (the DMTF mockups'
+// and some firmware's placeholder) and the all-F one (SMBIOS: not set).
+// The text is Redfish's already: no byte is reordered.
+func normalizeUUID(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	s = strings.TrimPrefix(s, "urn:uuid:")
+	s = strings.TrimSuffix(strings.TrimPrefix(s, "{"), "}")
+	var hex []byte
+	switch len(s) {
+	case 36:
+		for i := 0; i < len(s); i++ {
+			if i == 8 || i == 13 || i == 18 || i == 23 {
+				if s[i] != '-' {
+					return ""
+				}
+				continue
+			}
+			hex = append(hex, s[i])
+		}
+	case 32:
+		hex = []byte(s)
+	default:
+		return ""
+	}
+	zero, ones := true, true
+	for _, c := range hex {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return ""
+		}
+		zero, ones = zero && c == '0', ones && c == 'f'
+	}
+	if zero || ones {
+		return ""
+	}
+	h := string(hex)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
