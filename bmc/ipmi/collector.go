@@ -25,6 +25,9 @@ type Collector struct {
 	sdr  *sdrCache
 	dcmi dcmiSupport
 
+	// identity is the system UUID and serial, read on the static cadence.
+	identity identity
+
 	selStore  selStore
 	selCursor selCursor
 	selLoaded bool
@@ -115,7 +118,8 @@ func (p *poll) run(part bmc.Part, fn func() error) (ok bool) {
 
 // Poll reads the BMC once: the SDR repository info (and the records when
 // it changed), every sensor, DCMI power where supported, the chassis
-// status, and the SEL info, with the records added since the last poll
+// status (with the system GUID and FRU serial on the static cadence), and
+// the SEL info, with the records added since the last poll
 // when the SEL's last addition (or erase) changed. The SEL is checked on
 // every poll, not on the slow cadence, so that the event naming a failing
 // part arrives in the poll in which its sensor changes.
@@ -171,8 +175,9 @@ func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 		if err != nil {
 			return err
 		}
+		uuid, serial := c.refreshIdentity(ctx, p)
 		p.snap.Systems = append(p.snap.Systems, bmc.System{
-			ID: systemID, Name: c.ep.Server, PowerState: state,
+			ID: systemID, Name: c.ep.Server, PowerState: state, UUID: uuid, Serial: serial,
 			Health: worstSensorHealth(p.snap.Sensors), HealthRollup: worstSensorHealth(p.snap.Sensors),
 		})
 		return nil

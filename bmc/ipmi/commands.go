@@ -42,6 +42,9 @@ var (
 	cmdGetChassisStatus     = types.CommandGetChassisStatus
 	cmdGetDCMICapabilities  = types.CommandGetDCMICapParam
 	cmdGetDCMIPowerReading  = types.CommandGetDCMIPowerReading
+	cmdGetSystemGUID        = types.CommandGetSystemGUID
+	cmdGetFRUAreaInfo       = types.CommandGetFRUInventoryAreaInfo
+	cmdReadFRUData          = types.CommandReadFRUData
 	dcmiGroupExtension      = types.GroupExtensionDCMI
 	completionInvalidCmd    = types.CompletionCode(0xc1)
 	completionNotPresent    = types.CompletionCode(0xcb)

@@ -1,14 +1,16 @@
 // Package ipmi is the IPMI collector: it polls one BMC over IPMI 2.0/RMCP+
 // (lanplus) or IPMI 1.5 (lan) and turns what the BMC publishes (the SDR
 // repository, sensor readings and thresholds, DCMI power readings, chassis
-// status and the System Event Log) into a bmc.Snapshot.
+// status, the system GUID and FRU product serial, and the System Event Log)
+// into a bmc.Snapshot.
 //
 // The package owns everything IPMI-specific: the one session per BMC and
 // its re-establishment, the per-poll retry budget for lost UDP datagrams,
 // SDR record decoding and the SDR cache, reading conversion (M, B and
 // exponents), sensor type and entity mapping, discrete state names, the SEL
-// cursor and its state file, and the event decoding table (see
-// docs/ipmi.md). Nothing downstream of a Snapshot knows IPMI exists.
+// cursor and its state file, the GUID byte order, and the event decoding
+// table (see docs/ipmi.md). Nothing downstream of a Snapshot knows IPMI
+// exists.
 //
 // github.com/bougou/go-ipmi carries the session (RAKP, integrity,
 // confidentiality) and the UDP exchange; every command this package sends

@@ -20,6 +20,9 @@ const (
 	simUser     = "monitor"
 	simPassword = "rp-s3cret"
 	simName     = "rp-test" // the name in lan.conf.tmpl
+	// simGUID is the system GUID of the test BMC as Get System GUID
+	// returns it: 3f2a8c1e-9b4d-4e7a-a6c5-1d2e3f405162 in SMBIOS order.
+	simGUID = "1e8c2a3f4d9b7a4ea6c51d2e3f405162"
 )
 
 // requireTools skips the test when ipmi_sim, sdrcomp or ipmitool is
@@ -66,8 +69,15 @@ func freePort(t *testing.T, network string) int {
 }
 
 // startSim compiles testdata/server.sdrs into a fresh state directory and
-// starts ipmi_sim on free loopback ports; it is stopped when the test ends.
-func startSim(t *testing.T) *sim {
+// starts ipmi_sim on free loopback ports with the system GUID simGUID; it
+// is stopped when the test ends.
+func startSim(t *testing.T) *sim { return startSimGUID(t, simGUID) }
+
+// startSimGUID is startSim with another system GUID (32 hex digits, the
+// bytes as Get System GUID returns them), or none when guid is empty: that
+// BMC answers Get System GUID with "invalid command" and, since ipmi_sim
+// needs the GUID for RAKP, takes IPMI 1.5 sessions only.
+func startSimGUID(t *testing.T, guid string) *sim {
 	t.Helper()
 	requireTools(t)
 	s := &sim{t: t, dir: t.TempDir(), port: freePort(t, "udp"), console: freePort(t, "tcp")}
@@ -87,7 +97,17 @@ func startSim(t *testing.T) *sim {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf := strings.NewReplacer("{{PORT}}", fmt.Sprint(s.port), "{{CONSOLE}}", fmt.Sprint(s.console)).Replace(string(tmpl))
+	conf := string(tmpl)
+	if guid == "" {
+		var kept []string
+		for _, line := range strings.Split(conf, "\n") {
+			if !strings.HasPrefix(strings.TrimSpace(line), "guid ") {
+				kept = append(kept, line)
+			}
+		}
+		conf = strings.Join(kept, "\n")
+	}
+	conf = strings.NewReplacer("{{PORT}}", fmt.Sprint(s.port), "{{CONSOLE}}", fmt.Sprint(s.console), "{{GUID}}", guid).Replace(conf)
 	if err := os.WriteFile(filepath.Join(s.dir, "lan.conf"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
