@@ -207,11 +207,16 @@ type Sensor struct {
 // Drive is one disk as smartctl reports it. Counters are absent where the
 // device does not publish them.
 type Drive struct {
-	Device   string `json:"device"` // /dev/sda
-	Model    string `json:"model,omitempty"`
-	Serial   string `json:"serial,omitempty"`
-	WWN      string `json:"wwn,omitempty"`
-	Protocol string `json:"protocol,omitempty"` // ATA, NVMe, SCSI
+	Device string `json:"device"` // /dev/sda
+	// DeviceType is the smartctl device type the disk was read with
+	// (-d megaraid,0), else the one smartctl detected (sat, nvme, scsi).
+	// Disks behind a RAID controller share a Device (/dev/bus/0) and
+	// differ by it (megaraid,0, megaraid,1).
+	DeviceType string `json:"device_type,omitempty"`
+	Model      string `json:"model,omitempty"`
+	Serial     string `json:"serial,omitempty"`
+	WWN        string `json:"wwn,omitempty"`
+	Protocol   string `json:"protocol,omitempty"` // ATA, NVMe, SCSI
 	// Passed is SMART's overall health verdict; nil when not read.
 	Passed       *bool    `json:"passed,omitempty"`
 	TemperatureC *float64 `json:"temperature_c,omitempty"`
