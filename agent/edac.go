@@ -391,13 +391,18 @@ func joinSlots(dimms []edacDIMM, slots []DIMMSlot) []Problem {
 		}
 		// Then position.
 		perSocket := channelsPerSocket(dimms)
+		dell := dellLayoutFits(slots, perSocket)
 		for i, d := range dimms {
 			if assigned[i] >= 0 || !d.hasPos || d.channelsPerMC == 0 {
 				continue
 			}
 			want := d.pos.mc*d.channelsPerMC + d.pos.channel
 			assigned[i] = uniqueSlot(slots, func(s DIMMSlot) bool {
-				sock, ch, sl, ok := slotPosition(s, perSocket[d.pos.socket])
+				n := perSocket[d.pos.socket]
+				if !dell {
+					n = 0
+				}
+				sock, ch, sl, ok := slotPosition(s, n)
 				return ok && sock == d.pos.socket && ch == want && sl == d.pos.slot
 			})
 		}
@@ -465,6 +470,31 @@ func joinSlots(dimms []edacDIMM, slots []DIMMSlot) []Problem {
 			Message: fmt.Sprintf("no SMBIOS slots to join: %d DIMMs are named by their EDAC labels, not the slots printed on the board", unjoined)})
 	}
 	return problems
+}
+
+// dellLayoutFits says whether Dell's locators ("A1", "DIMM_B7") describe
+// these slots: one letter per socket EDAC knows, each letter's slots a
+// whole number of rows across the socket's channels. Single-socket boards
+// that letter their channels ("DIMM_A1", "DIMM_B1") fail it.
+func dellLayoutFits(slots []DIMMSlot, perSocket map[int]int) bool {
+	letters := map[int]int{}
+	for _, s := range slots {
+		m := reLocatorDell.FindStringSubmatch(s.Locator)
+		if m == nil {
+			return false
+		}
+		letters[int(unicode.ToUpper(rune(m[1][0]))-'A')]++
+	}
+	if len(letters) == 0 || len(letters) != len(perSocket) {
+		return false
+	}
+	for socket, n := range letters {
+		ch := perSocket[socket]
+		if ch == 0 || n%ch != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // uniqueSlot is the index of the one slot that matches, or -1.

@@ -3,6 +3,7 @@ package agent
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -274,5 +275,36 @@ func TestReadEDACLayouts(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDellLayoutFits: Dell's socket-lettered locators are read as such
+// only where they fit the sockets and channels EDAC reports.
+func TestDellLayoutFits(t *testing.T) {
+	slots := func(letters string, per int) []DIMMSlot {
+		var out []DIMMSlot
+		for _, l := range letters {
+			for i := 1; i <= per; i++ {
+				out = append(out, DIMMSlot{Locator: "DIMM_" + string(l) + strconv.Itoa(i)})
+			}
+		}
+		return out
+	}
+	tests := []struct {
+		name      string
+		slots     []DIMMSlot
+		perSocket map[int]int
+		want      bool
+	}{
+		{"R710: two sockets of three channels, nine slots each", slots("AB", 9), map[int]int{0: 3, 1: 3}, true},
+		{"one socket with lettered channels", slots("ABCD", 2), map[int]int{0: 4}, false},
+		{"rows that do not fill the channels", slots("AB", 8), map[int]int{0: 3, 1: 3}, false},
+		{"another convention", []DIMMSlot{{Locator: "P1-DIMMA1"}}, map[int]int{0: 6}, false},
+		{"no EDAC positions", slots("AB", 9), map[int]int{}, false},
+	}
+	for _, tt := range tests {
+		if got := dellLayoutFits(tt.slots, tt.perSocket); got != tt.want {
+			t.Errorf("%s: %v", tt.name, got)
+		}
 	}
 }

@@ -348,3 +348,48 @@ func checkNonRoot(t *testing.T, root string) {
 		t.Errorf("%d sensors", len(sensors))
 	}
 }
+
+// TestReadInventoryQuiet: ghw's warnings become Problems and never reach
+// stderr.
+func TestReadInventoryQuiet(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := os.Stderr
+	os.Stderr = w
+	_, _, problems := ReadInventory(t.TempDir())
+	os.Stderr = stderr
+	w.Close()
+	out, _ := io.ReadAll(r)
+	if len(out) != 0 {
+		t.Errorf("stderr: %s", out)
+	}
+	ghwSaid := false
+	for _, p := range problems {
+		if strings.HasPrefix(p.Message, "ghw: ") {
+			ghwSaid = true
+		}
+	}
+	if !ghwSaid {
+		t.Errorf("no ghw warning among the problems: %+v", problems)
+	}
+}
+
+func TestGPUsOf(t *testing.T) {
+	devs := []PCIDevice{
+		{Address: "0000:03:00.0", Vendor: "ASPEED Technology, Inc. [1a03]", Product: "ASPEED Graphics Family [2000]", Class: "VGA compatible controller [0300]"},
+		{Address: "0000:03:00.1", Vendor: "Matrox Electronics Systems Ltd. [102b]", Product: "Integrated Matrox G200eW3 Graphics Controller [0536]", Class: "VGA compatible controller [0300]"},
+		{Address: "0000:17:00.0", Vendor: "NVIDIA Corporation [10de]", Product: "GA100 [A100 PCIe 80GB] [20b5]", Class: "3D controller [0302]"},
+		{Address: "0000:31:00.0", Vendor: "Intel Corporation [8086]", Product: "[0b25]", Class: "Processing accelerators [1200]"},
+		{Address: "0000:4b:00.0", Vendor: "Mellanox Technologies [15b3]", Product: "MT28908 Family [ConnectX-6] [101b]", Class: "Infiniband controller [0207]"},
+		{Address: "0000:65:00.0", Vendor: "[10de]", Product: "[2330]", Class: "[0302]"},
+	}
+	var got []string
+	for _, d := range gpusOf(devs) {
+		got = append(got, d.Address)
+	}
+	if strings.Join(got, " ") != "0000:17:00.0 0000:31:00.0 0000:65:00.0" {
+		t.Errorf("GPUs %v", got)
+	}
+}
