@@ -35,6 +35,7 @@ func newRootCmd() *cobra.Command {
 		newProbeCmd(v),
 		newServeCmd(v),
 		newRollupCmd(v),
+		newAgentCmd(v),
 		newSimCmd(v),
 	)
 	return root
