@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -185,7 +187,7 @@ func (c hwmonChip) sensors(root, socket string) ([]Sensor, []Problem) {
 				Message: fmt.Sprintf("reading %s %s: not a number: %q", c.name, prefix, strings.TrimSpace(string(raw)))})
 			continue
 		}
-		s := Sensor{Chip: c.name, Path: path}
+		s := Sensor{Chip: c.name, Device: c.deviceName(), Path: path}
 		s.Name = prefix
 		if l := sysfsString(root, c.dir+"/"+prefix+"_label"); l != "" {
 			s.Name = l
@@ -228,7 +230,22 @@ func (c hwmonChip) sensors(root, socket string) ([]Sensor, []Problem) {
 		}
 		out = append(out, s)
 	}
+	// A CPU chip's cores are its package's: they carry its socket.
+	if i := slices.IndexFunc(out, func(s Sensor) bool { return s.CPUPackage }); i >= 0 {
+		for j := range out {
+			out[j].Socket = out[i].Socket
+		}
+	}
 	return out, problems
+}
+
+// deviceName names the chip's device, or its hwmon entry where it has no
+// device link.
+func (c hwmonChip) deviceName() string {
+	if c.device != "" {
+		return c.device
+	}
+	return path.Base(strings.TrimSuffix(c.dir, "/device"))
 }
 
 var rePackageID = regexp.MustCompile(`^Package id (\d+)$`)

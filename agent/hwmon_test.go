@@ -66,11 +66,32 @@ func hwmonPackages(ss []Sensor) []string {
 	return out
 }
 
+// checkDistinct: no two sensors share device and name, so none overwrites
+// another where they are stored (the two sockets' "Core 0" are apart).
+func checkDistinct(t *testing.T, ss []Sensor) {
+	t.Helper()
+	seen := map[string]string{}
+	for _, s := range ss {
+		k := s.Chip + "|" + s.Device + "|" + s.Name
+		if s.Device == "" {
+			t.Errorf("%s has no device", s.Path)
+		}
+		if p, dup := seen[k]; dup {
+			t.Errorf("%s and %s are both %s", p, s.Path, k)
+		}
+		seen[k] = s.Path
+	}
+}
+
 func TestReadHwmonFixtures(t *testing.T) {
 	t.Run("coretemp and nvme (Supermicro X11DPi, kernel 5.15)", func(t *testing.T) {
 		ss, problems := ReadHwmon(filepath.Join("testdata", "supermicro-x11dpi"))
 		if len(problems) != 0 {
 			t.Errorf("problems %+v", problems)
+		}
+		checkDistinct(t, ss)
+		if s, _ := findSensor(ss, "/sys/class/hwmon/hwmon1/temp2_input"); s.Device != "coretemp.1" || s.Socket != "CPU2" {
+			t.Errorf("second socket's Core 0: device %q socket %q", s.Device, s.Socket)
 		}
 		if len(ss) != 45 {
 			t.Errorf("%d sensors, want 2×(package + 20 cores) + 3 nvme", len(ss))
@@ -79,7 +100,7 @@ func TestReadHwmonFixtures(t *testing.T) {
 			t.Errorf("packages %s", got)
 		}
 		checkSensor(t, ss, sensorWant{"coretemp", "Package id 1", SensorTemperature, "CPU2", true, 51, hwmonF64(90), hwmonF64(100), "/sys/class/hwmon/hwmon1/temp1_input"})
-		checkSensor(t, ss, sensorWant{"coretemp", "Core 28", SensorTemperature, "", false, 38, hwmonF64(90), hwmonF64(100), "/sys/class/hwmon/hwmon0/temp30_input"})
+		checkSensor(t, ss, sensorWant{"coretemp", "Core 28", SensorTemperature, "CPU1", false, 38, hwmonF64(90), hwmonF64(100), "/sys/class/hwmon/hwmon0/temp30_input"})
 		checkSensor(t, ss, sensorWant{"nvme", "Composite", SensorTemperature, "", false, 36.85, hwmonF64(81.85), hwmonF64(84.85), "/sys/class/hwmon/hwmon2/temp1_input"})
 		checkSensor(t, ss, sensorWant{"nvme", "Sensor 2", SensorTemperature, "", false, 43.85, hwmonF64(65261.85), nil, "/sys/class/hwmon/hwmon2/temp3_input"})
 		// Numeric order within a chip: temp2 (Core 0) before temp10 (Core 8).
@@ -92,6 +113,7 @@ func TestReadHwmonFixtures(t *testing.T) {
 		if len(problems) != 0 {
 			t.Errorf("problems %+v", problems)
 		}
+		checkDistinct(t, ss)
 		if len(ss) != 13 || len(hwmonPackages(ss)) != 0 {
 			t.Errorf("%d sensors, packages %v", len(ss), hwmonPackages(ss))
 		}
@@ -103,6 +125,7 @@ func TestReadHwmonFixtures(t *testing.T) {
 		if len(problems) != 0 {
 			t.Errorf("problems %+v", problems)
 		}
+		checkDistinct(t, ss)
 		if len(ss) != 12 {
 			t.Errorf("%d sensors", len(ss))
 		}
@@ -110,7 +133,7 @@ func TestReadHwmonFixtures(t *testing.T) {
 			t.Errorf("packages %s", got)
 		}
 		checkSensor(t, ss, sensorWant{"k10temp", "Tctl", SensorTemperature, "CPU2", true, 52.125, nil, nil, "/sys/class/hwmon/hwmon1/temp1_input"})
-		checkSensor(t, ss, sensorWant{"k10temp", "Tccd7", SensorTemperature, "", false, 39.875, nil, nil, "/sys/class/hwmon/hwmon0/temp9_input"})
+		checkSensor(t, ss, sensorWant{"k10temp", "Tccd7", SensorTemperature, "CPU1", false, 39.875, nil, nil, "/sys/class/hwmon/hwmon0/temp9_input"})
 		checkSensor(t, ss, sensorWant{"power_meter", "power1", SensorPower, "", false, 412, nil, nil, "/sys/class/hwmon/hwmon2/power1_average"})
 	})
 }

@@ -190,10 +190,13 @@ type Sensor struct {
 	// Chip is the hwmon driver (coretemp, k10temp, nvme, ...); Name the
 	// sensor's label ("Package id 0", "Tctl", "Core 3") or its file name.
 	Chip string `json:"chip"`
-	Name string `json:"name"`
-	Kind string `json:"kind"`
-	// CPUPackage marks a processor package temperature; Socket then names
-	// the processor ("CPU1" for package 0).
+	// Device is the chip's device (coretemp.0, nvme0, 0000:00:18.3): it
+	// tells apart the chips of one driver, whose sensors share names.
+	Device string `json:"device,omitempty"`
+	Name   string `json:"name"`
+	Kind   string `json:"kind"`
+	// CPUPackage marks a processor package temperature. Socket names the
+	// processor ("CPU1" for package 0) a CPU chip's sensors belong to.
 	CPUPackage bool    `json:"cpu_package,omitempty"`
 	Socket     string  `json:"socket,omitempty"`
 	Value      float64 `json:"value"`

@@ -60,6 +60,7 @@ func HostPoints(rep *agent.Report, loc Location, t time.Time, identity string, d
 		s := &rep.Sensors[i]
 		p := loc.tags(write.NewPointWithMeasurement(MeasurementHostSensor))
 		addTag(p, "chip", s.Chip)
+		addTag(p, "device", s.Device)
 		addTag(p, "sensor", s.Name)
 		addTag(p, "kind", s.Kind)
 		addTag(p, "unit", s.Unit)
