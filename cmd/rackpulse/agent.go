@@ -39,7 +39,7 @@ the report.
 				poller: v.GetString("poller"), server: v.GetString("server"), tokenFile: v.GetString("token-file"),
 				interval: v.GetDuration("interval"), smartEvery: v.GetDuration("smart-every"), inventoryEvery: v.GetDuration("inventory-every"),
 			}
-			return runAgent(cmd, cfg, newLogger(v))
+			return runAgent(cmd, cfg, newLogger(v, cmd.ErrOrStderr()))
 		},
 	}
 	f := cmd.Flags()
@@ -104,6 +104,9 @@ func readTokenFile(path string) (bmc.Secret, error) {
 	}
 	if !fi.Mode().IsRegular() || fi.Size() > 4096 {
 		return "", fmt.Errorf("agent token file %s: want a small regular file", path)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return "", fmt.Errorf("agent token file %s: mode %04o lets others read the token; chmod 600 it", path, perm)
 	}
 	raw, err := os.ReadFile(path)
 	if err != nil {

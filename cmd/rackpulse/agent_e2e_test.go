@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -65,12 +67,30 @@ func TestAgentEndToEnd(t *testing.T) {
 	waitFor(t, 60*time.Second, func() bool {
 		return serve.metric(t, "rackpulse_bmc_polls_total", map[string]string{"server": host.Name(), "result": "ok"}) >= 1
 	})
+	// `rackpulse agent` as an operator runs it, on the fixture host.
 	smartctl, _ := filepath.Abs("../../agent/testdata/smartctl/smartctl")
-	a := agent.New(agent.Options{Root: root, Server: host.Name(), Interval: time.Second, InventoryEvery: time.Second, SMART: agent.SMART{Binary: smartctl}})
+	tokenFile := filepath.Join(t.TempDir(), "agent.token")
+	if err := os.WriteFile(tokenFile, []byte("e2e-agent-token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := newRootCmd()
+	var agentLog bytes.Buffer
+	cmd.SetOut(&agentLog)
+	cmd.SetErr(&agentLog)
+	cmd.SetArgs([]string{"agent", "--root", root, "--smartctl", smartctl, "--poller", serve.base, "--server", host.Name(),
+		"--token-file", tokenFile, "--interval", "1s", "--inventory-every", "1s", "--log-level", "debug"})
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- agent.Run(ctx, a, &agent.Sender{Poller: serve.base, Token: "e2e-agent-token"}) }()
-	defer func() { cancel(); <-done }()
+	go func() { done <- cmd.ExecuteContext(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("rackpulse agent: %v", err)
+		}
+		if strings.Contains(agentLog.String(), "e2e-agent-token") {
+			t.Error("the agent printed its token")
+		}
+	}()
 
 	type agentAnswer struct {
 		Reconciliation struct {

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -35,7 +36,7 @@ It exits 1 when there are errors and 0 when there are only warnings.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := inventoryPath(v, args)
-			inv, problems, err := loadInventory(v, path)
+			inv, problems, err := loadInventory(v, path, cmd.ErrOrStderr())
 			if werr := inventory.WriteReport(cmd.OutOrStdout(), inv, problems); werr != nil {
 				return fmt.Errorf("writing report: %w", werr)
 			}
@@ -58,7 +59,7 @@ credential profile name. Passwords are never shown. Problems, if any, go to
 standard error; with errors the tree is still shown and the exit status is 1.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			inv, problems, err := loadInventory(v, inventoryPath(v, args))
+			inv, problems, err := loadInventory(v, inventoryPath(v, args), cmd.ErrOrStderr())
 			if len(problems) > 0 {
 				if werr := inventory.WriteReport(cmd.ErrOrStderr(), inv, problems); werr != nil {
 					return fmt.Errorf("writing report: %w", werr)
@@ -87,8 +88,8 @@ func inventoryPath(v *viper.Viper, args []string) string {
 }
 
 // loadInventory loads and logs how the load went.
-func loadInventory(v *viper.Viper, path string) (*inventory.Inventory, inventory.Problems, error) {
-	logger := newLogger(v)
+func loadInventory(v *viper.Viper, path string, logTo io.Writer) (*inventory.Inventory, inventory.Problems, error) {
+	logger := newLogger(v, logTo)
 	start := time.Now()
 	inv, problems, err := inventory.Load(path)
 	files := 0

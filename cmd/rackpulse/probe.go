@@ -42,7 +42,7 @@ BMC at all (the reason is printed).`,
 			if err != nil {
 				return err
 			}
-			return runProbe(cmd.Context(), ep, o, newLogger(v), cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return runProbe(cmd.Context(), ep, o, newLogger(v, cmd.ErrOrStderr()), cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	f := cmd.Flags()

@@ -51,7 +51,7 @@ estimate, never summed as live.`,
 				listen:        v.GetString("listen"),
 				webAuthFile:   v.GetString("web-auth-file"),
 			}
-			return runSiteRollup(cmd.Context(), cfg, newLogger(v))
+			return runSiteRollup(cmd.Context(), cfg, newLogger(v, cmd.ErrOrStderr()))
 		},
 	}
 	f := cmd.Flags()

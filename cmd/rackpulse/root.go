@@ -2,8 +2,8 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -57,15 +57,16 @@ func loadConfig(cmd *cobra.Command, v *viper.Viper) error {
 	return nil
 }
 
-// newLogger builds the process logger from --log-level and --log-format.
-func newLogger(v *viper.Viper) *slog.Logger {
+// newLogger builds the process logger from --log-level and --log-format,
+// writing to w (the command's standard error).
+func newLogger(v *viper.Viper, w io.Writer) *slog.Logger {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(v.GetString("log-level"))); err != nil {
 		level = slog.LevelInfo
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	if v.GetString("log-format") == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+		return slog.New(slog.NewJSONHandler(w, opts))
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	return slog.New(slog.NewTextHandler(w, opts))
 }

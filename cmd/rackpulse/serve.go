@@ -58,7 +58,7 @@ running inventory kept.`,
 				storage:       storageConfig(cmd, v),
 				alerts:        alerts,
 			}
-			return runServe(cmd.Context(), cfg, newLogger(v), nil)
+			return runServe(cmd.Context(), cfg, newLogger(v, cmd.ErrOrStderr()), nil)
 		},
 	}
 	f := cmd.Flags()

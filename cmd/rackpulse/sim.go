@@ -37,7 +37,7 @@ $` + sim.PasswordEnv + ` ("` + sim.DefaultPassword + `" when unset).`,
 			if err != nil {
 				return &exitError{code: 2, msg: err.Error()}
 			}
-			opts.Logger = newLogger(v)
+			opts.Logger = newLogger(v, cmd.ErrOrStderr())
 			return runSim(cmd.Context(), opts, admin)
 		},
 	}
