@@ -22,7 +22,7 @@ RUN_AM_PORT ?= 19093
 INFLUXD     := $(TOOLS)/influxd
 ALERTMANAGER := $(TOOLS)/alertmanager
 
-.PHONY: all build run test bench bench-go bench-fleet bench-fleet-ipmi lint tools clean
+.PHONY: all build run test bench bench-go bench-fleet bench-fleet-ipmi bench-agent lint tools clean
 
 all: build
 
@@ -73,7 +73,7 @@ test:
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
 
-bench: bench-go bench-fleet bench-fleet-ipmi
+bench: bench-go bench-fleet bench-fleet-ipmi bench-agent
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
@@ -88,6 +88,12 @@ bench-fleet:
 bench-fleet-ipmi:
 	RACKPULSE_FLEET_BENCH=1 FLEET_BMCS=1000 FLEET_MIX=ipmi=100 FLEET_INTERVAL=60s FLEET_WINDOW=5m \
 	$(GO) test -run '^$$' -bench BenchmarkFleet -benchtime 1x -timeout 60m -v ./cmd/rackpulse
+
+# bench-agent: the agent binary on a fixture host with 24 data disks, at
+# cadences 30 times faster than production's for AGENT_BENCH_WINDOW (2 min
+# = an hour of work): its share of a core and its peak RSS.
+bench-agent:
+	RACKPULSE_AGENT_BENCH=1 $(GO) test -run '^$$' -bench BenchmarkAgentHost -benchtime 1x -timeout 30m -v ./cmd/rackpulse
 
 lint: $(STATICCHECK)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

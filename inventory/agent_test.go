@@ -72,6 +72,14 @@ rooms:
                 position: 1
                 bmc: {address: 10.0.0.1}
                 agent: {tokenfile: y}
+              - name: r12-u02
+                position: 2
+                bmc: {address: 10.0.0.2}
+                agent: {token_env: ""}
+              - name: r12-u03
+                position: 3
+                bmc: {address: 10.0.0.3}
+                agent: {token_file: nothere.token}
 `)
 	t.Setenv("AGENT_TEST_BMC", "pw")
 	t.Setenv("AGENT_TEST_SHARED", "s")
@@ -81,7 +89,9 @@ rooms:
 	}
 	got := problems.Errors().Error()
 	for _, want := range []string{"inv.yaml:6: defaults.agent.token_file: set only one of token_env, token_file",
-		`servers[0].agent.tokenfile: unknown field "tokenfile" (did you mean "token_file"?)`, "agent block names no token"} {
+		`servers[0].agent.tokenfile: unknown field "tokenfile" (did you mean "token_file"?)`, "agent block names no token",
+		"servers[1].agent.token_env: token_env is empty: name an environment variable",
+		"servers[2].agent.token_file: token_file is not readable: "} {
 		if !strings.Contains(got, want) {
 			t.Errorf("problems lack %q:\n%s", want, got)
 		}

@@ -55,6 +55,10 @@ func joinPath(path, key string) string {
 	return path + "." + key
 }
 
+// lastKey is the key a path ends in: password_env of
+// credentials.default.password_env.
+func lastKey(path string) string { return path[strings.LastIndexByte(path, '.')+1:] }
+
 func indexPath(path string, i int) string {
 	return path + "[" + strconv.Itoa(i) + "]"
 }
@@ -427,7 +431,7 @@ func (d *decoder) profile(keyN, n *yaml.Node, name, path string) CredentialProfi
 
 func (d *decoder) checkPasswordEnv(k *yaml.Node, path, name string) {
 	if name == "" {
-		d.errorf(k, path, "password_env is empty: name an environment variable")
+		d.errorf(k, path, "%s is empty: name an environment variable", lastKey(path))
 		return
 	}
 	v, ok := d.lookupEnv(name)
@@ -443,24 +447,24 @@ func (d *decoder) checkPasswordEnv(k *yaml.Node, path, name string) {
 // reads or reports the contents.
 func (d *decoder) checkPasswordFile(k *yaml.Node, path, file string) {
 	if file == "" {
-		d.errorf(k, path, "password_file is empty: name a file")
+		d.errorf(k, path, "%s is empty: name a file", lastKey(path))
 		return
 	}
 	fi, err := os.Stat(file)
 	if err != nil {
-		d.errorf(k, path, "password_file is not readable: %v", err)
+		d.errorf(k, path, "%s is not readable: %v", lastKey(path), err)
 		return
 	}
 	if fi.IsDir() {
-		d.errorf(k, path, "password_file %s is a directory", file)
+		d.errorf(k, path, "%s %s is a directory", lastKey(path), file)
 		return
 	}
 	if _, err := readRegularFile(file, maxPasswordFileBytes); err != nil {
-		d.errorf(k, path, "password_file is not readable: %v", err)
+		d.errorf(k, path, "%s is not readable: %v", lastKey(path), err)
 		return
 	}
 	if fi.Mode().Perm()&0o004 != 0 {
-		d.warnf(k, path, "password_file %s is readable by everyone (mode %04o)", file, fi.Mode().Perm())
+		d.warnf(k, path, "%s %s is readable by everyone (mode %04o)", lastKey(path), file, fi.Mode().Perm())
 	}
 }
 
