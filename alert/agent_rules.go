@@ -86,7 +86,7 @@ func (e *Engine) ObserveAgent(r *fleet.AgentReport) {
 		}
 	}
 	e.reconcile(&st.alerts, found, r.At, agentRules, fromAgent, func(a *active) int { return ev.forOf(a.rule) },
-		func(a *active) bool { return a.rule == ruleAgentSilent || !ev.missing(a.rule) },
+		func(a *active) bool { return a.rule == ruleAgentSilent || !ev.missing(a) },
 		func(a *active) { e.label(a, st) })
 	e.flush()
 }
@@ -115,12 +115,50 @@ func (ev *agentEval) forOf(r rule) int {
 	return 1
 }
 
-// missing reports whether the report could not read what a rule needs:
-// then its alerts are held, not resolved.
-func (ev *agentEval) missing(r rule) bool {
-	part := map[rule]string{ruleDIMM: agent.PartEDAC, ruleDrive: agent.PartSMART, ruleCPU: agent.PartHwmon,
-		ruleDiskSlow: agent.PartVitals, ruleNICErrors: agent.PartVitals, ruleInventoryMismatch: agent.PartInventory}[r]
-	return slices.ContainsFunc(ev.r.Report.Problems, func(p agent.Problem) bool { return p.Part == part })
+// missing reports whether the report lacks what an alert is about: the
+// DIMM's counters, the drive's SMART read, the socket's package sensor,
+// the disk's or NIC's statistics, the inventory. Then the alert is held,
+// not resolved: only a reading that shows recovery resolves it (a disk
+// that could not be opened, or sleeps, or a hwmon driver that was
+// unloaded says nothing about the part).
+func (ev *agentEval) missing(a *active) bool {
+	rep := ev.r.Report
+	switch a.rule {
+	case ruleDIMM:
+		return !slices.ContainsFunc(rep.DIMMs, func(d agent.DIMM) bool {
+			return d.Slot == a.subject && (d.CorrectableErrors != nil || d.UncorrectableErrors != nil)
+		})
+	case ruleDrive:
+		return !slices.ContainsFunc(rep.Drives, func(d agent.Drive) bool {
+			return !d.Standby && ev.driveName(d.Device, d.Serial) == a.subject
+		})
+	case ruleCPU:
+		return !slices.ContainsFunc(rep.Sensors, func(s agent.Sensor) bool { return s.CPUPackage && s.Socket == a.subject })
+	case ruleDiskSlow:
+		// Its latency or its SMART error counters.
+		if rep.Vitals != nil && slices.ContainsFunc(rep.Vitals.Disks, func(d agent.DiskIO) bool { return ev.driveName(d.Device, ev.diskSerial(d.Device)) == a.subject }) {
+			return false
+		}
+		return !slices.ContainsFunc(rep.Drives, func(d agent.Drive) bool { return !d.Standby && ev.driveName(d.Device, d.Serial) == a.subject })
+	case ruleNICErrors:
+		return rep.Vitals == nil || !slices.ContainsFunc(rep.Vitals.NICs, func(n agent.NICStats) bool { return n.Name == a.subject })
+	case ruleInventoryMismatch:
+		// Nothing could be compared: neither the identity nor components.
+		return ev.r.Reconciliation.Identity == fleet.IdentityUnknown && rep.Inventory == nil
+	}
+	return false
+}
+
+// diskSerial is the serial the inventory lists for a block device.
+func (ev *agentEval) diskSerial(device string) string {
+	if inv := ev.r.Report.Inventory; inv != nil {
+		for _, k := range inv.Disks {
+			if k.Name == device {
+				return k.Serial
+			}
+		}
+	}
+	return ""
 }
 
 // dimms: the EDAC counters of each DIMM (uncorrectable errors; correctable
@@ -241,14 +279,7 @@ func (ev *agentEval) slowDisks() {
 			continue
 		}
 		ev.av.slow[d.Device]++
-		serial := ""
-		if inv := ev.r.Report.Inventory; inv != nil {
-			for _, k := range inv.Disks {
-				if k.Name == d.Device {
-					serial = k.Serial
-				}
-			}
-		}
+		serial := ev.diskSerial(d.Device)
 		name := ev.driveName(d.Device, serial)
 		ev.found = merge(ev.found, finding{key: key{rule: ruleDiskSlow, subject: name}, sev: SeverityWarning, fromReading: true,
 			value: d.AvgLatencyMs, threshold: bound, hasValue: true, hasThresh: true, serial: serial,

@@ -80,6 +80,55 @@ func TestSMARTDriveFailing(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("firing %v\nwant   %v", got, want)
 	}
+	h.changes()
+
+	// A disk asleep, or one that could not be opened, says nothing: held.
+	// Another disk's problem does not hold the disks that were read.
+	rep = &agent.Report{Drives: []agent.Drive{
+		{Device: "/dev/sdb", Serial: "WD-1234", Standby: true},
+		{Device: "/dev/nvme0", Serial: "N1", Protocol: "NVMe", AvailableSpare: ptr[int64](100), AvailableSpareThreshold: ptr[int64](10)},
+	}, Problems: []agent.Problem{{Part: agent.PartSMART, Path: "/dev/sdc", Message: "smartctl exit status 2: open failed"}}}
+	h.report("r12-u03", rep, snap)
+	if got := h.changes(); !slices.Equal(got, []string{"DriveFailing critical resolved nvme0"}) {
+		t.Errorf("changes %v; want nvme0 resolved by its reading, Bay 1 (asleep) and sdc (not read) held", got)
+	}
+}
+
+// One hwmon chip gone holds the CPU alert of its socket only; EDAC
+// reporting another DIMM does not resolve the one it no longer lists.
+func TestAgentAlertsHeldPerPart(t *testing.T) {
+	h := newHarness(t, Options{})
+	snap := healthy("r12-u03", h.now)
+	snap.Sensors = slices.DeleteFunc(snap.Sensors, func(s bmc.Sensor) bool { return s.Context == bmc.ContextCPU })
+	for i := range snap.CPUs {
+		snap.CPUs[i].TemperatureC = nil
+	}
+	pkg := func(socket string, c float64) agent.Sensor {
+		return agent.Sensor{Chip: "coretemp", Name: "Package id", Kind: agent.SensorTemperature, CPUPackage: true, Socket: socket, Value: c, Unit: "Cel", Max: ptr(84.0), Crit: ptr(100.0)}
+	}
+	for range 2 {
+		h.report("r12-u03", &agent.Report{Sensors: []agent.Sensor{pkg("CPU1", 95), pkg("CPU2", 95)}}, snap)
+	}
+	if got := h.firing(); len(got) != 2 {
+		t.Fatalf("firing %v; want CPUHot on both sockets", got)
+	}
+	h.changes()
+	h.report("r12-u03", &agent.Report{Sensors: []agent.Sensor{pkg("CPU1", 50)},
+		Problems: []agent.Problem{{Part: agent.PartHwmon, Path: "/sys/class/hwmon/hwmon1", Message: "reading hwmon chip: no such file"}}}, snap)
+	if got := h.changes(); !slices.Equal(got, []string{"CPUHot warning resolved CPU1"}) {
+		t.Errorf("changes %v; want CPU1 resolved, CPU2 (chip gone) held", got)
+	}
+
+	h.report("r12-u03", edacReport(0, 1), snap)
+	if got := h.changes(); !slices.Equal(got, []string{"DIMMFailing critical firing CPU1_DIMM_A1"}) {
+		t.Fatalf("changes %v", got)
+	}
+	onlyB1 := edacReport(0, 0)
+	onlyB1.DIMMs = onlyB1.DIMMs[1:]
+	h.report("r12-u03", onlyB1, snap)
+	if got := h.changes(); len(got) != 0 {
+		t.Errorf("a report without A1's counters changed its alert: %v", got)
+	}
 }
 
 func TestDiskSlowAndNICErrors(t *testing.T) {

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"strings"
 	"time"
 
 	"github.com/influxdata/influxdb-client-go/v2/api/write"
@@ -76,6 +77,11 @@ func HostPoints(rep *agent.Report, loc Location, t time.Time, identity string, d
 		d := &rep.Drives[i]
 		p := loc.tags(write.NewPointWithMeasurement(MeasurementHostDrive))
 		addTag(p, "device", d.Device)
+		if strings.Contains(d.DeviceType, ",") {
+			// Disks behind a RAID controller share its device
+			// (/dev/bus/0) and differ by their -d type (megaraid,0).
+			addTag(p, "device_type", d.DeviceType)
+		}
 		addTag(p, "protocol", d.Protocol)
 		addString(p, "model", d.Model)
 		addString(p, "serial", d.Serial)

@@ -31,8 +31,9 @@ func TestHostPointsReadBack(t *testing.T) {
 	rep := a.Collect(context.Background())
 	// The disks: a healthy one and two failing ones, as smartctl reads them.
 	smart := agent.SMART{Binary: "../agent/testdata/smartctl/smartctl"}
-	rep.Drives, _ = smart.Read(context.Background(), []agent.SMARTDevice{{Name: "/dev/sda"}, {Name: "/dev/sdg", Type: "usbjmicron"}, {Name: "/dev/nvme2", Type: "nvme"}})
-	if len(rep.DIMMs) == 0 || len(rep.Drives) != 3 || len(rep.Sensors) == 0 {
+	rep.Drives, _ = smart.Read(context.Background(), []agent.SMARTDevice{{Name: "/dev/sda"}, {Name: "/dev/sdg", Type: "usbjmicron"}, {Name: "/dev/nvme2", Type: "nvme"},
+		{Name: "/dev/bus/0", Type: "megaraid,0"}, {Name: "/dev/bus/0", Type: "megaraid,1"}})
+	if len(rep.DIMMs) == 0 || len(rep.Drives) != 5 || len(rep.Sensors) == 0 {
 		t.Fatalf("the fixture host's report has %d DIMMs, %d drives, %d sensors; problems %+v", len(rep.DIMMs), len(rep.Drives), len(rep.Sensors), rep.Problems)
 	}
 	// The NaN-free report is taken as is; one counter is made to stand out.
@@ -60,6 +61,11 @@ func TestHostPointsReadBack(t *testing.T) {
 	r = d.Query(t, db, `SELECT count(passed) FROM host_drive WHERE server='r12-u07' AND passed = false`)
 	if got := countOf(r); got != failed || failed == 0 {
 		t.Errorf("host_drive points with passed=false: %d, want the report's %d failed drives (more than none)", got, failed)
+	}
+	// Two disks behind one RAID controller are two series.
+	r = d.Query(t, db, `SELECT count(exit_status) FROM host_drive WHERE device='/dev/bus/0' GROUP BY device_type`)
+	if s := r.Results[0].Series; len(s) != 2 {
+		t.Errorf("disks behind /dev/bus/0: %+v; want megaraid,0 and megaraid,1 apart", s)
 	}
 	r = d.Query(t, db, `SHOW TAG VALUES FROM host_sensor WITH KEY = "kind"`)
 	if s := r.Results[0].Series; len(s) != 1 || len(s[0].Values) == 0 {
