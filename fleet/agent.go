@@ -29,6 +29,20 @@ type agentState struct {
 	last *AgentReport
 }
 
+// StaleAfterIntervals is how many of its intervals an agent report is
+// current for: older, it is stale (shown as such, never as zeros).
+const StaleAfterIntervals = 3
+
+// Stale reports whether the report is older at now than
+// StaleAfterIntervals of the agent's interval (at least floor each).
+func (ar *AgentReport) Stale(now time.Time, floor time.Duration) bool {
+	interval := floor
+	if ar.Report != nil {
+		interval = max(interval, ar.Report.Interval)
+	}
+	return interval > 0 && now.Sub(ar.At) > StaleAfterIntervals*interval
+}
+
 // ErrUnknownServer is an agent report for a server this poller does not
 // poll.
 var ErrUnknownServer = errors.New("server not in this poller's inventory")

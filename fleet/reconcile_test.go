@@ -97,3 +97,24 @@ type agentRecorder struct {
 }
 
 func (r *agentRecorder) ObserveAgent(a *AgentReport) { r.got = append(r.got, a) }
+
+func TestAgentReportStale(t *testing.T) {
+	at := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	ar := &AgentReport{At: at, Report: &agent.Report{Interval: 30 * time.Second}}
+	for _, tc := range []struct {
+		age, floor time.Duration
+		want       bool
+	}{
+		{89 * time.Second, 0, false},
+		{91 * time.Second, 0, true},
+		{91 * time.Second, time.Minute, false}, // a poll interval of a minute: three minutes
+		{181 * time.Second, time.Minute, true},
+	} {
+		if got := ar.Stale(at.Add(tc.age), tc.floor); got != tc.want {
+			t.Errorf("%v old, floor %v: stale %v, want %v", tc.age, tc.floor, got, tc.want)
+		}
+	}
+	if (&AgentReport{At: at, Report: &agent.Report{}}).Stale(at.Add(24*time.Hour), 0) {
+		t.Error("a report without an interval is stale; nothing says when it is due")
+	}
+}

@@ -111,11 +111,13 @@ func (a *API) agentReport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.writeJSON(w, struct {
-		Server         string               `json:"server"`
-		ReceivedAt     time.Time            `json:"received_at"`
+		Server     string    `json:"server"`
+		ReceivedAt time.Time `json:"received_at"`
+		// Stale: older than three of the agent's intervals.
+		Stale          bool                 `json:"stale"`
 		Reconciliation fleet.Reconciliation `json:"reconciliation"`
 		Report         *agent.Report        `json:"report"`
-	}{name, ar.At, ar.Reconciliation, ar.Report})
+	}{name, ar.At, ar.Stale(time.Now(), 0), ar.Reconciliation, ar.Report})
 }
 
 func (a *API) rollup(w http.ResponseWriter, _ *http.Request) {

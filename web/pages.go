@@ -323,7 +323,7 @@ func (ui *UI) server(w http.ResponseWriter, r *http.Request) {
 	p.Events = ui.opts.Live.Events(name)
 	p.Polls = ui.opts.Live.Polls(name)
 	if ar, ok := ui.opts.Live.Agent(name); ok {
-		p.Agent = &agentView{AgentReport: ar, Stale: v.Interval > 0 && time.Since(ar.At) > 3*max(v.Interval, ar.Report.Interval)}
+		p.Agent = &agentView{AgentReport: ar, Stale: ar.Stale(time.Now(), v.Interval)}
 	}
 	for _, a := range alerts.all {
 		if a.Labels["server"] == name {

@@ -82,7 +82,12 @@ func TestAgentEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- cmd.ExecuteContext(ctx) }()
-	defer func() {
+	stopped := false
+	stopAgent := func() {
+		if stopped {
+			return
+		}
+		stopped = true
 		cancel()
 		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
 			t.Errorf("rackpulse agent: %v", err)
@@ -90,9 +95,11 @@ func TestAgentEndToEnd(t *testing.T) {
 		if strings.Contains(agentLog.String(), "e2e-agent-token") {
 			t.Error("the agent printed its token")
 		}
-	}()
+	}
+	defer stopAgent()
 
 	type agentAnswer struct {
+		Stale          bool
 		Reconciliation struct {
 			Identity    string
 			OtherServer string `json:"other_server"`
@@ -169,5 +176,20 @@ func TestAgentEndToEnd(t *testing.T) {
 	}
 	if n := serve.metric(t, "rackpulse_agent_reports_total", map[string]string{"result": "bad_token"}); n != 1 {
 		t.Errorf("bad-token rejections counted %v, want 1", n)
+	}
+
+	// The agent stops: its last report goes stale (kept, never zeroed) and,
+	// the BMC saying the host is on, AgentSilent fires.
+	if last().Stale {
+		t.Error("a report from the last seconds is stale")
+	}
+	stopAgent()
+	waitFor(t, 60*time.Second, func() bool { return last().Stale })
+	if got := last(); got.Report.Identity.SystemSerial != other.SystemSerial() || len(got.Report.DIMMs) == 0 {
+		t.Errorf("the stale report lost what it said: %+v", got.Report.Identity)
+	}
+	waitFor(t, 60*time.Second, func() bool { return firing("AgentSilent") != nil })
+	if a := firing("AgentSilent"); a.Severity != alert.SeverityInfo {
+		t.Errorf("AgentSilent at %v, want info", a.Severity)
 	}
 }
