@@ -533,7 +533,7 @@ func supermicroX11DPi() fixtureHost {
 	for i := 1; i <= 2; i++ {
 		h.cpus = append(h.cpus, fixtureCPU{
 			socket: fmt.Sprintf("CPU%d", i), vendor: "Intel(R) Corporation", version: "Intel(R) Xeon(R) Gold 6230 CPU @ 2.10GHz",
-			family: 0xB3, family2: 0xB3, id: 0xBFEBFBFF00050657, voltage: 0x90 | 0x0, extClock: 100, maxMHz: 4000, curMHz: 2100,
+			family: 0xB3, family2: 0xB3, id: 0xBFEBFBFF00050657, voltage: 0x90, extClock: 100, maxMHz: 4000, curMHz: 2100,
 			cores: 20, threads: 40, upgrade: 0x36, characteristics: 0x00FC, l1Handle: 0xFFFF, l2Handle: 0xFFFF, l3Handle: 0xFFFF,
 		})
 	}

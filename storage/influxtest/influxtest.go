@@ -5,6 +5,7 @@
 package influxtest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -51,18 +52,33 @@ func Start(t testing.TB) *Server {
 	if bin == "" {
 		Require(t, why)
 	}
-	d, err := New(bin, t.TempDir())
-	if err == nil {
-		err = d.Start()
-	}
-	if err != nil {
+	// The free ports are picked before influxd binds them: another
+	// process may take one in between. Then it starts again on others.
+	for attempt := 1; ; attempt++ {
+		d, err := New(bin, t.TempDir())
+		if err == nil {
+			err = d.Start()
+		}
+		if err == nil {
+			t.Cleanup(d.Stop)
+			return d
+		}
+		if d != nil && d.portTaken() && attempt < 5 {
+			t.Logf("influxd: a port was taken before it bound it; starting again (%v)", err)
+			continue
+		}
 		if d != nil {
 			d.DumpLog()
 		}
 		t.Fatalf("influxd: %v", err)
 	}
-	t.Cleanup(d.Stop)
-	return d
+}
+
+// portTaken reports whether influxd's log says a port it was to bind was
+// in use.
+func (d *Server) portTaken() bool {
+	log, _ := os.ReadFile(filepath.Join(d.dir, "influxd.log"))
+	return bytes.Contains(log, []byte("address already in use"))
 }
 
 type Server struct {
