@@ -369,6 +369,33 @@ type PollReport struct {
 	Read   []Part      `json:"read"`
 	Cached []Part      `json:"cached,omitempty"`
 	Errors []PartError `json:"errors,omitempty"`
+	// Quirks are the BMC's deviations from its protocol's schema that the
+	// poll coped with, each once: the rest of the resource was read.
+	Quirks []Quirk `json:"quirks,omitempty"`
+}
+
+// Quirk is one deviation from the schema a poll coped with: a property of
+// another shape than the schema says (an array for one object, a string
+// for a number), read as what it should be or left out, the rest of the
+// resource read.
+type Quirk struct {
+	Part Part `json:"part"`
+	// Resource is the resource it was seen in; Property the property's
+	// path within it (Links.ContainedBy, PowerSupplies.PowerCapacityWatts).
+	Resource string `json:"resource"`
+	Property string `json:"property,omitempty"`
+	// Seen is what was there (`array of 1 object`, `string "5500"`);
+	// Action what was done with it (`read the first object`, `read as
+	// 5500`, `left out`).
+	Seen   string `json:"seen"`
+	Action string `json:"action"`
+}
+
+// AddQuirk records a quirk once per poll.
+func (r *PollReport) AddQuirk(q Quirk) {
+	if !slices.Contains(r.Quirks, q) {
+		r.Quirks = append(r.Quirks, q)
+	}
 }
 
 // OK reports whether the poll had no part errors.
