@@ -79,21 +79,13 @@ func (c *Collector) getOnce(ctx context.Context, uri string, headers map[string]
 	return body, nil
 }
 
-// getInto reads uri and decodes it into v.
-func (c *Collector) getInto(ctx context.Context, uri string, v any) error {
+// getInto reads uri and decodes it into v, as decode does.
+func (c *Collector) getInto(ctx context.Context, part bmc.Part, uri string, v any) error {
 	body, err := c.get(ctx, uri)
 	if err != nil {
 		return err
 	}
-	return decode(uri, body, v)
-}
-
-// decode unmarshals a body, classifying failures as malformed.
-func decode(uri string, body []byte, v any) error {
-	if err := json.Unmarshal(body, v); err != nil {
-		return &bmc.Error{Kind: bmc.ErrKindMalformed, Resource: uri, Err: fmt.Errorf("decoding %s: %w", uri, err)}
-	}
-	return nil
+	return c.quirks.decode(part, uri, body, v)
 }
 
 // membersExpanded reads a collection and returns every member's body,
@@ -101,10 +93,19 @@ func decode(uri string, body []byte, v any) error {
 // members' own subordinate resources up to levels deep where it allows),
 // else fetched one by one (at most MaxInFlight at a time, bounded by the
 // gofish client). A member that fails costs only itself.
-func (c *Collector) membersExpanded(ctx context.Context, uri string, levels int) ([]member, error) {
+func (c *Collector) membersExpanded(ctx context.Context, part bmc.Part, uri string, levels int) ([]member, error) {
 	query := c.expand.queryLevels(levels)
 	var col collection
-	if err := c.getInto(ctx, uri+query, &col); err != nil {
+	err := c.getInto(ctx, part, uri+query, &col)
+	if err != nil && query != "" && expandRefused(err) {
+		// The service advertised $expand and refuses it (QuirkExpandRefused):
+		// read members one by one, on this BMC from now on.
+		c.expand.markIgnored(uri)
+		c.log.Debug("service advertised $expand but refused it", "server", c.ep.Server, "quirk", QuirkExpandRefused, "uri", uri, "err", err)
+		query = ""
+		col, err = collection{}, c.getInto(ctx, part, uri, &col)
+	}
+	if err != nil {
 		return nil, err
 	}
 	out := make([]member, len(col.Members))

@@ -58,6 +58,9 @@ type Collector struct {
 	// in that poll (see healthwatch.go).
 	health healthWatch
 
+	// quirks collects the schema deviations this poll coped with.
+	quirks *quirkLog
+
 	// origins maps the resources parts were read from to the part, for
 	// log entries' OriginOfCondition. Guarded by originsMu: members are
 	// read concurrently.
@@ -109,6 +112,7 @@ func New(ep bmc.Endpoint, opts bmc.CollectorOptions) (*Collector, error) {
 		meter:      &requestMeter{maxBytes: ep.MaxResponseBytes, trace: opts.Trace},
 		expand:     &expandSupport{},
 		logs:       newLogCursor(),
+		quirks:     &quirkLog{},
 		recentLogs: opts.RecentLogs,
 	}
 	c.logs.store = newLogStore(opts.StateDir, ep.Server)
@@ -173,6 +177,7 @@ func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 	defer c.httpClient.CloseIdleConnections()
 	busyBackoff := c.busy.startPoll()
 	defer c.busy.endPoll()
+	c.quirks.take() // a poll that failed early leaves its own behind
 
 	if err := c.connect(ctx, started); err != nil {
 		c.log.Debug("poll failed", "server", c.ep.Server, "kind", bmc.KindOf(err), "err", err)
@@ -222,6 +227,9 @@ func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 
 	requests, bytes := c.meter.reset()
 	p.snap.Poll.Requests, p.snap.Poll.Bytes = requests, bytes
+	for _, q := range c.quirks.take() {
+		p.snap.Poll.AddQuirk(q)
+	}
 	p.snap.Poll.Duration = c.now().Sub(started)
 	if p.reads == 0 {
 		err := p.firstErr
@@ -232,7 +240,7 @@ func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 		return nil, err
 	}
 	c.log.Debug("poll done", "server", c.ep.Server, "requests", requests, "bytes", bytes,
-		"duration", p.snap.Poll.Duration, "part_errors", len(p.snap.Poll.Errors))
+		"duration", p.snap.Poll.Duration, "part_errors", len(p.snap.Poll.Errors), "quirks", len(p.snap.Poll.Quirks))
 	return p.snap, nil
 }
 
@@ -273,7 +281,7 @@ func (c *Collector) connect(ctx context.Context, now time.Time) error {
 		return nil
 	}
 	var root serviceRoot
-	if err := c.getInto(ctx, rootURI, &root); err != nil {
+	if err := c.getInto(ctx, bmc.PartService, rootURI, &root); err != nil {
 		return err
 	}
 	c.root, c.rootReadAt = &root, now
@@ -328,6 +336,11 @@ type poll struct {
 	health map[string]healthPair
 	// completed lists the slow and static parts read in full this poll.
 	completed []bmc.Part
+}
+
+// decode decodes a part's resource, recording its quirks (quirkLog.decode).
+func (p *poll) decode(part bmc.Part, uri string, body []byte, v any) error {
+	return p.c.quirks.decode(part, uri, body, v)
 }
 
 // relate records the RelatedItem links of the sensor just appended.

@@ -78,7 +78,7 @@ func (p *poll) eachMember(ctx context.Context, part bmc.Part, uri string, fn fun
 // eachMemberExpanded is eachMember asking the service to expand each
 // member's subordinate resources up to levels deep.
 func (p *poll) eachMemberExpanded(ctx context.Context, part bmc.Part, uri string, levels int, fn func(uri string, raw []byte) error) bool {
-	members, err := p.c.membersExpanded(ctx, uri, levels)
+	members, err := p.c.membersExpanded(ctx, part, uri, levels)
 	if err != nil {
 		p.fail(part, err)
 		return false
@@ -112,10 +112,10 @@ func (p *poll) readSystems(ctx context.Context) []systemRef {
 	ok := p.eachMember(ctx, bmc.PartSystems, p.c.root.Systems.ID, func(uri string, raw []byte) error {
 		var sys schemas.ComputerSystem
 		var links navLinks
-		if err := decode(uri, raw, &sys); err != nil {
+		if err := p.decode(bmc.PartSystems, uri, raw, &sys); err != nil {
 			return err
 		}
-		if err := decode(uri, raw, &links); err != nil {
+		if err := p.decode(bmc.PartSystems, uri, raw, &links); err != nil {
 			return err
 		}
 		uri = firstNonEmpty(links.ODataID, uri)
@@ -155,10 +155,10 @@ func (p *poll) readChassis(ctx context.Context) []chassisRef {
 	ok := p.eachMember(ctx, bmc.PartChassis, p.c.root.Chassis.ID, func(uri string, raw []byte) error {
 		var ch schemas.Chassis
 		var links navLinks
-		if err := decode(uri, raw, &ch); err != nil {
+		if err := p.decode(bmc.PartChassis, uri, raw, &ch); err != nil {
 			return err
 		}
-		if err := decode(uri, raw, &links); err != nil {
+		if err := p.decode(bmc.PartChassis, uri, raw, &links); err != nil {
 			return err
 		}
 		uri = firstNonEmpty(links.ODataID, uri)

@@ -50,7 +50,7 @@ func (p *poll) readLogs(ctx context.Context, systems []systemRef) {
 	if mgrs := p.c.root.Managers.ID; mgrs != "" {
 		listed = p.eachMember(ctx, bmc.PartLogs, mgrs, func(uri string, raw []byte) error {
 			var links navLinks
-			if err := decode(uri, raw, &links); err != nil {
+			if err := p.decode(bmc.PartLogs, uri, raw, &links); err != nil {
 				return err
 			}
 			if links.LogServices.ID != "" {
@@ -63,7 +63,7 @@ func (p *poll) readLogs(ctx context.Context, systems []systemRef) {
 	for _, svc := range services {
 		p.eachMember(ctx, bmc.PartLogs, svc, func(uri string, raw []byte) error {
 			var links navLinks
-			if err := decode(uri, raw, &links); err != nil {
+			if err := p.decode(bmc.PartLogs, uri, raw, &links); err != nil {
 				return err
 			}
 			if links.Entries.ID == "" {
@@ -112,7 +112,7 @@ func (p *poll) readLogEntries(ctx context.Context, entriesURI string) bool {
 		var links struct {
 			Links struct{ OriginOfCondition odataID }
 		}
-		if err := decode(m.URI, m.Raw, &le); err != nil {
+		if err := p.decode(bmc.PartLogs, m.URI, m.Raw, &le); err != nil {
 			p.c.log.Debug("member failed to decode", "server", p.c.ep.Server, "quirk", QuirkUndecodableMember, "uri", m.URI, "err", err)
 			p.fail(bmc.PartLogs, err)
 			complete = false
@@ -168,7 +168,7 @@ func (c *Collector) logMembers(ctx context.Context, entriesURI string) (out []me
 		}
 		visited[next] = true
 		var col collection
-		if err := c.getInto(ctx, next, &col); err != nil {
+		if err := c.getInto(ctx, bmc.PartLogs, next, &col); err != nil {
 			return nil, false, err
 		}
 		pageLinks := 0

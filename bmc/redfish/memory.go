@@ -21,10 +21,10 @@ func (p *poll) readMemory(ctx context.Context, systems []systemRef) {
 		ok := p.eachMember(ctx, bmc.PartMemory, sys.links.Memory.ID, func(uri string, raw []byte) error {
 			var m schemas.Memory
 			var links navLinks
-			if err := decode(uri, raw, &m); err != nil {
+			if err := p.decode(bmc.PartMemory, uri, raw, &m); err != nil {
 				return err
 			}
-			if err := decode(uri, raw, &links); err != nil {
+			if err := p.decode(bmc.PartMemory, uri, raw, &links); err != nil {
 				return err
 			}
 			dimm := dimmFromRedfish(sys.ID, &m)
@@ -33,7 +33,7 @@ func (p *poll) readMemory(ctx context.Context, systems []systemRef) {
 			var metricsErr error
 			if links.Metrics.ID != "" && !isAbsentState(m.Status.State) {
 				var mm schemas.MemoryMetrics
-				if err := p.c.getInto(ctx, links.Metrics.ID, &mm); err != nil {
+				if err := p.c.getInto(ctx, bmc.PartMemory, links.Metrics.ID, &mm); err != nil {
 					metricsErr = err
 				} else {
 					dimm.CorrectableErrors, dimm.UncorrectableErrors = eccCounts(&mm)

@@ -51,7 +51,7 @@ func (p *poll) readLegacyPower(ctx context.Context, ch chassisRef) bool {
 		p.fail(bmc.PartPower, err)
 		return false
 	}
-	pw, patched, err := decodeLegacyPower(uri, body)
+	pw, patched, err := decodeLegacyPower(p.c.quirks, uri, body)
 	if err != nil {
 		p.fail(bmc.PartPower, err)
 		return false
@@ -161,7 +161,7 @@ func (p *poll) readPowerSubsystem(ctx context.Context, ch chassisRef) bool {
 			Status              schemas.Status
 		}
 	}
-	if err := decode(ch.links.PowerSubsystem.ID, body, &sub); err != nil {
+	if err := p.decode(bmc.PartPower, ch.links.PowerSubsystem.ID, body, &sub); err != nil {
 		p.fail(bmc.PartPower, err)
 		return false
 	}
@@ -175,10 +175,10 @@ func (p *poll) readPowerSubsystem(ctx context.Context, ch chassisRef) bool {
 	ok := p.eachMemberExpanded(ctx, bmc.PartPower, sub.PowerSupplies.ID, 2, func(uri string, raw []byte) error {
 		var unit schemas.PowerSupplyUnit
 		var links navLinks
-		if err := decode(uri, raw, &unit); err != nil {
+		if err := p.decode(bmc.PartPower, uri, raw, &unit); err != nil {
 			return err
 		}
-		if err := decode(uri, raw, &links); err != nil {
+		if err := p.decode(bmc.PartPower, uri, raw, &links); err != nil {
 			return err
 		}
 		psu := bmc.PSU{
@@ -254,7 +254,7 @@ func predictsFailure(st schemas.Status) bool {
 func (p *poll) readEnvironmentPower(ctx context.Context, ch chassisRef) bool {
 	uri := ch.links.EnvironmentMetrics.ID
 	var env schemas.EnvironmentMetrics
-	if err := p.c.getInto(ctx, uri, &env); err != nil {
+	if err := p.c.getInto(ctx, bmc.PartPower, uri, &env); err != nil {
 		p.fail(bmc.PartPower, err)
 		return false
 	}
@@ -362,11 +362,11 @@ func (p *poll) inlineOrGet(ctx context.Context, body []byte, property, uri strin
 	if err := json.Unmarshal(body, &holder); err == nil {
 		if inline, ok := holder[property]; ok {
 			if _, onlyLink := linkOnly(inline); !onlyLink {
-				return decode(uri, inline, v)
+				return p.decode(bmc.PartPower, uri, inline, v)
 			}
 		}
 	}
-	return p.c.getInto(ctx, uri, v)
+	return p.c.getInto(ctx, bmc.PartPower, uri, v)
 }
 
 // addRedundancyGroup records a PSU redundancy group the BMC publishes,

@@ -71,7 +71,7 @@ func (p *poll) readProcessors(ctx context.Context, systems []systemRef, chassis 
 		// sensor of its own: the sensors are read every poll anyway.
 		if f.metricsURI != "" && (sensor == nil || sensor.Value == nil) {
 			var m schemas.ProcessorMetrics
-			if err := p.c.getInto(ctx, f.metricsURI, &m); err != nil {
+			if err := p.c.getInto(ctx, bmc.PartCPU, f.metricsURI, &m); err != nil {
 				p.fail(bmc.PartCPU, err)
 			} else {
 				//lint:ignore SA1019 the deprecated property is what firmware publishes
@@ -171,10 +171,10 @@ func (p *poll) readProcessorInventory(ctx context.Context, systems []systemRef, 
 		ok := p.eachMember(ctx, bmc.PartCPU, sys.links.Processors.ID, func(uri string, raw []byte) error {
 			var proc schemas.Processor
 			var links navLinks
-			if err := decode(uri, raw, &proc); err != nil {
+			if err := p.decode(bmc.PartCPU, uri, raw, &proc); err != nil {
 				return err
 			}
-			if err := decode(uri, raw, &links); err != nil {
+			if err := p.decode(bmc.PartCPU, uri, raw, &links); err != nil {
 				return err
 			}
 			if proc.ProcessorType != "" && proc.ProcessorType != schemas.CPUProcessorType {

@@ -3,12 +3,16 @@ package redfish
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/stmcginnis/gofish/schemas"
+
+	"github.com/rackpulse/rackpulse/bmc"
 )
 
 // Quirk names a vendor or library oddity the collector works around. Every
@@ -49,6 +53,10 @@ const (
 	// but collections come back as bare links. Members are fetched one by
 	// one, and $expand is no longer sent to that BMC.
 	QuirkExpandIgnored Quirk = "expand-ignored"
+	// QuirkExpandRefused: $expand advertised, and the collection read
+	// with it answered 400, 404 or 501. Members are read one by one, and
+	// $expand is no longer sent to that BMC.
+	QuirkExpandRefused Quirk = "expand-refused"
 	// QuirkExpandOneLevel: $expand advertised with MaxLevels 1 only (or no
 	// $levels support). The collector only ever asks for one level, and
 	// omits $levels where the service does not support it.
@@ -156,13 +164,27 @@ func withPowerControlKey(body []byte) ([]byte, bool) {
 
 // decodeLegacyPower decodes a legacy Power resource, working around
 // QuirkLegacyPowerWithoutPowerControl.
-func decodeLegacyPower(uri string, body []byte) (*schemas.Power, bool, error) {
+func decodeLegacyPower(log *quirkLog, uri string, body []byte) (*schemas.Power, bool, error) {
 	fixed, patched := withPowerControlKey(body)
 	var p schemas.Power
-	if err := decode(uri, fixed, &p); err != nil {
+	if err := log.decode(bmc.PartPower, uri, fixed, &p); err != nil {
 		return nil, patched, err
 	}
 	return &p, patched, nil
+}
+
+// expandRefused reports whether a collection read with $expand was
+// refused as a request the service does not support (QuirkExpandRefused).
+func expandRefused(err error) bool {
+	var be *bmc.Error
+	if !errors.As(err, &be) {
+		return false
+	}
+	switch be.Status {
+	case http.StatusBadRequest, http.StatusNotFound, http.StatusNotImplemented:
+		return true
+	}
+	return false
 }
 
 // expandQuery is ProtocolFeaturesSupported.ExpandQuery.

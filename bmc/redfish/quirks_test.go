@@ -27,7 +27,7 @@ func testdata(t *testing.T, name string) []byte {
 func decodeTestdata[T any](t *testing.T, name string) *T {
 	t.Helper()
 	var v T
-	if err := decode(name, testdata(t, name), &v); err != nil {
+	if err := (*quirkLog)(nil).decode(bmc.PartPower, name, testdata(t, name), &v); err != nil {
 		t.Fatalf("decoding %s: %v", name, err)
 	}
 	return &v
@@ -59,7 +59,7 @@ func TestQuirkAbsentSensorReadingZero(t *testing.T) {
 }
 
 func TestQuirkPSUReadingAtCapacityAndPlaceholder(t *testing.T) {
-	pw, patched, err := decodeLegacyPower("power_psu_quirks.json", testdata(t, "power_psu_quirks.json"))
+	pw, patched, err := decodeLegacyPower(nil, "power_psu_quirks.json", testdata(t, "power_psu_quirks.json"))
 	if err != nil || patched {
 		t.Fatalf("decode: %v (patched %v)", err, patched)
 	}
@@ -90,7 +90,7 @@ func TestQuirkLegacyPowerWithoutPowerControl(t *testing.T) {
 	if err := json.Unmarshal(body, &direct); err == nil {
 		t.Log("gofish now decodes Power without PowerControl; QuirkLegacyPowerWithoutPowerControl may be retired")
 	}
-	pw, patched, err := decodeLegacyPower("power_without_powercontrol.json", body)
+	pw, patched, err := decodeLegacyPower(nil, "power_without_powercontrol.json", body)
 	if err != nil {
 		t.Fatalf("decode with workaround: %v", err)
 	}

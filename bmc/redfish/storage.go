@@ -22,7 +22,7 @@ func (p *poll) readStorage(ctx context.Context, systems []systemRef, _ []chassis
 		case sys.links.Storage.ID != "":
 			ok = p.eachMember(ctx, bmc.PartStorage, sys.links.Storage.ID, func(uri string, raw []byte) error {
 				var links navLinks
-				if err := decode(uri, raw, &links); err != nil {
+				if err := p.decode(bmc.PartStorage, uri, raw, &links); err != nil {
 					return err
 				}
 				var uris []string
@@ -50,7 +50,7 @@ func (p *poll) readStorage(ctx context.Context, systems []systemRef, _ []chassis
 		case sys.links.SimpleStorage.ID != "":
 			ok = p.eachMember(ctx, bmc.PartStorage, sys.links.SimpleStorage.ID, func(uri string, raw []byte) error {
 				var ss schemas.SimpleStorage
-				if err := decode(uri, raw, &ss); err != nil {
+				if err := p.decode(bmc.PartStorage, uri, raw, &ss); err != nil {
 					return err
 				}
 				for _, dev := range ss.Devices {
@@ -106,10 +106,10 @@ func (p *poll) readStorage(ctx context.Context, systems []systemRef, _ []chassis
 func (p *poll) driveFromRedfish(ctx context.Context, system, uri string, raw []byte) (bmc.Drive, error) {
 	var dr schemas.Drive
 	var links navLinks
-	if err := decode(uri, raw, &dr); err != nil {
+	if err := p.decode(bmc.PartStorage, uri, raw, &dr); err != nil {
 		return bmc.Drive{}, err
 	}
-	if err := decode(uri, raw, &links); err != nil {
+	if err := p.decode(bmc.PartStorage, uri, raw, &links); err != nil {
 		return bmc.Drive{}, err
 	}
 	id := dr.ID
@@ -146,7 +146,7 @@ func (p *poll) driveFromRedfish(ctx context.Context, system, uri string, raw []b
 	p.c.remember(firstNonEmpty(dr.ODataID, uri), "Drive", d.Bay)
 	if links.Metrics.ID != "" && !isAbsentState(dr.Status.State) {
 		var m schemas.DriveMetrics
-		if err := p.c.getInto(ctx, links.Metrics.ID, &m); err != nil {
+		if err := p.c.getInto(ctx, bmc.PartStorage, links.Metrics.ID, &m); err != nil {
 			p.fail(bmc.PartStorage, err)
 		} else {
 			d.CorrectableErrors = sumCounts(m.CorrectableIOReadErrorCount, m.CorrectableIOWriteErrorCount)

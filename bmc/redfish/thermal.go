@@ -30,7 +30,7 @@ func (p *poll) readSensors(ctx context.Context, ch chassisRef) {
 	ok := p.eachMember(ctx, bmc.PartSensors, ch.links.Sensors.ID, func(uri string, raw []byte) error {
 		var s schemas.Sensor
 		var rel struct{ RelatedItem []odataID }
-		if err := decode(uri, raw, &s); err != nil {
+		if err := p.decode(bmc.PartSensors, uri, raw, &s); err != nil {
 			return err
 		}
 		_ = json.Unmarshal(raw, &rel) // optional links; the sensor stands without them
@@ -72,14 +72,14 @@ func sensorFromRedfish(chassis, uri string, s *schemas.Sensor) bmc.Sensor {
 // collection. Readings are excerpts: they carry no thresholds.
 func (p *poll) readThermalSubsystem(ctx context.Context, ch chassisRef) {
 	var sub navLinks
-	if err := p.c.getInto(ctx, ch.links.ThermalSubsystem.ID, &sub); err != nil {
+	if err := p.c.getInto(ctx, bmc.PartThermal, ch.links.ThermalSubsystem.ID, &sub); err != nil {
 		p.fail(bmc.PartThermal, err)
 		return
 	}
 	read := true
 	if uri := sub.ThermalMetrics.ID; uri != "" {
 		var tm schemas.ThermalMetrics
-		if err := p.c.getInto(ctx, uri, &tm); err != nil {
+		if err := p.c.getInto(ctx, bmc.PartThermal, uri, &tm); err != nil {
 			p.fail(bmc.PartThermal, err)
 			read = false
 		} else {
@@ -99,7 +99,7 @@ func (p *poll) readThermalSubsystem(ctx context.Context, ch chassisRef) {
 	if uri := sub.Fans.ID; uri != "" {
 		p.eachMember(ctx, bmc.PartThermal, uri, func(uri string, raw []byte) error {
 			var f schemas.Fan
-			if err := decode(uri, raw, &f); err != nil {
+			if err := p.decode(bmc.PartThermal, uri, raw, &f); err != nil {
 				return err
 			}
 			s := bmc.Sensor{
@@ -130,7 +130,7 @@ func (p *poll) readLegacyThermal(ctx context.Context, ch chassisRef) {
 	var th schemas.Thermal
 	body, err := p.c.get(ctx, uri)
 	if err == nil {
-		err = decode(uri, body, &th)
+		err = p.decode(bmc.PartThermal, uri, body, &th)
 	}
 	if err != nil {
 		p.fail(bmc.PartThermal, err)
