@@ -16,6 +16,7 @@ type PollMetrics struct {
 	lastSuccess *prometheus.GaugeVec
 	polls       *prometheus.CounterVec
 	partErrors  *prometheus.CounterVec
+	quirks      *prometheus.CounterVec
 	skipped     *prometheus.CounterVec
 }
 
@@ -46,11 +47,14 @@ func NewPollMetrics(reg prometheus.Registerer) *PollMetrics {
 		partErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rackpulse_bmc_part_errors_total", Help: "Failed parts of polls, by part and error kind.",
 		}, []string{"server", "rack", "part", "kind"}),
+		quirks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rackpulse_bmc_quirks_total", Help: "Deviations from the schema that polls coped with (the rest of the resource read), by part: a vendor's deviation, not a failure.",
+		}, []string{"server", "rack", "part"}),
 		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rackpulse_bmc_polls_skipped_total", Help: "Poll slots skipped because the previous poll overran its interval.",
 		}, labels),
 	}
-	reg.MustRegister(m.duration, m.success, m.requests, m.bytes, m.lastSuccess, m.polls, m.partErrors, m.skipped)
+	reg.MustRegister(m.duration, m.success, m.requests, m.bytes, m.lastSuccess, m.polls, m.partErrors, m.quirks, m.skipped)
 	return m
 }
 
@@ -74,6 +78,9 @@ func (m *PollMetrics) ObservePoll(ep Endpoint, snap *Snapshot, err error, took t
 	for _, pe := range snap.Poll.Errors {
 		m.partErrors.WithLabelValues(ep.Server, ep.Rack, string(pe.Part), string(pe.Kind)).Inc()
 	}
+	for _, q := range snap.Poll.Quirks {
+		m.quirks.WithLabelValues(ep.Server, ep.Rack, string(q.Part)).Inc()
+	}
 }
 
 // ObserveSkip implements PollObserver.
@@ -86,7 +93,7 @@ func (m *PollMetrics) Forget(server string) {
 	match := prometheus.Labels{"server": server}
 	for _, v := range []*prometheus.MetricVec{
 		m.duration.MetricVec, m.success.MetricVec, m.requests.MetricVec, m.bytes.MetricVec,
-		m.lastSuccess.MetricVec, m.polls.MetricVec, m.partErrors.MetricVec, m.skipped.MetricVec,
+		m.lastSuccess.MetricVec, m.polls.MetricVec, m.partErrors.MetricVec, m.quirks.MetricVec, m.skipped.MetricVec,
 	} {
 		v.DeletePartialMatch(match)
 	}

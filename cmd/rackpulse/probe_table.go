@@ -98,6 +98,11 @@ func writeProbeTable(w io.Writer, ep bmc.Endpoint, s *bmc.Snapshot, chosen probe
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", at, orDash(string(x.Severity)), orDash(x.Component), orDash(x.Subject), x.Message)
 		}
 	})
+	section(w, "QUIRKS", len(s.Poll.Quirks), "PART\tRESOURCE\tPROPERTY\tSEEN\tDONE", func(tw io.Writer) {
+		for _, x := range s.Poll.Quirks {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", x.Part, x.Resource, orDash(x.Property), x.Seen, x.Action)
+		}
+	})
 	section(w, "ERRORS", len(s.Poll.Errors), "PART\tKIND\tRESOURCE\tMESSAGE", func(tw io.Writer) {
 		for _, x := range s.Poll.Errors {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", x.Part, x.Kind, orDash(x.Resource), x.Message)

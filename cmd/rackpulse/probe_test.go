@@ -239,3 +239,41 @@ func TestProbeIPMIShowsSensorsPowerSourceAndSEL(t *testing.T) {
 		t.Error("the password appears in probe output")
 	}
 }
+
+// A BMC that deviates from the schema (the Intel server board's
+// Links.ContainedBy arrays) is read whole, and probe says what it coped
+// with: a QUIRKS section, poll.quirks in --json, exit 0.
+func TestProbeShowsQuirksItCopedWith(t *testing.T) {
+	srv, _, ca := startMockupBMC(t, "../redfish-vendor/Intel")
+	t.Setenv("PROBE_PW", testPassword)
+	stdout, stderr, err := probeArgs(t, srv.URL, "--user", testUser, "--password-env", "PROBE_PW", "--ca-file", ca)
+	if err != nil {
+		t.Fatalf("probe: %v (a quirk is not a failure)\nstderr: %s\n%s", err, stderr, stdout)
+	}
+	quirks := regexp.MustCompile(`(?m)^chassis\s+/redfish/v1/Chassis/RackMount/Baseboard\s+Links\.ContainedBy\s+array of 1 object\s+read the first object$`)
+	if !strings.Contains(stdout, "\nQUIRKS (") || !quirks.MatchString(stdout) || strings.Contains(stdout, "\nERRORS (") {
+		t.Errorf("probe output lacks the Baseboard's ContainedBy quirk, or shows errors:\n%s", stdout)
+	}
+
+	stdout, stderr, err = probeArgs(t, srv.URL, "--json", "--user", testUser, "--password-env", "PROBE_PW", "--ca-file", ca)
+	if err != nil {
+		t.Fatalf("probe --json: %v\nstderr: %s", err, stderr)
+	}
+	var out struct {
+		Poll struct {
+			Quirks []bmc.Quirk `json:"quirks"`
+		} `json:"poll"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+		t.Fatal(err)
+	}
+	contained := 0
+	for _, q := range out.Poll.Quirks {
+		if q.Property == "Links.ContainedBy" && q.Part == bmc.PartChassis {
+			contained++
+		}
+	}
+	if contained != 6 {
+		t.Errorf("poll.quirks has %d ContainedBy quirks, want one per deviating chassis (6): %+v", contained, out.Poll.Quirks)
+	}
+}
