@@ -104,6 +104,10 @@ type Sensor struct {
 	Unit       string     `json:"unit"`
 	Thresholds Thresholds `json:"thresholds"`
 	Health     Health     `json:"health,omitempty"`
+	// State is the sensor's Status.State where the BMC publishes one
+	// (Enabled, Absent, UnavailableOffline). An absent sensor has no value
+	// and no thresholds, whatever placeholders the BMC sent.
+	State string `json:"state,omitempty"`
 	// States holds a discrete sensor's asserted states (IPMI), in place of a value.
 	States []string `json:"states,omitempty"`
 	// Source is the resource or record the reading came from.

@@ -224,6 +224,7 @@ func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 		p.carry(bmc.PartLogs, !c.logsReadAt.IsZero())
 	}
 	c.health.done(p.completed)
+	p.clearAbsentSensors()
 
 	requests, bytes := c.meter.reset()
 	p.snap.Poll.Requests, p.snap.Poll.Bytes = requests, bytes

@@ -281,3 +281,27 @@ func TestInteropPSURedundancyGroups(t *testing.T) {
 		})
 	}
 }
+
+// An absent sensor's placeholder reading and thresholds (0 for each) are
+// not readings: the sensor is kept with its state, with neither.
+func TestInteropAbsentSensorHasNoValueNorThresholds(t *testing.T) {
+	tree := loadMockup(t, "public-rackmount1")
+	uri := "/redfish/v1/Chassis/1U/Sensors/CPU1Temp"
+	s, _ := tree.Get(uri)
+	s["Status"] = map[string]any{"State": "Absent"}
+	s["Reading"] = 0
+	s["Thresholds"] = map[string]any{"UpperCaution": map[string]any{"Reading": 0}, "UpperCritical": map[string]any{"Reading": 0}, "LowerCritical": map[string]any{"Reading": 0}}
+	if err := tree.Set(uri, s); err != nil {
+		t.Fatal(err)
+	}
+	_, ep := simBMC(t, tree, sim.RedfishOptions{})
+	c, _ := newCollector(t, ep, bmcOpts(t))
+	snap := mustPoll(t, c)
+	cpu := findSensor(snap, "1U", "CPU #1 Temperature")
+	if cpu == nil || cpu.State != "Absent" || cpu.Value != nil || cpu.Thresholds != (bmc.Thresholds{}) {
+		t.Errorf("absent CPU #1 Temperature = %+v; want state Absent, no value, no thresholds", cpu)
+	}
+	if amb := findSensor(snap, "1U", "Ambient Temperature"); amb == nil || amb.State != "Enabled" || amb.Value == nil {
+		t.Errorf("present Ambient Temperature = %+v", amb)
+	}
+}

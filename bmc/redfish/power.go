@@ -114,6 +114,7 @@ func (p *poll) readLegacyPower(ctx context.Context, ch chassisRef) bool {
 				Thresholds: legacyThresholds(f32(v.LowerThresholdNonCritical), f32(v.LowerThresholdCritical),
 					f32(v.UpperThresholdNonCritical), f32(v.UpperThresholdCritical)),
 				Health: healthOf(v.Status.Health),
+				State:  string(v.Status.State),
 				Source: firstNonEmpty(v.ODataID, uri),
 			})
 		}

@@ -28,6 +28,10 @@ const (
 	// QuirkAbsentZeroReading: a sensor whose Status.State is "Absent" (or
 	// "UnavailableOffline") reporting 0. The reading is dropped.
 	QuirkAbsentZeroReading Quirk = "absent-sensor-zero"
+	// QuirkAbsentPlaceholders: an absent sensor carrying placeholder
+	// thresholds (0 for each). Its thresholds are dropped with its
+	// reading; the sensor keeps its state (Absent).
+	QuirkAbsentPlaceholders Quirk = "absent-sensor-placeholders"
 	// QuirkPSUReadingAtCapacity: a PSU input or output "reading" equal to or
 	// above the supply's own rated capacity (the rating, or garbage, in the
 	// reading field). Listed in PSU.Suspect and not used as the reading.
@@ -98,6 +102,18 @@ func sensorReading(state schemas.State, v *float64) *float64 {
 		return nil
 	}
 	return v
+}
+
+// clearAbsentSensors applies QuirkAbsentPlaceholders: an absent sensor
+// has no reading and no thresholds, whatever the BMC put in them (0 for
+// all, often); it keeps its state.
+func (p *poll) clearAbsentSensors() {
+	for i := range p.snap.Sensors {
+		s := &p.snap.Sensors[i]
+		if isAbsentState(schemas.State(s.State)) {
+			s.Value, s.Thresholds = nil, bmc.Thresholds{}
+		}
+	}
 }
 
 // psuReadingCheck applies QuirkPSUReadingAtCapacity: a reading at or above the

@@ -64,6 +64,7 @@ func sensorFromRedfish(chassis, uri string, s *schemas.Sensor) bmc.Sensor {
 		Unit:       unit,
 		Thresholds: thresholdsOf(s.Thresholds, factor),
 		Health:     healthOf(s.Status.Health),
+		State:      string(s.Status.State),
 		Source:     uri,
 	}
 }
@@ -110,6 +111,7 @@ func (p *poll) readThermalSubsystem(ctx context.Context, ch chassisRef) {
 				Unit:    bmc.UnitPercent,
 				Value:   sensorReading(f.Status.State, f.SpeedPercent.Reading),
 				Health:  healthOf(f.Status.Health),
+				State:   string(f.Status.State),
 				Source:  firstNonEmpty(f.SpeedPercent.DataSourceURI, f.ODataID, uri),
 			}
 			if s.Value == nil && f.SpeedPercent.SpeedRPM != nil {
@@ -150,6 +152,7 @@ func (p *poll) readLegacyThermal(ctx context.Context, ch chassisRef) {
 			Unit:       bmc.UnitCelsius,
 			Thresholds: legacyThresholds(t.LowerThresholdNonCritical, t.LowerThresholdCritical, t.UpperThresholdNonCritical, t.UpperThresholdCritical),
 			Health:     healthOf(t.Status.Health),
+			State:      string(t.Status.State),
 			Source:     firstNonEmpty(t.ODataID, uri),
 		})
 		if i < len(rel.Temperatures) {
@@ -171,6 +174,7 @@ func (p *poll) readLegacyThermal(ctx context.Context, ch chassisRef) {
 			Unit:       unit,
 			Thresholds: legacyThresholds(fint(f.LowerThresholdNonCritical), fint(f.LowerThresholdCritical), fint(f.UpperThresholdNonCritical), fint(f.UpperThresholdCritical)),
 			Health:     healthOf(f.Status.Health),
+			State:      string(f.Status.State),
 			Source:     firstNonEmpty(f.ODataID, uri),
 		})
 	}
