@@ -345,9 +345,10 @@ func (ev *serverEval) psus() {
 		ev.found = merge(ev.found, finding{key: key{rule: rulePSUFailed, subject: p.Bay}, sev: SeverityCritical, fromReading: true,
 			what: what, serial: p.Serial, part: p.Model, source: firstNonEmpty(p.Source, "PSU "+p.Bay+psuSource(p))})
 	}
-	// A server with one supply was never redundant: a configuration, not
-	// a loss.
-	if ev.psu.Redundancy == power.RedundancyLost && ev.psu.Present >= 2 {
+	// Only lost: redundancy the server had, taken away by a failure. A
+	// single supply or a group the BMC configured NotRedundant
+	// (not_redundant) is a configuration, never an alert.
+	if ev.psu.Redundancy == power.RedundancyLost {
 		ev.found = merge(ev.found, finding{key: key{rule: rulePSURedundancy, subject: ""}, sev: SeverityWarning, fromReading: true,
 			what: "PSU redundancy lost: " + ev.psu.Reason, source: fmt.Sprintf("%d of %d present supplies working", ev.psu.Working, ev.psu.Present)})
 	}
