@@ -102,8 +102,8 @@ func (c *Collector) membersExpanded(ctx context.Context, part bmc.Part, uri stri
 		// read members one by one, on this BMC from now on.
 		c.expand.markIgnored(uri)
 		c.log.Debug("service advertised $expand but refused it", "server", c.ep.Server, "quirk", QuirkExpandRefused, "uri", uri, "err", err)
-		query = ""
-		col, err = collection{}, c.getInto(ctx, part, uri, &col)
+		query, col = "", collection{}
+		err = c.getInto(ctx, part, uri, &col)
 	}
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -325,5 +326,45 @@ func TestResponseSizeLimit(t *testing.T) {
 	errs := partErrors(snap, bmc.PartSensors)
 	if len(errs) != 1 || errs[0].Kind != bmc.ErrKindTooLarge {
 		t.Fatalf("sensors part errors = %+v, want too_large", errs)
+	}
+}
+
+// A BMC that advertises $expand and refuses it (400, 404 or 501) is read
+// member by member, with the same snapshot and no part error, and is not
+// asked to expand again.
+func TestExpandRefusedFallsBackToMembers(t *testing.T) {
+	_, epH := simBMC(t, loadMockup(t, "public-rackmount1"), sim.RedfishOptions{Expand: sim.ExpandHonor})
+	ch, _ := newCollector(t, epH, bmcOpts(t))
+	want := mustPoll(t, ch)
+	want.Time, want.Poll = time.Time{}, bmc.PollReport{}
+	for _, status := range []int{400, 404, 501} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			refuse, ep := simBMC(t, loadMockup(t, "public-rackmount1"), sim.RedfishOptions{Expand: sim.ExpandRefuse, ExpandRefusal: status})
+			var expanded atomic.Int64
+			opts := bmcOpts(t)
+			opts.Trace = func(tr bmc.RequestTrace) {
+				if strings.Contains(tr.URL, "$expand") {
+					expanded.Add(1)
+				}
+			}
+			c, clock := newCollector(t, ep, opts)
+			snap := mustPoll(t, c)
+			if len(snap.Poll.Errors) != 0 || c.expand.honoured() {
+				t.Fatalf("errors %+v, $expand still in use %v", snap.Poll.Errors, c.expand.honoured())
+			}
+			if expanded.Load() != 1 {
+				t.Errorf("%d requests with $expand; want the one refused", expanded.Load())
+			}
+			got := *snap
+			got.Time, got.Poll = time.Time{}, bmc.PollReport{}
+			if !equalJSON(t, &got, want) {
+				t.Error("the snapshot read member by member differs from the expanded one")
+			}
+			before := refuse.Requests()
+			clock.advance(ep.Cadence.Slow)
+			if snap := mustPoll(t, c); len(snap.Poll.Errors) != 0 || expanded.Load() != 1 || refuse.Requests() == before {
+				t.Errorf("second poll: errors %+v, %d $expand requests in all", snap.Poll.Errors, expanded.Load())
+			}
+		})
 	}
 }

@@ -19,6 +19,7 @@ const (
 	msgMalformedJSON                  = baseRegistry + "MalformedJSON"
 	msgPropertyMissing                = baseRegistry + "PropertyMissing"
 	msgQueryParameterValueFormatError = baseRegistry + "QueryParameterValueFormatError"
+	msgQueryNotSupported              = baseRegistry + "QueryNotSupported"
 	msgResourceAtURIUnauthorized      = baseRegistry + "ResourceAtUriUnauthorized"
 )
 

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -24,6 +25,10 @@ const (
 	// ExpandIgnore advertises whatever the root says but always returns the
 	// unexpanded resource, as some real firmware does.
 	ExpandIgnore
+	// ExpandRefuse advertises whatever the root says but answers any
+	// $expand query with an error (RedfishOptions.ExpandRefusal: 400
+	// QueryNotSupported by default; some firmware says 404 or 501).
+	ExpandRefuse
 )
 
 // Fault is a transport-level fault a RedfishBMC can be told to show.
@@ -86,6 +91,9 @@ type RedfishOptions struct {
 	NoSessions bool
 	// Expand says what to do with $expand queries.
 	Expand ExpandMode
+	// ExpandRefusal is the HTTP status of an ExpandRefuse answer
+	// (default 400).
+	ExpandRefusal int
 	// Latency, when set, is called per request for the delay before it is
 	// answered.
 	Latency func() time.Duration
@@ -269,6 +277,11 @@ func (b *RedfishBMC) serveResource(w http.ResponseWriter, r *http.Request, uri s
 	obj, ok := b.lookup(uri)
 	if !ok {
 		writeError(w, http.StatusNotFound, msgResourceMissingAtURI, "The resource at the URI "+r.URL.Path+" was not found.")
+		return
+	}
+	if q := r.URL.Query().Get("$expand"); q != "" && b.opts.Expand == ExpandRefuse {
+		status := cmp.Or(b.opts.ExpandRefusal, http.StatusBadRequest)
+		writeError(w, status, msgQueryNotSupported, "Querying is not supported by the implementation.")
 		return
 	}
 	if q := r.URL.Query().Get("$expand"); q != "" && b.opts.Expand == ExpandHonor {
