@@ -221,7 +221,7 @@ func (e *Engine) serverResult(srv *ServerResult, i int, now time.Time, st Server
 		srv.Watts, srv.PowerKnown, srv.PowerSource = st.Power.Watts, true, st.Power.Source
 	}
 	if st.PSU.Redundancy != "" {
-		srv.Redundancy = st.PSU.Redundancy
+		srv.Redundancy, srv.RedundancyReason = st.PSU.Redundancy, st.PSU.Reason
 	}
 	c := &e.cache[i]
 	if c.snap != st.Snapshot {

@@ -46,10 +46,13 @@ type ServerResult struct {
 	PowerSource bmc.PowerSource `json:"power_source,omitempty"`
 	// EstimatedWatts is a stale server's last good reading: an estimate,
 	// never summed into Watts.
-	EstimatedWatts float64          `json:"estimated_watts,omitempty"`
-	Redundancy     power.Redundancy `json:"psu_redundancy"`
-	Faults         Faults           `json:"faults"`
-	LastGood       time.Time        `json:"last_good,omitzero"`
+	EstimatedWatts float64 `json:"estimated_watts,omitempty"`
+	// Redundancy is the live server's PSU redundancy verdict (unknown
+	// when not live), RedundancyReason what made it so.
+	Redundancy       power.Redundancy `json:"psu_redundancy"`
+	RedundancyReason string           `json:"psu_redundancy_reason,omitempty"`
+	Faults           Faults           `json:"faults"`
+	LastGood         time.Time        `json:"last_good,omitzero"`
 }
 
 // Totals are the numbers of one rack, row, room or the site.
@@ -83,11 +86,15 @@ type Totals struct {
 	UnbudgetedRacks int `json:"unbudgeted_racks"`
 	RacksOverBudget int `json:"racks_over_budget"`
 	SilentRacks     int `json:"silent_racks"`
-	// RedundancyLost and RedundancyDegraded count live servers whose PSU
-	// redundancy is lost or degraded.
-	RedundancyLost     int    `json:"psu_redundancy_lost"`
-	RedundancyDegraded int    `json:"psu_redundancy_degraded"`
-	Faults             Faults `json:"faults"`
+	// RedundancyLost, RedundancyDegraded and RedundancyNotRedundant count
+	// live servers by PSU redundancy verdict: lost (a failure took
+	// redundancy away: PSURedundancyLost fires), degraded (it holds, but a
+	// supply failed or warns), not_redundant (none by configuration: a
+	// single supply, a group configured NotRedundant).
+	RedundancyLost         int    `json:"psu_redundancy_lost"`
+	RedundancyDegraded     int    `json:"psu_redundancy_degraded"`
+	RedundancyNotRedundant int    `json:"psu_redundancy_not_redundant"`
+	Faults                 Faults `json:"faults"`
 }
 
 // Coverage is the share of servers reporting, from 0 to 1 (1 when there
@@ -181,6 +188,8 @@ func (n *Node) addServer(s *ServerResult) {
 			t.RedundancyLost++
 		case power.RedundancyDegraded:
 			t.RedundancyDegraded++
+		case power.RedundancyNotRedundant:
+			t.RedundancyNotRedundant++
 		}
 	}
 	t.Faults.merge(&s.Faults)
@@ -219,6 +228,7 @@ func (n *Node) addChild(c *Totals) {
 	t.SilentRacks += c.SilentRacks
 	t.RedundancyLost += c.RedundancyLost
 	t.RedundancyDegraded += c.RedundancyDegraded
+	t.RedundancyNotRedundant += c.RedundancyNotRedundant
 	t.Faults.merge(&c.Faults)
 }
 

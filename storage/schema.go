@@ -112,8 +112,9 @@ type ServerPowerPoint struct {
 	Age time.Duration
 	// Suspect counts readings set aside as implausible.
 	Suspect int
-	// Redundancy is the server's PSU redundancy (redundant, degraded, lost,
-	// unknown) as the power package judged it.
+	// Redundancy is the server's PSU redundancy verdict as the power
+	// package judged it: redundant, degraded, lost (a failure took
+	// redundancy away), not_redundant (none by configuration) or unknown.
 	Redundancy string
 	// EnergyWh is the energy integrated since the poller started, over the
 	// time covered by readings (gaps are not bridged).

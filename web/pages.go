@@ -120,6 +120,9 @@ func addTotals(t, c *rollup.Totals) {
 	t.NoReading += c.NoReading
 	t.NotLive += c.NotLive
 	t.Racks += c.Racks
+	t.RedundancyLost += c.RedundancyLost
+	t.RedundancyDegraded += c.RedundancyDegraded
+	t.RedundancyNotRedundant += c.RedundancyNotRedundant
 	if t.BudgetWatts > 0 {
 		t.UtilizationPct = 100 * t.BudgetedWatts / t.BudgetWatts
 	}
@@ -154,24 +157,26 @@ type slotView struct {
 
 // serverRow is a server as the rack's table lists it.
 type serverRow struct {
-	Name        string
-	Position    int
-	Height      int
-	Model       string
-	Status      string // live, stale, not_polled, unreachable
-	Watts       float64
-	PowerKnown  bool
-	Estimated   float64
-	CPUC        *float64
-	InletC      *float64
-	Redundancy  string
-	DIMMCE      int64
-	DIMMUE      int64
-	HasCounters bool
-	Health      bmc.Health
-	Alerts      alertCount
-	LastGood    time.Time
-	LastErr     string
+	Name       string
+	Position   int
+	Height     int
+	Model      string
+	Status     string // live, stale, not_polled, unreachable
+	Watts      float64
+	PowerKnown bool
+	Estimated  float64
+	CPUC       *float64
+	InletC     *float64
+	// Redundancy is the PSU redundancy verdict, RedundancyReason why.
+	Redundancy       string
+	RedundancyReason string
+	DIMMCE           int64
+	DIMMUE           int64
+	HasCounters      bool
+	Health           bmc.Health
+	Alerts           alertCount
+	LastGood         time.Time
+	LastErr          string
 }
 
 func (ui *UI) rack(w http.ResponseWriter, r *http.Request) {
@@ -221,7 +226,7 @@ func (ui *UI) serverRow(v *fleet.View, srv *inventory.Server, alerts alertIndex)
 	if res, ok := v.Server(srv.Name); ok {
 		row.Status = res.Status.String()
 		row.Watts, row.PowerKnown, row.Estimated = res.Watts, res.PowerKnown && res.Status == rollup.StatusLive, res.EstimatedWatts
-		row.Redundancy = string(res.Redundancy)
+		row.Redundancy, row.RedundancyReason = string(res.Redundancy), res.RedundancyReason
 		row.LastGood = res.LastGood
 		if res.Faults.Count(rollup.ComponentBMC, rollup.SeverityCritical) > 0 {
 			row.Status = "unreachable"
@@ -396,7 +401,11 @@ func templateFuncs() template.FuncMap {
 		"ms":      func(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) + " ms" },
 		"lower":   strings.ToLower,
 		"status":  statusText,
-		"urlq":    urlQuery,
+		// redundancy names a PSU redundancy verdict in words
+		// ("not_redundant" → "not redundant").
+		"redundancy":       func(verdict string) string { return strings.ReplaceAll(verdict, "_", " ") },
+		"redundancycounts": redundancyCounts,
+		"urlq":             urlQuery,
 		"coverage": func(n rollup.Node) string {
 			return strconv.Itoa(n.Reporting) + " / " + strconv.Itoa(n.Servers)
 		},
@@ -419,6 +428,29 @@ func templateFuncs() template.FuncMap {
 		"intp":       func(p *int64) string { return strconv.FormatInt(*p, 10) },
 		"deref1":     func(p *bool) bool { return *p },
 	}
+}
+
+// redundancyCount is how many live servers of a node have one PSU
+// redundancy verdict.
+type redundancyCount struct {
+	Verdict power.Redundancy
+	N       int
+}
+
+// redundancyCounts lists a node's servers with lost, degraded or no
+// redundancy, worst first, leaving out verdicts no server has.
+func redundancyCounts(t rollup.Totals) []redundancyCount {
+	var out []redundancyCount
+	for _, c := range []redundancyCount{
+		{power.RedundancyLost, t.RedundancyLost},
+		{power.RedundancyDegraded, t.RedundancyDegraded},
+		{power.RedundancyNotRedundant, t.RedundancyNotRedundant},
+	} {
+		if c.N > 0 {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // utilisationLevel colours a share of a budget or capacity as DCIM tools
