@@ -11,8 +11,8 @@ import (
 	"github.com/rackpulse/rackpulse/bmc"
 )
 
-// Collector polls one BMC over IPMI. It keeps one session, the SDR cache
-// (with thresholds), what it learned about DCMI, and the SEL cursor
+// Collector polls one BMC over IPMI. It keeps one session, the SDR cache,
+// the sensors' thresholds, what it learned about DCMI, and the SEL cursor
 // between polls. A Collector is used by one goroutine at a time (see
 // bmc.Collector).
 type Collector struct {
@@ -24,6 +24,8 @@ type Collector struct {
 
 	sdr  *sdrCache
 	dcmi dcmiSupport
+	// thresholds are read on the static cadence (and with new SDR records).
+	thresholds thresholdCache
 
 	// identity is the system UUID and serial, read on the static cadence.
 	identity identity
@@ -154,6 +156,7 @@ func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 		if !c.sdr.valid {
 			return bmc.NewError(bmc.ErrKindOther, "sensors", errNoSDR)
 		}
+		c.refreshThresholds(ctx)
 		sensors, rs, err := c.readSensors(ctx)
 		if err != nil {
 			return err

@@ -2,6 +2,7 @@ package ipmi
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -13,12 +14,31 @@ import (
 	"github.com/rackpulse/rackpulse/bmc"
 )
 
-// toolSensor is one line of `ipmitool sensor list`.
+// toolSensor is one line of `ipmitool sensor list`, temperatures in
+// degrees Celsius.
 type toolSensor struct {
 	value  *float64
+	unit   string // as ipmitool prints it ("degrees F")
 	status string
 	// lnr, lcr, lnc, unc, ucr, unr; nil where "na".
 	thresholds [6]*float64
+}
+
+// toCelsius converts what ipmitool prints in degrees F or K.
+func toCelsius(unit string, v *float64) *float64 {
+	if v == nil {
+		return nil
+	}
+	var c float64
+	switch unit {
+	case "degrees F":
+		c = (*v - 32) / 1.8
+	case "degrees K":
+		c = *v - 273.15
+	default:
+		return v
+	}
+	return &c
 }
 
 func parseFloatOrNA(s string) *float64 {
@@ -42,12 +62,12 @@ func parseSensorList(out string) map[string]toolSensor {
 		if len(f) < 10 {
 			continue
 		}
-		ts := toolSensor{status: strings.TrimSpace(f[3])}
-		if strings.TrimSpace(f[2]) != "discrete" {
-			ts.value = parseFloatOrNA(f[1])
+		ts := toolSensor{status: strings.TrimSpace(f[3]), unit: strings.TrimSpace(f[2])}
+		if ts.unit != "discrete" {
+			ts.value = toCelsius(ts.unit, parseFloatOrNA(f[1]))
 		}
 		for i := range 6 {
-			ts.thresholds[i] = parseFloatOrNA(f[4+i])
+			ts.thresholds[i] = toCelsius(ts.unit, parseFloatOrNA(f[4+i]))
 		}
 		m[strings.TrimSpace(f[0])] = ts
 	}
@@ -109,8 +129,29 @@ func sensorByName(snap *bmc.Snapshot, name string) *bmc.Sensor {
 	return nil
 }
 
+// sdrOnlyThresholds are the thresholds of the test BMC's sensors that the
+// BMC does not give (Get Sensor Thresholds answers "invalid command", and
+// ipmitool prints "na" for all six): the SDR's, from testdata/server.sdrs.
+var sdrOnlyThresholds = map[string]bmc.Thresholds{
+	"VR Temp": {UpperWarning: ptr(90.0), UpperCritical: ptr(100.0)},
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func fmtThresholds(th bmc.Thresholds) string {
+	return fmt.Sprintf("lw=%s lc=%s uw=%s uc=%s", fmtPtr(th.LowerWarning), fmtPtr(th.LowerCritical), fmtPtr(th.UpperWarning), fmtPtr(th.UpperCritical))
+}
+
+func thresholdsEqual(a, b bmc.Thresholds) bool {
+	return eqPtr(a.LowerWarning, b.LowerWarning) && eqPtr(a.LowerCritical, b.LowerCritical) &&
+		eqPtr(a.UpperWarning, b.UpperWarning) && eqPtr(a.UpperCritical, b.UpperCritical)
+}
+
 // assertMatchesIpmitool checks every sensor of snap against ipmitool's
 // view of the same simulator: values, status, thresholds, discrete states.
+// Temperatures ipmitool prints in degrees F or K are compared in degrees C.
+// A sensor whose thresholds the BMC does not give must have the SDR's
+// (sdrOnlyThresholds) where ipmitool has none.
 func assertMatchesIpmitool(t *testing.T, s *sim, snap *bmc.Snapshot) {
 	t.Helper()
 	list := parseSensorList(s.ipmitool("sensor", "list"))
@@ -144,6 +185,15 @@ func assertMatchesIpmitool(t *testing.T, s *sim, snap *bmc.Snapshot) {
 			t.Errorf("%s: health %q, ipmitool status %q", got.Name, got.Health, want.status)
 		}
 		lnr, lcr, lnc, unc, ucr, unr := want.thresholds[0], want.thresholds[1], want.thresholds[2], want.thresholds[3], want.thresholds[4], want.thresholds[5]
+		if sdr, ok := sdrOnlyThresholds[got.Name]; ok {
+			if slices.ContainsFunc(want.thresholds[:], func(v *float64) bool { return v != nil }) {
+				t.Errorf("%s: ipmitool reads thresholds %v from the BMC; the test expects the BMC to give none", got.Name, want.thresholds)
+			}
+			if !thresholdsEqual(got.Thresholds, sdr) {
+				t.Errorf("%s: thresholds %s, want the SDR's %s", got.Name, fmtThresholds(got.Thresholds), fmtThresholds(sdr))
+			}
+			continue
+		}
 		if lcr == nil {
 			lcr = lnr
 		}
@@ -302,9 +352,9 @@ func TestReadingsEqualIpmitool(t *testing.T) {
 	if n := traces.count("Open Session (lanplus)"); n != 0 {
 		t.Errorf("a second session was opened")
 	}
-	// 1 SDR info + 15 sensors + chassis status + SEL info.
-	if snap.Poll.Requests != 18 || snap.Poll.Requests >= firstRequests {
-		t.Errorf("second poll made %d round trips (first %d), want 18", snap.Poll.Requests, firstRequests)
+	// 1 SDR info + the sensors + chassis status + SEL info.
+	if snap.Poll.Requests != steadyRoundTrips || snap.Poll.Requests >= firstRequests {
+		t.Errorf("second poll made %d round trips (first %d), want %d", snap.Poll.Requests, firstRequests, steadyRoundTrips)
 	}
 }
 

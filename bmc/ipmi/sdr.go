@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/rackpulse/rackpulse/bmc"
@@ -48,6 +49,11 @@ type sdrRecord struct {
 	AnalogFormat uint8 // 0 unsigned, 1 one's complement, 2 two's complement, 3 none
 	Percentage   bool
 	BaseUnit     uint8
+	// RateUnit (per µs ... per day) and ModifierUnit (base/modifier or
+	// base×modifier) make the unit a compound one (°C per second): not
+	// the base unit.
+	RateUnit     uint8
+	ModifierUnit uint8
 	Name         string
 
 	// Full records only: conversion factors and the SDR's thresholds.
@@ -171,6 +177,8 @@ func parseSDR(b []byte) (rec *sdrRecord, err error) {
 		SensorType:      b[12],
 		EventType:       b[13] & 0x7f,
 		AnalogFormat:    b[20] >> 6,
+		RateUnit:        (b[20] >> 3) & 0x07,
+		ModifierUnit:    (b[20] >> 1) & 0x03,
 		Percentage:      b[20]&0x01 != 0,
 		BaseUnit:        b[21],
 	}
@@ -263,14 +271,12 @@ func cleanName(s string) string {
 }
 
 // sdrCache is the SDR repository as last read, with the repository's
-// change timestamps and each threshold sensor's thresholds.
+// change timestamps.
 type sdrCache struct {
 	valid    bool
 	addition uint32
 	erase    uint32
 	records  []*sdrRecord
-	// thresholds by record, read once per repository read.
-	thresholds map[uint16]thresholdSet
 	// bySensor finds a record by owner and sensor number (for SEL events).
 	bySensor map[[2]uint8]*sdrRecord
 }
@@ -280,13 +286,6 @@ func (c *sdrCache) lookup(owner, number uint8) *sdrRecord {
 		return nil
 	}
 	return c.bySensor[[2]uint8{owner, number}]
-}
-
-// thresholdSet holds raw thresholds and which are present (mask bits 0-5:
-// LNC, LCR, LNR, UNC, UCR, UNR).
-type thresholdSet struct {
-	mask uint8
-	raw  [6]uint8
 }
 
 // sdrRepoInfo is the part of Get SDR Repository Info the cache keys on.
@@ -323,8 +322,9 @@ func (c *Collector) refreshSDR(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	fresh.addition, fresh.erase, fresh.valid = info.addition, info.erase, true
-	c.readThresholds(ctx, fresh)
 	c.sdr = fresh
+	// New records: their thresholds are read again in this poll.
+	c.thresholds.readAt = time.Time{}
 	c.log.Debug("SDR repository read", "server", c.ep.Server, "records", len(fresh.records))
 	return true, nil
 }
@@ -337,7 +337,7 @@ type sdrFetcher func(ctx context.Context, id uint16) (next uint16, data []byte, 
 // does not decode is skipped with a warning naming its id; a failed read
 // ends the walk.
 func readSDRRepository(ctx context.Context, log *slog.Logger, fetch sdrFetcher) (*sdrCache, error) {
-	cache := &sdrCache{thresholds: map[uint16]thresholdSet{}, bySensor: map[[2]uint8]*sdrRecord{}}
+	cache := &sdrCache{bySensor: map[[2]uint8]*sdrRecord{}}
 	seen := map[uint16]bool{}
 	id := firstRecordID
 	for id != lastRecordID {
@@ -428,29 +428,4 @@ func (c *Collector) reserveSDR(ctx context.Context) (uint16, error) {
 		return 0, bmc.NewError(bmc.ErrKindMalformed, cmdReserveSDRRepo.Name, errors.New("short reservation id"))
 	}
 	return le16(b[0:2]), nil
-}
-
-// readThresholds fills the thresholds of every threshold sensor: Get
-// Sensor Thresholds where the SDR says they are readable, else (or when the
-// command fails) the SDR's own values as its readable mask gives them.
-func (c *Collector) readThresholds(ctx context.Context, cache *sdrCache) {
-	for _, rec := range cache.records {
-		if !rec.analog() || rec.ThresholdAccess == thresholdsNone {
-			continue
-		}
-		set := thresholdSet{mask: uint8(rec.ReadingMask), raw: rec.SDRThresholds}
-		if rec.ThresholdAccess == thresholdsReadable || rec.ThresholdAccess == thresholdsSettable {
-			b, err := c.sess.exchangeTo(ctx, cmdGetSensorThresholds, []byte{rec.Number}, rec.OwnerID, rec.OwnerLUN)
-			if err == nil && len(b) >= 7 {
-				set.mask = b[0] & 0x3f
-				copy(set.raw[:], b[1:7])
-			} else if err != nil {
-				c.log.Debug("thresholds not readable; using the SDR's", "server", c.ep.Server, "sensor", rec.Name, "err", err)
-				if isTimeout(err) {
-					return
-				}
-			}
-		}
-		cache.thresholds[rec.RecordID] = set
-	}
 }

@@ -50,9 +50,18 @@ func parseReading(b []byte) (reading, error) {
 // absent reports whether the BMC gave no usable reading.
 func (r reading) absent() bool { return !r.scanning || r.unavailable }
 
-// sensorKind maps a record to the model's kind and unit.
+// compoundUnit reports whether a record's unit is a rate or a product or
+// quotient of two units (°C per second, W per hour): not a model unit.
+func compoundUnit(rec *sdrRecord) bool { return rec.RateUnit != 0 || rec.ModifierUnit != 0 }
+
+// sensorKind maps a record to the model's kind and unit. A sensor whose
+// unit is compound (a rate of temperature change) is not the quantity its
+// base unit names and is kept as "other", without a unit.
 func sensorKind(rec *sdrRecord) (bmc.SensorKind, string) {
 	if rec.analog() {
+		if compoundUnit(rec) {
+			return bmc.KindOther, ""
+		}
 		if rec.Percentage {
 			return kindForType(rec.SensorType), bmc.UnitPercent
 		}
@@ -89,8 +98,12 @@ func kindForType(t uint8) bmc.SensorKind {
 	return bmc.KindOther
 }
 
-// toUnit converts a value in the record's base unit to the model's unit.
+// toUnit converts a value in the record's base unit to the model's unit:
+// temperatures in degrees Fahrenheit and kelvins to degrees Celsius.
 func toUnit(rec *sdrRecord, v float64) float64 {
+	if compoundUnit(rec) || rec.Percentage {
+		return v
+	}
 	switch rec.BaseUnit {
 	case unitDegF:
 		return (v - 32) * 5 / 9
@@ -185,7 +198,7 @@ func (c *Collector) readSensors(ctx context.Context) ([]bmc.Sensor, []sensorRead
 			Source:  fmt.Sprintf("sensor 0x%02x (SDR 0x%04x)", rec.Number, rec.RecordID),
 		}
 		s.Kind, s.Unit = sensorKind(rec)
-		if set, ok := c.sdr.thresholds[rec.RecordID]; ok {
+		if set, ok := c.thresholdsOf(rec); ok {
 			s.Thresholds = thresholds(rec, set)
 		}
 		b, err := c.sess.exchangeTo(ctx, cmdGetSensorReading, []byte{rec.Number}, rec.OwnerID, rec.OwnerLUN)
