@@ -33,9 +33,10 @@ type SchedulerConfig struct {
 	// endpoint).
 	CollectorOptions CollectorOptions
 	// OnPoll receives the outcome of every poll: the snapshot read (nil when
-	// the poll failed) or the error, and when the poll started. It must not
-	// block for long: sinks queue on their side.
-	OnPoll func(ep Endpoint, started time.Time, snap *Snapshot, err error)
+	// the poll failed) or the error, and when the poll ended (the
+	// snapshot's own Time is when it started). It must not block for long:
+	// sinks queue on their side.
+	OnPoll func(ep Endpoint, ended time.Time, snap *Snapshot, err error)
 	// Workers bounds polls in flight across the fleet (default 256).
 	Workers int
 	// MaxBackoff caps the wait after repeated failures (default 10 min).
@@ -269,8 +270,8 @@ func (s *Scheduler) runTarget(ctx context.Context, ep Endpoint) {
 		if !s.acquire(ctx, ep) {
 			return
 		}
-		started := time.Now()
 		snap, took, err := s.pollOnce(ctx, collector, ep, log)
+		ended := time.Now()
 		<-s.workers
 		if ctx.Err() != nil {
 			return // stopping: a poll cut short is not a BMC failure
@@ -282,7 +283,7 @@ func (s *Scheduler) runTarget(ctx context.Context, ep Endpoint) {
 		if snap != nil {
 			snap.Server, snap.Rack = ep.Server, ep.Rack
 		}
-		s.cfg.OnPoll(ep, started, snap, err)
+		s.cfg.OnPoll(ep, ended, snap, err)
 		var wait time.Duration
 		if err != nil {
 			failures++

@@ -47,8 +47,9 @@ func (f *fakeFleet) newCollector(ep Endpoint, _ CollectorOptions) (Collector, er
 
 func (c *fakeCollector) Poll(ctx context.Context) (*Snapshot, error) {
 	f := c.fleet
+	started := time.Now()
 	f.mu.Lock()
-	f.polls[c.server] = append(f.polls[c.server], time.Now())
+	f.polls[c.server] = append(f.polls[c.server], started)
 	f.inFlight[c.server]++
 	f.all++
 	f.maxPer = max(f.maxPer, f.inFlight[c.server])
@@ -70,7 +71,7 @@ func (c *fakeCollector) Poll(ctx context.Context) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Snapshot{Time: time.Now()}, nil
+	return &Snapshot{Time: started}, nil
 }
 
 func (c *fakeCollector) Close(context.Context) error {
@@ -263,6 +264,33 @@ func TestSchedulerSkipsOverrunSlotsWithoutStackingPolls(t *testing.T) {
 		// 70 s polls on a 30 s cadence: one poll per 90 s (three slots).
 		if got := fleet.pollCount("slow"); got < 3 || got > 4 {
 			t.Errorf("%d polls in 5 min, want 3 or 4", got)
+		}
+	})
+}
+
+// OnPoll is told when the poll ended; the snapshot says when it started.
+func TestSchedulerReportsWhenThePollEnded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fleet := newFakeFleet()
+		fleet.pollTime = 7 * time.Second
+		var mu sync.Mutex
+		var took []time.Duration
+		s := NewScheduler(SchedulerConfig{NewCollector: fleet.newCollector, OnPoll: func(_ Endpoint, ended time.Time, snap *Snapshot, _ error) {
+			mu.Lock()
+			defer mu.Unlock()
+			took = append(took, ended.Sub(snap.Time))
+		}})
+		s.Update(endpoints("r12-u03"))
+		runFor(t, s, 2*time.Minute)
+		mu.Lock()
+		defer mu.Unlock()
+		if len(took) == 0 {
+			t.Fatal("no poll reported")
+		}
+		for _, d := range took {
+			if d != 7*time.Second {
+				t.Errorf("OnPoll's time is %v after the snapshot's start, want the poll's 7 s", d)
+			}
 		}
 	})
 }

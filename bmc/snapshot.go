@@ -246,10 +246,14 @@ type PowerSource string
 const (
 	PowerFromPowerControl       PowerSource = "PowerControl"
 	PowerFromEnvironmentMetrics PowerSource = "EnvironmentMetrics"
-	PowerFromDCMI               PowerSource = "DCMI"
-	PowerFromSensor             PowerSource = "Sensor"
-	PowerFromPSUInput           PowerSource = "PSUInput"
-	PowerFromPSUOutput          PowerSource = "PSUOutput"
+	// PowerFromChassisSensor is a chassis's input power published only as
+	// a Sensor (ReadingType Power) of the chassis as a whole: power
+	// shelves and newer BMCs.
+	PowerFromChassisSensor PowerSource = "ChassisSensor"
+	PowerFromDCMI          PowerSource = "DCMI"
+	PowerFromSensor        PowerSource = "Sensor"
+	PowerFromPSUInput      PowerSource = "PSUInput"
+	PowerFromPSUOutput     PowerSource = "PSUOutput"
 )
 
 // PowerReading is one published measure of a chassis's power, with where it

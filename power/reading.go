@@ -73,14 +73,16 @@ func precedence(src bmc.PowerSource) (int, bool) {
 		return 0, true
 	case bmc.PowerFromEnvironmentMetrics:
 		return 1, true
-	case bmc.PowerFromDCMI:
+	case bmc.PowerFromChassisSensor:
 		return 2, true
-	case bmc.PowerFromPSUInput:
+	case bmc.PowerFromDCMI:
 		return 3, true
-	case bmc.PowerFromSensor:
+	case bmc.PowerFromPSUInput:
 		return 4, true
-	case bmc.PowerFromPSUOutput:
+	case bmc.PowerFromSensor:
 		return 5, true
+	case bmc.PowerFromPSUOutput:
+		return 6, true
 	}
 	return 0, false
 }
@@ -94,7 +96,9 @@ func precedence(src bmc.PowerSource) (int, bool) {
 func ServerPower(s *bmc.Snapshot, now time.Time) Reading {
 	out := Reading{Measured: s.Time}
 	if !s.Time.IsZero() && !now.IsZero() {
-		out.Age = now.Sub(s.Time)
+		// Never negative: a clock read a moment before the snapshot's
+		// start is not a reading from the future.
+		out.Age = max(0, now.Sub(s.Time))
 	}
 	on := poweredOn(s)
 

@@ -253,3 +253,29 @@ func TestServerPowerContainedByLoopIsNotLost(t *testing.T) {
 		t.Fatalf("got %+v, want 500 W", got)
 	}
 }
+
+// A clock read a moment before the snapshot's start gives age 0, never a
+// negative one.
+func TestServerPowerAgeIsNeverNegative(t *testing.T) {
+	snap := &bmc.Snapshot{Time: polled, Power: []bmc.PowerReading{{Source: bmc.PowerFromDCMI, Watts: 300}}}
+	if got := ServerPower(snap, polled.Add(-10*time.Microsecond)); got.Age != 0 || !got.Known {
+		t.Errorf("age %v (known %v), want 0", got.Age, got.Known)
+	}
+}
+
+// A chassis's total published only as a sensor is a source, ranked after
+// EnvironmentMetrics and before DCMI and the PSU sums.
+func TestChassisSensorRanksAfterEnvironmentMetrics(t *testing.T) {
+	base := []bmc.PowerReading{
+		{Chassis: "Shelf", Source: bmc.PowerFromPSUInput, Watts: 5400},
+		{Chassis: "Shelf", Source: bmc.PowerFromChassisSensor, Watts: 5350, Resource: "/redfish/v1/Chassis/Shelf/Sensors/TotalPower"},
+	}
+	snap := &bmc.Snapshot{Time: polled, Power: base}
+	if got := ServerPower(snap, polled); got.Source != bmc.PowerFromChassisSensor || got.Watts != 5350 {
+		t.Errorf("%s %g W; want the chassis sensor's 5350 W over the PSU sum", got.Source, got.Watts)
+	}
+	snap.Power = append(base, bmc.PowerReading{Chassis: "Shelf", Source: bmc.PowerFromEnvironmentMetrics, Watts: 5360})
+	if got := ServerPower(snap, polled); got.Source != bmc.PowerFromEnvironmentMetrics {
+		t.Errorf("%s chosen; want EnvironmentMetrics before the chassis sensor", got.Source)
+	}
+}

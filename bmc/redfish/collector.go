@@ -194,9 +194,12 @@ func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 	chassis := p.readChassis(ctx)
 	c.watchHealth(p, busyBackoff)
 	for _, ch := range chassis {
+		firstPSU, firstReading := len(p.snap.PSUs), len(p.snap.Power)
 		p.readPower(ctx, ch)
 		p.readThermal(ctx, ch)
+		p.finishPower(ch, firstPSU, firstReading)
 	}
+	p.finishSensors()
 
 	// The slow and static parts wait while the BMC is busy. Those found
 	// through the systems are not read in a poll that could not list the
@@ -224,7 +227,6 @@ func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 		p.carry(bmc.PartLogs, !c.logsReadAt.IsZero())
 	}
 	c.health.done(p.completed)
-	p.clearAbsentSensors()
 
 	requests, bytes := c.meter.reset()
 	p.snap.Poll.Requests, p.snap.Poll.Bytes = requests, bytes
@@ -337,6 +339,8 @@ type poll struct {
 	health map[string]healthPair
 	// completed lists the slow and static parts read in full this poll.
 	completed []bmc.Part
+	// powerSensors are this poll's watt sensors, for finishPower.
+	powerSensors []powerSensor
 }
 
 // decode decodes a part's resource, recording its quirks (quirkLog.decode).

@@ -1,6 +1,7 @@
 package redfish
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
@@ -36,8 +37,36 @@ type navLinks struct {
 	Links              struct {
 		ContainedBy odataID
 		Drives      []odataID
-		Chassis     []odataID
+		// Chassis is a list on a ComputerSystem and one link on Memory,
+		// Processor and Drive (both per the schema).
+		Chassis linkList
+		// Contains (Chassis) lists the chassis inside this one;
+		// ComputerSystems (Chassis) the systems it holds.
+		Contains        []odataID
+		ComputerSystems []odataID
 	}
+}
+
+// linkList is a navigation property the schema defines as one link on some
+// resources and as a list on others: it reads both.
+type linkList []odataID
+
+func (l *linkList) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '{' {
+		var one odataID
+		if err := json.Unmarshal(b, &one); err != nil {
+			return err
+		}
+		*l = linkList{one}
+		return nil
+	}
+	var many []odataID
+	if err := json.Unmarshal(b, &many); err != nil {
+		return err
+	}
+	*l = many
+	return nil
 }
 
 // drivesLinks returns the drive URIs of a Storage resource.
@@ -181,5 +210,25 @@ func (p *poll) readChassis(ctx context.Context) []chassisRef {
 	if ok {
 		p.read(bmc.PartChassis)
 	}
+	p.placeContainedChassis(refs)
 	return refs
+}
+
+// placeContainedChassis completes the chassis tree from the containing
+// side: a chassis listed in another's Links.Contains is inside it, where it
+// does not say so itself (GPU trays and their GPUs, enclosures and
+// blades). The power package counts an enclosure's reading, not its
+// contents' as well.
+func (p *poll) placeContainedChassis(refs []chassisRef) {
+	index := map[string]int{}
+	for i, c := range p.snap.Chassis {
+		index[c.ID] = i
+	}
+	for _, ref := range refs {
+		for _, l := range ref.links.Links.Contains {
+			if i, ok := index[lastSegment(l.ID)]; ok && p.snap.Chassis[i].ContainedBy == "" && p.snap.Chassis[i].ID != ref.ID {
+				p.snap.Chassis[i].ContainedBy = ref.ID
+			}
+		}
+	}
 }

@@ -15,15 +15,14 @@ import (
 
 // readPower reads one chassis's power: PSUs from PowerSubsystem where the
 // chassis has one (else from the legacy Power resource), PowerControl from
-// the legacy Power resource, EnvironmentMetrics PowerWatts, and the PSU
-// input and output sums. Every total is reported with its provenance.
+// the legacy Power resource and EnvironmentMetrics PowerWatts. Every total
+// is reported with its provenance; the PSU sums are made by finishPower,
+// once the chassis's sensors are read too.
 func (p *poll) readPower(ctx context.Context, ch chassisRef) {
 	l := ch.links
 	if l.Power.ID == "" && l.PowerSubsystem.ID == "" && l.EnvironmentMetrics.ID == "" {
 		return
 	}
-	firstPSU := len(p.snap.PSUs)
-	firstReading := len(p.snap.Power)
 	read := false
 	if l.Power.ID != "" && p.readLegacyPower(ctx, ch) {
 		read = true
@@ -34,8 +33,6 @@ func (p *poll) readPower(ctx context.Context, ch chassisRef) {
 	if l.EnvironmentMetrics.ID != "" && p.readEnvironmentPower(ctx, ch) {
 		read = true
 	}
-	p.addPSUSums(ch, p.snap.PSUs[firstPSU:])
-	markDisagreement(p.snap.Power[firstReading:])
 	if read {
 		p.read(bmc.PartPower)
 	}

@@ -21,8 +21,11 @@ type processorFacts struct {
 	// processor with its temperature sensor.
 	names []string
 	// chassis are the ids of the chassis of the processor's system, where
-	// the system links them.
-	chassis []string
+	// they are known (chassisOfSystem); unplaced is set when they are not
+	// and the BMC has several systems: then only a sensor that links the
+	// processor is its own, never one found by name in another node.
+	chassis  []string
+	unplaced bool
 	// sensorHealth is the health of the processor's temperature sensor
 	// when the inventory was read.
 	sensorHealth bmc.Health
@@ -95,13 +98,13 @@ func (p *poll) readProcessors(ctx context.Context, systems []systemRef, chassis 
 // cpuNumberRe finds the processor number in a socket label, processor name
 // or sensor name: "CPU 1", "CPU1", "CPU #1 Temperature", "CPU.Socket.1",
 // "Processor 2", "Socket 0".
-var cpuNumberRe = regexp.MustCompile(`(?i)(?:cpu|processor|proc|socket)[\s#._-]*(\d+)`)
+var cpuNumberRe = regexp.MustCompile(`(?i)(?:cpu|processor|proc|socket)[\s#._-]*(\d+)|^p(\d+)\s`)
 
 // cpuNumber returns the first processor number found in ss, or "".
 func cpuNumber(ss ...string) string {
 	for _, s := range ss {
 		if m := cpuNumberRe.FindStringSubmatch(s); m != nil {
-			return strings.TrimLeft(m[1], "0") + "#"
+			return strings.TrimLeft(m[1]+m[2], "0") + "#"
 		}
 	}
 	return ""
@@ -118,7 +121,7 @@ func (p *poll) cpuSensor(f processorFacts, all []processorFacts) *bmc.Sensor {
 		if s.Kind != bmc.KindTemperature || !strings.EqualFold(s.Context, bmc.ContextCPU) {
 			continue
 		}
-		if len(f.chassis) > 0 && !slices.Contains(f.chassis, s.Chassis) {
+		if (len(f.chassis) > 0 || f.unplaced) && !slices.Contains(f.chassis, s.Chassis) && !slices.Contains(p.related[i], f.uri) {
 			continue
 		}
 		candidates = append(candidates, i)
@@ -149,25 +152,68 @@ func (p *poll) cpuSensor(f processorFacts, all []processorFacts) *bmc.Sensor {
 	return nil
 }
 
+// chassisOfSystem finds the chassis a system lives in: the ones it links
+// (Links.Chassis), else the ones that link it (a chassis's
+// Links.ComputerSystems), else the one whose Id is the system's (a blade
+// controller's Node0 system in its Node0 chassis). None when nothing says:
+// chassis are never matched by position.
+func chassisOfSystem(sys systemRef, chassis []chassisRef) []string {
+	same := func(a, b string) bool { return strings.TrimSuffix(a, "/") == strings.TrimSuffix(b, "/") }
+	var out []string
+	for _, l := range sys.links.Links.Chassis {
+		for _, ch := range chassis {
+			if same(l.ID, ch.URI) {
+				out = append(out, ch.ID)
+			}
+		}
+	}
+	if len(out) > 0 {
+		return out
+	}
+	for _, ch := range chassis {
+		if slices.ContainsFunc(ch.links.Links.ComputerSystems, func(l odataID) bool { return same(l.ID, sys.URI) }) {
+			out = append(out, ch.ID)
+		}
+	}
+	if len(out) > 0 {
+		return out
+	}
+	for _, ch := range chassis {
+		if strings.EqualFold(ch.ID, sys.ID) {
+			out = append(out, ch.ID)
+		}
+	}
+	return out
+}
+
+// withContained adds to ids the chassis inside them, at any depth (the
+// baseboard inside the rack-mount chassis a system links, whose sensors
+// are the system's).
+func withContained(ids []string, all []bmc.Chassis) []string {
+	out := slices.Clone(ids)
+	for grew := true; grew; {
+		grew = false
+		for _, c := range all {
+			if c.ContainedBy != "" && slices.Contains(out, c.ContainedBy) && !slices.Contains(out, c.ID) {
+				out = append(out, c.ID)
+				grew = true
+			}
+		}
+	}
+	return out
+}
+
 // readProcessorInventory reads every system's central processors; GPUs,
 // FPGAs and other accelerators are not CPUs and are left out.
 func (p *poll) readProcessorInventory(ctx context.Context, systems []systemRef, chassis []chassisRef) ([]processorFacts, bool) {
-	chassisID := make(map[string]string, len(chassis))
-	for _, ch := range chassis {
-		chassisID[strings.TrimSuffix(ch.URI, "/")] = ch.ID
-	}
 	var facts []processorFacts
 	anyRead := false
 	for _, sys := range systems {
 		if sys.links.Processors.ID == "" {
 			continue
 		}
-		var sysChassis []string
-		for _, l := range sys.links.Links.Chassis {
-			if id, ok := chassisID[strings.TrimSuffix(l.ID, "/")]; ok {
-				sysChassis = append(sysChassis, id)
-			}
-		}
+		sysChassis := withContained(chassisOfSystem(sys, chassis), p.snap.Chassis)
+		unplaced := len(sysChassis) == 0 && len(systems) > 1
 		ok := p.eachMember(ctx, bmc.PartCPU, sys.links.Processors.ID, func(uri string, raw []byte) error {
 			var proc schemas.Processor
 			var links navLinks
@@ -193,8 +239,9 @@ func (p *poll) readProcessorInventory(ctx context.Context, systems []systemRef, 
 			f := processorFacts{
 				cpu:     cpu,
 				uri:     firstNonEmpty(links.ODataID, uri),
-				names:   []string{proc.Socket, proc.Location.PartLocation.ServiceLabel, proc.Name, proc.ID, lastSegment(uri)},
-				chassis: sysChassis,
+				names:    []string{proc.Socket, proc.Location.PartLocation.ServiceLabel, proc.Name, proc.ID, lastSegment(uri)},
+				chassis:  sysChassis,
+				unplaced: unplaced,
 			}
 			if !isAbsentState(proc.Status.State) {
 				f.metricsURI = links.Metrics.ID

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +33,11 @@ const (
 	// thresholds (0 for each). Its thresholds are dropped with its
 	// reading; the sensor keeps its state (Absent).
 	QuirkAbsentPlaceholders Quirk = "absent-sensor-placeholders"
+	// QuirkContextFromName: temperature sensors published without a
+	// PhysicalContext (Intel server boards). The context is taken from
+	// the name: "P1 Temperature" is a CPU's, "BB Inlet Temp" an intake's,
+	// "Exit Air Temp" an exhaust's; margins get none.
+	QuirkContextFromName Quirk = "context-from-name"
 	// QuirkPSUReadingAtCapacity: a PSU input or output "reading" equal to or
 	// above the supply's own rated capacity (the rating, or garbage, in the
 	// reading field). Listed in PSU.Suspect and not used as the reading.
@@ -70,6 +76,11 @@ const (
 	// ("unexpected end of JSON input"): an empty PowerControl array is added
 	// before decoding.
 	QuirkLegacyPowerWithoutPowerControl Quirk = "gofish-power-without-powercontrol"
+	// QuirkChassisInputRegulator: a chassis (an HPE Cray EX node) publishes
+	// its input power only as the input of its voltage regulator, a Sensor
+	// whose Id names the chassis (ChassisVoltageRegulator0InputPower). It
+	// is read as the chassis's total (PowerFromChassisSensor).
+	QuirkChassisInputRegulator Quirk = "chassis-input-regulator"
 	// QuirkUndecodableMember: a member gofish cannot decode (the
 	// public-tower drive's ActivePersonalities.Identifier). It costs only
 	// itself: a malformed part error, the other members stand.
@@ -104,16 +115,48 @@ func sensorReading(state schemas.State, v *float64) *float64 {
 	return v
 }
 
-// clearAbsentSensors applies QuirkAbsentPlaceholders: an absent sensor
-// has no reading and no thresholds, whatever the BMC put in them (0 for
-// all, often); it keeps its state.
-func (p *poll) clearAbsentSensors() {
+// finishSensors applies QuirkAbsentPlaceholders and
+// QuirkContextFromName to the poll's sensors: an absent (or disabled)
+// sensor has no reading and no thresholds, whatever the BMC put in them (0
+// for all, often), and keeps its state; a temperature sensor published
+// without a PhysicalContext gets the one its name says.
+func (p *poll) finishSensors() {
 	for i := range p.snap.Sensors {
 		s := &p.snap.Sensors[i]
-		if isAbsentState(schemas.State(s.State)) {
+		if isAbsentState(schemas.State(s.State)) || s.State == string(schemas.DisabledState) {
 			s.Value, s.Thresholds = nil, bmc.Thresholds{}
 		}
+		if s.Context == "" && s.Kind == bmc.KindTemperature {
+			s.Context = contextFromName(s.Name)
+		}
 	}
+}
+
+// Names that say where a temperature sensor sits, for BMCs that publish
+// no PhysicalContext (Intel server boards: "P1 Temperature", "BB Inlet
+// Temp", "Exit Air Temp"). A margin ("P1 Therm Margin") is not a
+// temperature of the part and gets none.
+var (
+	cpuTempNameRe     = regexp.MustCompile(`(?i)^(?:cpu|proc(?:essor)?|p)\s*#?\s*\d+\s+(?:temp|temperature|pkg|package)\b`)
+	intakeTempNameRe  = regexp.MustCompile(`(?i)\b(?:inlet|intake|ambient|front panel)\b`)
+	exhaustTempNameRe = regexp.MustCompile(`(?i)\b(?:exit air|outlet|exhaust)\b`)
+	marginNameRe      = regexp.MustCompile(`(?i)\b(?:margin|mgn|mrgn)\b`)
+)
+
+// contextFromName is the PhysicalContext a temperature sensor's name
+// says, or "".
+func contextFromName(name string) string {
+	switch {
+	case marginNameRe.MatchString(name):
+		return ""
+	case cpuTempNameRe.MatchString(name):
+		return bmc.ContextCPU
+	case intakeTempNameRe.MatchString(name):
+		return bmc.ContextIntake
+	case exhaustTempNameRe.MatchString(name):
+		return bmc.ContextExhaust
+	}
+	return ""
 }
 
 // psuReadingCheck applies QuirkPSUReadingAtCapacity: a reading at or above the

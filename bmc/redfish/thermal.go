@@ -36,6 +36,7 @@ func (p *poll) readSensors(ctx context.Context, ch chassisRef) {
 		_ = json.Unmarshal(raw, &rel) // optional links; the sensor stands without them
 		sensor := sensorFromRedfish(ch.ID, firstNonEmpty(s.ODataID, uri), &s)
 		p.snap.Sensors = append(p.snap.Sensors, sensor)
+		p.notePowerSensor(ch.ID, sensor.Source, &s, sensor)
 		p.relate(rel.RelatedItem)
 		if sensor.Kind == bmc.KindFan {
 			p.c.remember(sensor.Source, "Fan", sensor.Name)
