@@ -237,8 +237,8 @@ func (p *poll) readProcessorInventory(ctx context.Context, systems []systemRef, 
 				cpu.Cores = *proc.TotalCores
 			}
 			f := processorFacts{
-				cpu:     cpu,
-				uri:     firstNonEmpty(links.ODataID, uri),
+				cpu:      cpu,
+				uri:      firstNonEmpty(links.ODataID, uri),
 				names:    []string{proc.Socket, proc.Location.PartLocation.ServiceLabel, proc.Name, proc.ID, lastSegment(uri)},
 				chassis:  sysChassis,
 				unplaced: unplaced,
