@@ -3,6 +3,7 @@ package redfish
 import (
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/rackpulse/rackpulse/bmc"
@@ -216,6 +217,8 @@ func TestInteropLocalstorageLegacySchemas(t *testing.T) {
 	}
 }
 
+// The DMTF rack PDU: every kind of sensor, in watts where it is power; the
+// main AC power, published only as a chassis Sensor, is the PDU's reading.
 func TestInteropPDUSensors(t *testing.T) {
 	_, ep := simBMC(t, loadMockup(t, "public-pdu"), sim.RedfishOptions{})
 	c, _ := newCollector(t, ep, bmcOpts(t))
@@ -231,6 +234,50 @@ func TestInteropPDUSensors(t *testing.T) {
 		if kinds[k] == 0 {
 			t.Errorf("no %s sensors on the PDU (kinds %v)", k, kinds)
 		}
+	}
+	if len(snap.Sensors) != 115 || len(snap.Chassis) != 2 || len(snap.Poll.Errors) != 0 {
+		t.Errorf("%d sensors, %d chassis, errors %+v; want 115, 2, none", len(snap.Sensors), len(snap.Chassis), snap.Poll.Errors)
+	}
+	if s := findSensor(snap, "PDU", "Rack PDU Temperature"); s == nil || !ptrEq(s.Value, 31) || s.Unit != bmc.UnitCelsius {
+		t.Errorf("Rack PDU Temperature = %+v", s)
+	}
+	if s := findSensor(snap, "PDU", "Current Outlet A1"); s == nil || !ptrEq(s.Value, 8.92) || s.Unit != bmc.UnitAmpere || s.Context != "PowerOutlet" {
+		t.Errorf("Current Outlet A1 = %+v", s)
+	}
+	main := findPower(snap, "PDU", bmc.PowerFromChassisSensor)
+	if main == nil || main.Watts != 28783 || main.Resource != "/redfish/v1/Chassis/PDU/Sensors/ACMainPower" {
+		t.Errorf("PDU main power reading = %+v; want AC Main Power's 28783 W", main)
+	}
+}
+
+// The DMTF telemetry mockup: DIMMs whose MemoryMetrics publish no ECC
+// counts have none (absent, not 0); CPUs take their sensors' temperatures;
+// every chassis's PowerControl is read.
+func TestInteropTelemetryValues(t *testing.T) {
+	_, ep := simBMC(t, loadMockup(t, "public-telemetry"), sim.RedfishOptions{})
+	c, _ := newCollector(t, ep, bmcOpts(t))
+	snap := mustPoll(t, c)
+	if len(snap.Poll.Errors) != 0 {
+		t.Errorf("errors %+v", snap.Poll.Errors)
+	}
+	if len(snap.DIMMs) != 2 {
+		t.Fatalf("DIMMs %+v, want 2", snap.DIMMs)
+	}
+	for _, d := range snap.DIMMs {
+		if d.CorrectableErrors != nil || d.UncorrectableErrors != nil || d.Health != bmc.HealthOK || !strings.HasPrefix(d.Slot, "Socket 1_") {
+			t.Errorf("DIMM %+v; want no counts (MemoryMetrics publishes none), OK", d)
+		}
+	}
+	if len(snap.CPUs) != 2 || !ptrEq(snap.CPUs[0].TemperatureC, 21) || snap.CPUs[0].Cores != 8 || snap.CPUs[1].Cores != 6 {
+		t.Errorf("CPUs %+v", snap.CPUs)
+	}
+	for _, ch := range []string{"1", "Tray_1", "Tray_2", "Tray_3"} {
+		if pc := findPower(snap, ch, bmc.PowerFromPowerControl); pc == nil || pc.Watts != 8000 {
+			t.Errorf("chassis %s PowerControl = %+v", ch, pc)
+		}
+	}
+	if len(snap.PSUs) != 12 {
+		t.Errorf("%d PSUs, want 12", len(snap.PSUs))
 	}
 }
 
