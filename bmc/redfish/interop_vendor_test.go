@@ -250,4 +250,3 @@ func deref(p *float64) any {
 	}
 	return *p
 }
-
