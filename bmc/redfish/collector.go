@@ -200,6 +200,7 @@ func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 		p.finishPower(ch, firstPSU, firstReading)
 	}
 	p.finishSensors()
+	p.placeByProvenance(chassis)
 
 	// The slow and static parts wait while the BMC is busy. Those found
 	// through the systems are not read in a poll that could not list the
@@ -339,8 +340,10 @@ type poll struct {
 	health map[string]healthPair
 	// completed lists the slow and static parts read in full this poll.
 	completed []bmc.Part
-	// powerSensors are this poll's watt sensors, for finishPower.
+	// powerSensors are this poll's watt sensors, for finishPower;
+	// provenance the sensors each chassis's power readings come from.
 	powerSensors []powerSensor
+	provenance   map[string][]string
 }
 
 // decode decodes a part's resource, recording its quirks (quirkLog.decode).

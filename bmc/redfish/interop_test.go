@@ -8,6 +8,7 @@ import (
 
 	"github.com/rackpulse/rackpulse/bmc"
 	"github.com/rackpulse/rackpulse/bmc/sim"
+	"github.com/rackpulse/rackpulse/power"
 )
 
 // TestInteropEveryMockup polls every DMTF mockup served by the simulator and
@@ -350,5 +351,84 @@ func TestInteropAbsentSensorHasNoValueNorThresholds(t *testing.T) {
 	}
 	if amb := findSensor(snap, "1U", "Ambient Temperature"); amb == nil || amb.State != "Enabled" || amb.Value == nil {
 		t.Errorf("present Ambient Temperature = %+v", amb)
+	}
+}
+
+// addChassis adds a chassis with an EnvironmentMetrics PowerWatts reading
+// (measured by source) and the given Links to a tree.
+func addChassis(t *testing.T, tree *sim.Tree, id string, watts float64, source string, links map[string]any) {
+	t.Helper()
+	uri := "/redfish/v1/Chassis/" + id
+	ch := map[string]any{
+		"@odata.id": uri, "@odata.type": "#Chassis.v1_25_0.Chassis", "Id": id, "Name": id, "ChassisType": "Module",
+		"Status":             map[string]any{"State": "Enabled", "Health": "OK"},
+		"EnvironmentMetrics": map[string]any{"@odata.id": uri + "/EnvironmentMetrics"},
+	}
+	if links != nil {
+		ch["Links"] = links
+	}
+	env := map[string]any{"@odata.id": uri + "/EnvironmentMetrics", "@odata.type": "#EnvironmentMetrics.v1_3_0.EnvironmentMetrics", "Id": "EnvironmentMetrics",
+		"Name": "Environment Metrics", "PowerWatts": map[string]any{"Reading": watts, "DataSourceUri": source}}
+	col, _ := tree.Get("/redfish/v1/Chassis")
+	members, _ := col["Members"].([]any)
+	col["Members"] = append(members, map[string]any{"@odata.id": uri})
+	col["Members@odata.count"] = len(members) + 1
+	for u, v := range map[string]any{uri: ch, uri + "/EnvironmentMetrics": env, "/redfish/v1/Chassis": col} {
+		if err := tree.Set(u, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A GPU tray publishes its own total and each GPU's chassis its power: the
+// GPUs are inside the tray (by its Links.Contains, or, where no link says
+// so, because their power is measured by the tray's sensors) and are parts
+// of its total, never added to it.
+func TestInteropGPUTrayIsNotSummedTwice(t *testing.T) {
+	gpus := []string{"GPU_0", "GPU_1", "GPU_2", "GPU_3"}
+	for _, tc := range []struct {
+		name     string
+		contains bool
+		source   func(gpu string) string
+	}{
+		{"tray lists its GPUs in Links.Contains", true, func(gpu string) string { return "/redfish/v1/Chassis/" + gpu + "/Sensors/Power" }},
+		{"no links; GPUs measured by the tray's sensors", false, func(gpu string) string { return "/redfish/v1/Chassis/GPUTray/Sensors/" + gpu + "_Power" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tree := loadMockup(t, "public-rackmount1")
+			var links map[string]any
+			if tc.contains {
+				var contains []any
+				for _, g := range gpus {
+					contains = append(contains, map[string]any{"@odata.id": "/redfish/v1/Chassis/" + g})
+				}
+				links = map[string]any{"Contains": contains}
+			}
+			addChassis(t, tree, "GPUTray", 1200, "/redfish/v1/Chassis/GPUTray/Sensors/HSC_Total", links)
+			for _, g := range gpus {
+				addChassis(t, tree, g, 280, tc.source(g), nil)
+			}
+			_, ep := simBMC(t, tree, sim.RedfishOptions{})
+			c, _ := newCollector(t, ep, bmcOpts(t))
+			snap := mustPoll(t, c)
+			for _, ch := range snap.Chassis {
+				if strings.HasPrefix(ch.ID, "GPU_") && ch.ContainedBy != "GPUTray" {
+					t.Errorf("chassis %s contained by %q, want GPUTray", ch.ID, ch.ContainedBy)
+				}
+			}
+			got := power.ServerPower(snap, snap.Time)
+			if !got.Known || got.Watts != 344+1200 {
+				t.Errorf("server power %g W (parts %+v); want the server's 344 W and the tray's 1200 W, the GPUs not added again", got.Watts, got.Parts)
+			}
+			aside := 0
+			for _, a := range got.SetAside {
+				if strings.HasPrefix(a.Chassis, "GPU_") && strings.Contains(a.Reason, "inside chassis GPUTray") {
+					aside++
+				}
+			}
+			if aside != len(gpus) {
+				t.Errorf("%d GPU readings set aside as parts of the tray, want %d: %+v", aside, len(gpus), got.SetAside)
+			}
+		})
 	}
 }

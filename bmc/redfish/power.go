@@ -263,6 +263,7 @@ func (p *poll) readEnvironmentPower(ctx context.Context, ch chassisRef) bool {
 			Watts:    *env.PowerWatts.Reading,
 			Resource: uri,
 		})
+		p.noteProvenance(ch.ID, env.PowerWatts.DataSourceURI)
 	}
 	return true
 }

@@ -81,6 +81,11 @@ const (
 	// whose Id names the chassis (ChassisVoltageRegulator0InputPower). It
 	// is read as the chassis's total (PowerFromChassisSensor).
 	QuirkChassisInputRegulator Quirk = "chassis-input-regulator"
+	// QuirkNestedByProvenance: a chassis with no ContainedBy whose power
+	// reading comes from a sensor of another chassis (a GPU's chassis and
+	// its tray's hot-swap controller sensors). It is placed inside that
+	// chassis, so that its power is counted once.
+	QuirkNestedByProvenance Quirk = "nested-by-provenance"
 	// QuirkUndecodableMember: a member gofish cannot decode (the
 	// public-tower drive's ActivePersonalities.Identifier). It costs only
 	// itself: a malformed part error, the other members stand.

@@ -86,6 +86,7 @@ func (p *poll) finishPower(ch chassisRef, firstPSU, firstReading int) {
 	if best >= 0 {
 		s := mine[best]
 		p.snap.Power = append(p.snap.Power, bmc.PowerReading{Chassis: ch.ID, Source: bmc.PowerFromChassisSensor, Watts: s.watts, Resource: s.uri})
+		p.noteProvenance(ch.ID, s.uri)
 		if bestRank == 2 {
 			p.c.log.Debug("chassis input power from its input regulator sensor", "server", p.c.ep.Server, "quirk", QuirkChassisInputRegulator, "uri", s.uri)
 		}
@@ -176,4 +177,40 @@ func numberIn(s string) string {
 		return t
 	}
 	return "0"
+}
+
+// noteProvenance records where a chassis's power reading is measured (a
+// Sensor's URI), for placeByProvenance.
+func (p *poll) noteProvenance(chassis, source string) {
+	if source == "" {
+		return
+	}
+	if p.provenance == nil {
+		p.provenance = map[string][]string{}
+	}
+	p.provenance[chassis] = append(p.provenance[chassis], source)
+}
+
+// placeByProvenance applies QuirkNestedByProvenance: a chassis that says
+// nothing of what holds it, whose power is measured by a sensor of
+// another chassis (a GPU's chassis whose PowerWatts comes from the tray's
+// hot-swap controller sensor), is inside that chassis: its power is part
+// of the other's, never added to it.
+func (p *poll) placeByProvenance(refs []chassisRef) {
+	for i := range p.snap.Chassis {
+		c := &p.snap.Chassis[i]
+		if c.ContainedBy != "" {
+			continue
+		}
+		for _, src := range p.provenance[c.ID] {
+			for _, ref := range refs {
+				base := strings.TrimSuffix(ref.URI, "/") + "/"
+				if ref.ID != c.ID && strings.HasPrefix(src, base) {
+					c.ContainedBy = ref.ID
+					p.c.log.Debug("chassis placed inside the chassis that measures its power", "server", p.c.ep.Server,
+						"quirk", QuirkNestedByProvenance, "chassis", c.ID, "inside", ref.ID, "source", src)
+				}
+			}
+		}
+	}
 }
