@@ -228,6 +228,7 @@ func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 		p.carry(bmc.PartLogs, !c.logsReadAt.IsZero())
 	}
 	c.health.done(p.completed)
+	c.logs.dimmCounts(p.snap.DIMMs)
 
 	requests, bytes := c.meter.reset()
 	p.snap.Poll.Requests, p.snap.Poll.Bytes = requests, bytes

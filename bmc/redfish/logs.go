@@ -136,6 +136,7 @@ func (p *poll) readLogEntries(ctx context.Context, entriesURI string) bool {
 	for i, fresh := range isNew {
 		if fresh {
 			p.snap.Logs = append(p.snap.Logs, entries[i].entry)
+			p.c.logs.countDIMMError(entries[i].entry)
 		}
 	}
 	if firstRead && p.c.recentLogs > 0 {

@@ -11,7 +11,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
+
+	"github.com/rackpulse/rackpulse/bmc"
 )
 
 // logStateVersion is the layout of the log state file.
@@ -58,12 +61,66 @@ type logCursor struct {
 	logs   map[string]*logPosition
 	store  logStore
 	loaded bool
-	// saved is the encoding of the positions last written.
+	// dimmErrors counts, per DIMM slot, the memory errors new log entries
+	// named (countDIMMError), kept with the positions.
+	dimmErrors map[string]*dimmLogCount
+	// saved is the encoding of the positions and counts last written.
 	saved []byte
 }
 
+// dimmLogCount is how many correctable and uncorrectable memory errors the
+// logs named for one DIMM since the positions were first recorded.
+type dimmLogCount struct {
+	Correctable   int64 `json:"correctable"`
+	Uncorrectable int64 `json:"uncorrectable"`
+}
+
 func newLogCursor() *logCursor {
-	return &logCursor{logs: map[string]*logPosition{}}
+	return &logCursor{logs: map[string]*logPosition{}, dimmErrors: map[string]*dimmLogCount{}}
+}
+
+// countDIMMError applies QuirkDIMMErrorsOnlyLogged: a new log entry
+// naming a DIMM's correctable or uncorrectable error adds one to that
+// DIMM's count. A "logging limit reached" or a return to normal is not an
+// error of its own.
+func (l *logCursor) countDIMMError(e bmc.LogEntry) {
+	if e.Component != "DIMM" || e.Subject == "" || e.Severity == bmc.HealthOK {
+		return
+	}
+	m := strings.ToLower(e.Message + " " + e.MessageID)
+	if strings.Contains(m, "limit") || strings.Contains(m, "threshold") {
+		return
+	}
+	c := l.dimmErrors[e.Subject]
+	if c == nil {
+		c = &dimmLogCount{}
+		l.dimmErrors[e.Subject] = c
+	}
+	switch {
+	case strings.Contains(m, "uncorrectable") || strings.Contains(m, "multi-bit") || strings.Contains(m, "multibit"):
+		c.Uncorrectable++
+	case strings.Contains(m, "correctable") || strings.Contains(m, "single-bit") || strings.Contains(m, "ecc"):
+		c.Correctable++
+	}
+}
+
+// dimmCounts gives the DIMMs whose resources publish no error counts
+// those the logs named (QuirkDIMMErrorsOnlyLogged).
+func (l *logCursor) dimmCounts(dimms []bmc.DIMM) {
+	for i := range dimms {
+		d := &dimms[i]
+		c := l.dimmErrors[d.Slot]
+		if c == nil {
+			continue
+		}
+		ce, ue := c.Correctable, c.Uncorrectable
+		if d.CorrectableErrors == nil {
+			d.CorrectableErrors = &ce
+		}
+		if d.UncorrectableErrors == nil {
+			d.UncorrectableErrors = &ue
+		}
+	}
 }
 
 // known reports whether a log's entries were read before (by this process
@@ -173,7 +230,12 @@ func (l *logCursor) load(log *slog.Logger, server string) {
 		pos.Undated = sortedUnique(pos.Undated)
 		l.logs[uri] = pos
 	}
-	l.saved, _ = json.Marshal(l.logs)
+	for slot, c := range st.DIMMErrors {
+		if _, ok := l.dimmErrors[slot]; !ok && c != nil {
+			l.dimmErrors[slot] = c
+		}
+	}
+	l.saved, _ = json.Marshal(logState{Logs: l.logs, DIMMErrors: l.dimmErrors})
 }
 
 // save writes the positions when they changed since the last write. A
@@ -182,11 +244,11 @@ func (l *logCursor) save(log *slog.Logger, server string, now time.Time) {
 	if l.store.path == "" {
 		return
 	}
-	b, err := json.Marshal(l.logs)
+	b, err := json.Marshal(logState{Logs: l.logs, DIMMErrors: l.dimmErrors})
 	if err != nil || bytes.Equal(b, l.saved) {
 		return
 	}
-	st := logState{Version: logStateVersion, Server: server, Updated: now.UTC(), Logs: l.logs}
+	st := logState{Version: logStateVersion, Server: server, Updated: now.UTC(), Logs: l.logs, DIMMErrors: l.dimmErrors}
 	if err := l.store.save(st); err != nil {
 		log.Warn("Redfish log state not saved", "server", server, "file", l.store.path, "err", err)
 		return
@@ -200,6 +262,8 @@ type logState struct {
 	Server  string                  `json:"server"`
 	Updated time.Time               `json:"updated"`
 	Logs    map[string]*logPosition `json:"logs"`
+	// DIMMErrors are the memory errors the logs named, per DIMM slot.
+	DIMMErrors map[string]*dimmLogCount `json:"dimm_errors,omitempty"`
 }
 
 // logStore keeps the log positions, when dir is set, in a JSON file per

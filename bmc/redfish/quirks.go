@@ -86,6 +86,12 @@ const (
 	// its tray's hot-swap controller sensors). It is placed inside that
 	// chassis, so that its power is counted once.
 	QuirkNestedByProvenance Quirk = "nested-by-provenance"
+	// QuirkDIMMErrorsOnlyLogged: a BMC that names a DIMM in its
+	// correctable-ECC log entries while the DIMM resource publishes no
+	// counts (and stays OK; some Supermicro firmware). The new entries
+	// naming the DIMM are counted, kept with the log positions, and are
+	// the DIMM's counts.
+	QuirkDIMMErrorsOnlyLogged Quirk = "dimm-errors-only-logged"
 	// QuirkUndecodableMember: a member gofish cannot decode (the
 	// public-tower drive's ActivePersonalities.Identifier). It costs only
 	// itself: a malformed part error, the other members stand.

@@ -3,6 +3,7 @@ package redfish
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -270,5 +271,73 @@ func TestNewLogEntriesSincePreviousRead(t *testing.T) {
 	clock.advance(ep.Cadence.Slow)
 	if snap := mustPoll(t, c); len(snap.Logs) != 0 {
 		t.Errorf("entry repeated on the next read: %+v", snap.Logs)
+	}
+}
+
+// A BMC that names a DIMM in its correctable-ECC log entries while the
+// DIMM resource publishes no counts: the new entries are the DIMM's
+// counts, kept across a restart with the log positions; limits and
+// returns to normal are not errors of their own.
+func TestQuirkDIMMErrorsOnlyLogged(t *testing.T) {
+	tree := loadMockup(t, "public-rackmount1")
+	const entries = "/redfish/v1/Managers/BMC/LogServices/Log/Entries"
+	next := 100
+	add := func(severity, messageID, message string) {
+		t.Helper()
+		col, _ := tree.Get(entries)
+		id := fmt.Sprint(next)
+		next++
+		entry := map[string]any{
+			"@odata.id": entries + "/" + id, "@odata.type": "#LogEntry.v1_15_0.LogEntry", "Id": id, "Name": "Log Entry " + id,
+			"EntryType": "Event", "Severity": severity, "Created": "2026-03-01T12:00:00Z", "MessageId": messageID, "Message": message,
+			"Links": map[string]any{"OriginOfCondition": map[string]any{"@odata.id": "/redfish/v1/Systems/437XR1138R2/Memory/DIMM1"}},
+		}
+		if err := tree.Set(entries+"/"+id, entry); err != nil {
+			t.Fatal(err)
+		}
+		members, _ := col["Members"].([]any)
+		col["Members"] = append(members, map[string]any{"@odata.id": entries + "/" + id})
+		col["Members@odata.count"] = len(members) + 1
+		if err := tree.Set(entries, col); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dimm := func(snap *bmc.Snapshot, slot string) *bmc.DIMM {
+		for i := range snap.DIMMs {
+			if snap.DIMMs[i].Slot == slot {
+				return &snap.DIMMs[i]
+			}
+		}
+		t.Fatalf("no DIMM %s in %+v", slot, snap.DIMMs)
+		return nil
+	}
+	_, ep := simBMC(t, tree, sim.RedfishOptions{})
+	opts := bmcOpts(t)
+	opts.StateDir = t.TempDir()
+	c, clock := newCollector(t, ep, opts)
+	if d := dimm(mustPoll(t, c), "DIMM 1"); d.CorrectableErrors != nil {
+		t.Fatalf("DIMM 1 counts %v before any entry; want none (the resource publishes none)", *d.CorrectableErrors)
+	}
+	add("Warning", "Memory.1.0.CorrectableError", "Correctable ECC error on DIMM 1")
+	add("Warning", "Memory.1.0.CorrectableError", "Correctable ECC error on DIMM 1")
+	add("Warning", "Memory.1.0.CorrectableErrorThreshold", "DIMM 1 correctable error logging limit reached")
+	add("OK", "Memory.1.0.CorrectableErrorCleared", "DIMM 1 returned to normal")
+	clock.advance(ep.Cadence.Slow)
+	snap := mustPoll(t, c)
+	if d := dimm(snap, "DIMM 1"); d.CorrectableErrors == nil || *d.CorrectableErrors != 2 || d.UncorrectableErrors == nil || *d.UncorrectableErrors != 0 {
+		t.Fatalf("DIMM 1 = %+v; want 2 correctable, 0 uncorrectable from its log entries", d)
+	}
+	if d := dimm(snap, "DIMM 2"); d.CorrectableErrors != nil {
+		t.Errorf("DIMM 2 got counts %v from entries naming DIMM 1", *d.CorrectableErrors)
+	}
+	// A new collector (a restart) keeps the counts and adds new entries.
+	if err := c.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	add("Critical", "Memory.1.0.UncorrectableError", "Uncorrectable ECC error on DIMM 1")
+	c2, _ := newCollector(t, ep, opts)
+	snap = mustPoll(t, c2)
+	if d := dimm(snap, "DIMM 1"); d.CorrectableErrors == nil || *d.CorrectableErrors != 2 || *d.UncorrectableErrors != 1 {
+		t.Errorf("after a restart DIMM 1 = %+v; want 2 correctable and the new uncorrectable", d)
 	}
 }
