@@ -152,7 +152,7 @@ func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 		return err
 	})
 	var readings []sensorReading
-	p.run(bmc.PartSensors, func() error {
+	sensorsRead := p.run(bmc.PartSensors, func() error {
 		if !c.sdr.valid {
 			return bmc.NewError(bmc.ErrKindOther, "sensors", errNoSDR)
 		}
@@ -193,6 +193,16 @@ func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 		p.snap.Logs = append(p.snap.Logs, logs...)
 		return err
 	})
+	// The DIMMs: the memory sensors' (with the sensors), and the errors
+	// the SEL records read so far count for each (held across polls and
+	// restarts with the SEL position). The memory part is read when the
+	// sensors were: the list of DIMMs is then complete.
+	if c.selLoaded {
+		applySELCounts(p.snap, c.selCursor)
+	}
+	if sensorsRead {
+		p.snap.Poll.MarkRead(bmc.PartMemory)
+	}
 
 	requests, bytes := c.sess.meter.reset()
 	p.snap.Poll.Requests, p.snap.Poll.Bytes = requests, bytes

@@ -136,8 +136,6 @@ var sdrOnlyThresholds = map[string]bmc.Thresholds{
 	"VR Temp": {UpperWarning: ptr(90.0), UpperCritical: ptr(100.0)},
 }
 
-func ptr[T any](v T) *T { return &v }
-
 func fmtThresholds(th bmc.Thresholds) string {
 	return fmt.Sprintf("lw=%s lc=%s uw=%s uc=%s", fmtPtr(th.LowerWarning), fmtPtr(th.LowerCritical), fmtPtr(th.UpperWarning), fmtPtr(th.UpperCritical))
 }
@@ -434,13 +432,47 @@ func TestSELStateSurvivesRestartAndClear(t *testing.T) {
 		t.Fatalf("after restart: %+v, want only the PSU1 failure added meanwhile", snap.Logs)
 	}
 
-	// Cleared SEL (by someone else): everything in it afterwards is new.
+	// Two correctable errors on DIMM A1: counted once, and carried across
+	// a restart by the state file.
+	s.consoleCmd(
+		"sel_add 0x20 0x02 0x00 0x00 0x00 0x00 0x20 0x00 0x04 0x0c 0x0c 0x6f 0x00 0xff 0xff",
+		"sel_add 0x20 0x02 0x00 0x00 0x00 0x00 0x20 0x00 0x04 0x0c 0x0c 0x6f 0x00 0xff 0xff",
+	)
+	if snap := mustPoll(t, c2); len(snap.Logs) != 2 {
+		t.Fatalf("correctable errors: %+v", snap.Logs)
+	} else {
+		wantDIMMCounts(t, "after two correctable errors", snap, "DIMM A1", 2, 0)
+	}
+	wantDIMMCounts(t, "in the next poll", mustPoll(t, c2), "DIMM A1", 2, 0)
+	_ = c2.Close(t.Context())
+	c3 := newCollector(t, s.endpoint(""), opts)
+	wantDIMMCounts(t, "after a restart", mustPoll(t, c3), "DIMM A1", 2, 0)
+
+	// Cleared SEL (by someone else): everything in it afterwards is new,
+	// and the counts start again from it.
 	s.ipmitool("sel", "clear")
 	s.consoleCmd("sel_add 0x20 0x02 0x00 0x00 0x00 0x00 0x20 0x00 0x04 0x0c 0x0c 0x6f 0x01 0xff 0xff")
-	snap = mustPoll(t, c2)
+	snap = mustPoll(t, c3)
 	if len(snap.Logs) != 1 || snap.Logs[0].Severity != bmc.HealthCritical || snap.Logs[0].Subject != "DIMM A1" {
 		t.Fatalf("after clear: %+v, want the uncorrectable ECC added after it", snap.Logs)
 	}
+	wantDIMMCounts(t, "after the SEL was cleared", snap, "DIMM A1", 0, 1)
+}
+
+// wantDIMMCounts checks one DIMM's error counts.
+func wantDIMMCounts(t *testing.T, what string, snap *bmc.Snapshot, slot string, correctable, uncorrectable int64) {
+	t.Helper()
+	for _, d := range snap.DIMMs {
+		if d.Slot != slot {
+			continue
+		}
+		if d.CorrectableErrors == nil || *d.CorrectableErrors != correctable || d.UncorrectableErrors == nil || *d.UncorrectableErrors != uncorrectable {
+			t.Errorf("%s: %s counts %s correctable, %s uncorrectable; want %d and %d", what, slot,
+				fmtCount(d.CorrectableErrors), fmtCount(d.UncorrectableErrors), correctable, uncorrectable)
+		}
+		return
+	}
+	t.Errorf("%s: no DIMM %s in %+v", what, slot, snap.DIMMs)
 }
 
 // TestSELCheckedEveryPoll: the SEL is checked on every poll whatever the

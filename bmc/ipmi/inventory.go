@@ -2,6 +2,7 @@ package ipmi
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -118,8 +119,14 @@ func dimmSlot(rec *sdrRecord) string {
 	return fmt.Sprintf("DIMM%d", rec.EntityInstance)
 }
 
+// dimmSource is the Source of a DIMM read from a memory sensor.
+func dimmSource(sensor string) string { return "SDR " + sensor }
+
+// dimmFromSEL is the Source of a DIMM only the SEL names.
+const dimmFromSEL = "SEL"
+
 func dimmFrom(rec *sdrRecord, r sensorReading, s *bmc.Sensor) bmc.DIMM {
-	d := bmc.DIMM{Slot: dimmSlot(rec), Health: s.Health, State: "Enabled", Source: "SDR " + rec.Name}
+	d := bmc.DIMM{Slot: dimmSlot(rec), Health: s.Health, State: "Enabled", Source: dimmSource(rec.Name)}
 	if rec.EventType == eventSensorSpecific && r.ok {
 		switch {
 		case supports(rec, 6) && !asserted(r, 6):
@@ -130,6 +137,37 @@ func dimmFrom(rec *sdrRecord, r sensorReading, s *bmc.Sensor) bmc.DIMM {
 	}
 	return d
 }
+
+// applySELCounts gives the snapshot's DIMMs the memory errors counted from
+// the SEL records read (cur.DIMMErrors): each DIMM the events name gets
+// its correctable and uncorrectable counts, and is added when no memory
+// sensor lists it (a module of a bank sensor, a DIMM the SDR has no sensor
+// for); a DIMM with no error logged counts 0. A bank sensor (one whose
+// events name modules in event data 3) is no DIMM and is not listed: its
+// modules are. Nothing is counted before the SEL position is recorded.
+func applySELCounts(snap *bmc.Snapshot, cur selCursor) {
+	if !cur.Valid {
+		return
+	}
+	snap.DIMMs = slices.DeleteFunc(snap.DIMMs, func(d bmc.DIMM) bool {
+		return slices.ContainsFunc(cur.BankSensors, func(bank string) bool { return d.Source == dimmSource(bank) })
+	})
+	for i := range snap.DIMMs {
+		snap.DIMMs[i].CorrectableErrors, snap.DIMMs[i].UncorrectableErrors = ptr(int64(0)), ptr(int64(0))
+	}
+	slots := slices.Sorted(maps.Keys(cur.DIMMErrors))
+	for _, slot := range slots {
+		n := cur.DIMMErrors[slot]
+		i := slices.IndexFunc(snap.DIMMs, func(d bmc.DIMM) bool { return d.Slot == slot })
+		if i < 0 {
+			snap.DIMMs = append(snap.DIMMs, bmc.DIMM{Slot: slot, Source: dimmFromSEL})
+			i = len(snap.DIMMs) - 1
+		}
+		snap.DIMMs[i].CorrectableErrors, snap.DIMMs[i].UncorrectableErrors = ptr(n.Correctable), ptr(n.Uncorrectable)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
 
 func applyPSUSensor(psu *bmc.PSU, rec *sdrRecord, r sensorReading, s *bmc.Sensor) {
 	switch {

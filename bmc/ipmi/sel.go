@@ -98,7 +98,7 @@ func decodeEvent(r selRecord, rec *sdrRecord) bmc.LogEntry {
 	switch r.SensorType {
 	case sensorMemory:
 		e.Component = "DIMM"
-		e.Subject = eventDIMM(r, rec)
+		e.Subject, _ = eventDIMM(r, rec)
 	case sensorProcessor:
 		e.Component = "CPU"
 		e.Subject = eventCPU(rec, sensor)
@@ -118,6 +118,16 @@ func decodeEvent(r selRecord, rec *sdrRecord) bmc.LogEntry {
 	return e
 }
 
+// dimmNaming says how a memory event names its DIMM.
+type dimmNaming int
+
+const (
+	dimmUnnamed     dimmNaming = iota // no DIMM: the sensor, or its number
+	dimmBySensor                      // the sensor is named for its DIMM ("DIMM A1")
+	dimmByEventData                   // event data 3: the module of a bank sensor
+	dimmByEntity                      // the sensor sits on a memory device entity
+)
+
 // eventDIMM names the DIMM of a memory event: a sensor whose name names
 // its module ("DIMM A1 Status") gives that slot; otherwise event data 3
 // carries the module number, relative to the sensor's entity, when event
@@ -125,23 +135,23 @@ func decodeEvent(r selRecord, rec *sdrRecord) bmc.LogEntry {
 // entity names it by instance. The module number comes before the entity:
 // a sensor covering a bank of modules sits on one memory device entity on
 // some BMCs, and only the event says which module failed.
-func eventDIMM(r selRecord, rec *sdrRecord) string {
+func eventDIMM(r selRecord, rec *sdrRecord) (string, dimmNaming) {
 	if rec != nil && strings.Contains(strings.ToUpper(rec.Name), "DIMM") {
-		return dimmSlot(rec)
+		return dimmSlot(rec), dimmBySensor
 	}
 	if r.Data[0]&0x30 == 0x30 && r.Data[2] != 0xff {
 		if rec != nil {
-			return fmt.Sprintf("%s DIMM %d", rec.Name, r.Data[2])
+			return fmt.Sprintf("%s DIMM %d", rec.Name, r.Data[2]), dimmByEventData
 		}
-		return fmt.Sprintf("DIMM %d", r.Data[2])
+		return fmt.Sprintf("DIMM %d", r.Data[2]), dimmByEventData
 	}
 	if rec != nil && namesDIMM(rec) {
-		return dimmSlot(rec)
+		return dimmSlot(rec), dimmByEntity
 	}
 	if rec != nil {
-		return rec.Name
+		return rec.Name, dimmUnnamed
 	}
-	return fmt.Sprintf("Memory #0x%02x", r.SensorNum)
+	return fmt.Sprintf("Memory #0x%02x", r.SensorNum), dimmUnnamed
 }
 
 func eventCPU(rec *sdrRecord, sensor string) string {
@@ -184,10 +194,103 @@ func sensorTypeName(t uint8) string {
 	return fmt.Sprintf("Sensor type 0x%02x", t)
 }
 
+// selPlan is what one SEL read does, decided from the cursor and Get SEL
+// Info.
+type selPlan int
+
+const (
+	// selRecordEnd: the first read ever: record where the SEL ends and
+	// report nothing (an old SEL is not news).
+	selRecordEnd selPlan = iota
+	// selUnchanged: nothing was added since the last read.
+	selUnchanged
+	// selFromStart: read every record (the SEL was cleared or empty, or a
+	// person asked for the recent log on a first read).
+	selFromStart
+	// selResume: read on after the last record read.
+	selResume
+)
+
+// planSELRead decides a read. A cursor left by a read cut short (Partial)
+// is read on from whatever Get SEL Info says: its counters were not
+// brought up to date, and the records after its last one are still to
+// come.
+func planSELRead(cur selCursor, info selInfo, recentLogs int) selPlan {
+	switch {
+	case !cur.Valid && recentLogs > 0:
+		return selFromStart
+	case !cur.Valid:
+		return selRecordEnd
+	case cur.Erase != info.erase:
+		return selFromStart
+	case !cur.Partial && cur.Addition == info.addition && cur.Entries == info.entries:
+		// Nothing added. (The count as well: the timestamp has a one-second
+		// resolution, and a record added in the second of the last read
+		// leaves it unchanged.)
+		return selUnchanged
+	case cur.Empty:
+		return selFromStart
+	}
+	return selResume
+}
+
+// selRead is one read's progress: the cursor it leaves, built up record by
+// record, with the per-DIMM error counts of the records read.
+type selRead struct {
+	next selCursor
+	// advanced: a record past the starting position was read.
+	advanced bool
+}
+
+// startSELRead begins a read from cur. A cleared SEL (its erase timestamp
+// changed) starts the position and the DIMM error counts afresh; the
+// counted DIMMs stay, at zero.
+func startSELRead(cur selCursor, info selInfo, now time.Time) *selRead {
+	next := cur.clone()
+	next.Valid, next.Updated = true, now
+	if cur.Valid && cur.Erase != info.erase {
+		next.Erase = info.erase
+		next.LastRecordID, next.Empty, next.Partial = 0, true, false
+		for slot := range next.DIMMErrors {
+			next.DIMMErrors[slot] = dimmErrors{}
+		}
+	}
+	if !cur.Valid {
+		next.Erase = info.erase
+	}
+	return &selRead{next: next}
+}
+
+// take records one record read: the position moves past it and a memory
+// error it logs is counted for its DIMM.
+func (r *selRead) take(rec selRecord, sdr *sdrRecord) {
+	r.next.LastRecordID, r.next.Empty = rec.ID, false
+	r.advanced = true
+	r.next.count(rec, sdr)
+}
+
+// complete is the cursor after a read that reached the SEL's end: the
+// SEL's counters as Get SEL Info gave them.
+func (r *selRead) complete(info selInfo) selCursor {
+	n := r.next
+	n.Addition, n.Entries, n.Erase, n.Partial = info.addition, info.entries, info.erase, false
+	return n
+}
+
+// interrupted is the cursor after a read cut short: at the last record
+// actually read, the SEL's counters left as they were, and marked partial
+// so that the next read goes on from there whatever Get SEL Info says.
+func (r *selRead) interrupted() selCursor {
+	n := r.next
+	n.Partial = true
+	return n
+}
+
 // readSEL reads the records added since the cursor. On the first read with
 // no stored cursor it only records the position: an old SEL is not news.
 // A changed erase timestamp means the SEL was cleared: every record in it
-// is new. The SEL is never cleared or modified here.
+// is new. A read cut short keeps the records it read and leaves the cursor
+// at the last of them. The SEL is never cleared or modified here.
 func (c *Collector) readSEL(ctx context.Context) ([]bmc.LogEntry, error) {
 	b, err := c.sess.exchange(ctx, cmdGetSELInfo, nil)
 	if err != nil {
@@ -198,37 +301,29 @@ func (c *Collector) readSEL(ctx context.Context) ([]bmc.LogEntry, error) {
 		return nil, bmc.NewError(bmc.ErrKindMalformed, cmdGetSELInfo.Name, err)
 	}
 	cur := c.selCursor
-	next := selCursor{Valid: true, Addition: info.addition, Erase: info.erase, Entries: info.entries, Updated: c.now().UTC()}
+	now := c.now().UTC()
 
-	var start uint16
+	start := firstRecordID
 	var after uint16 // only records with an id past this, when resuming by scan
 	resumeByScan := false
-	switch {
-	case !cur.Valid && c.recentLogs > 0:
-		// First read for a person (probe): the whole SEL, of which the
-		// newest records are kept below.
-		start = firstRecordID
-	case !cur.Valid:
-		// First read: remember where the SEL ends.
+	switch plan := planSELRead(cur, info, c.recentLogs); plan {
+	case selUnchanged:
+		return []bmc.LogEntry{}, nil
+	case selRecordEnd:
 		last, empty, err := c.lastSELRecord(ctx, info)
 		if err != nil {
 			return nil, err
 		}
+		next := startSELRead(cur, info, now).complete(info)
 		next.LastRecordID, next.Empty = last, empty
 		c.log.Info("SEL position recorded; older records are not reported", "server", c.ep.Server,
 			"entries", info.entries, "last_record_id", last)
 		return []bmc.LogEntry{}, c.storeCursor(next)
-	case cur.Erase != info.erase:
-		c.log.Info("SEL was cleared since the last read; reading it from the start", "server", c.ep.Server)
-		start = firstRecordID
-	case cur.Addition == info.addition && cur.Entries == info.entries:
-		// Nothing added. (The count as well: the timestamp has a one-second
-		// resolution, and a record added in the second of the last read
-		// leaves it unchanged.)
-		return []bmc.LogEntry{}, nil
-	case cur.Empty:
-		start = firstRecordID
-	default:
+	case selFromStart:
+		if cur.Valid && cur.Erase != info.erase {
+			c.log.Info("SEL was cleared since the last read; reading it from the start", "server", c.ep.Server)
+		}
+	case selResume:
 		// Resume after the last record read: its entry names the next one.
 		b, err := c.getSELEntry(ctx, cur.LastRecordID)
 		switch {
@@ -243,14 +338,11 @@ func (c *Collector) readSEL(ctx context.Context) ([]bmc.LogEntry, error) {
 		}
 	}
 
+	read := startSELRead(cur, info, now)
 	entries := []bmc.LogEntry{}
-	next.LastRecordID, next.Empty = cur.LastRecordID, cur.Empty
-	if cur.Erase != info.erase {
-		next.Empty = true
-	}
 	if info.entries == 0 {
-		next.Empty = true
-		return entries, c.storeCursor(next)
+		read.next.Empty = true
+		return entries, c.storeCursor(read.complete(info))
 	}
 	seen := map[uint16]bool{}
 	for id := start; id != lastRecordID; {
@@ -263,29 +355,39 @@ func (c *Collector) readSEL(ctx context.Context) ([]bmc.LogEntry, error) {
 			if answeredNo(err) && len(seen) == 1 && start != firstRecordID {
 				break // nothing after the last record
 			}
-			// Keep what was read: the cursor moves to the last good record.
-			if len(entries) > 0 {
-				_ = c.storeCursor(next)
+			// Keep what was read: the cursor stays at the last record
+			// actually read, and the next read goes on from there.
+			next := read.interrupted()
+			c.log.Info("SEL read cut short; the next poll reads on from the last record read", "server", c.ep.Server,
+				"last_record_id", fmt.Sprintf("0x%04x", next.LastRecordID), "records_read", len(entries), "err", err)
+			if serr := c.storeCursor(next); serr != nil {
+				c.log.Warn("SEL state not saved", "server", c.ep.Server, "err", serr)
 			}
-			return entries, fmt.Errorf("reading SEL record 0x%04x: %w", id, err)
+			return c.recent(cur, entries), fmt.Errorf("reading SEL record 0x%04x: %w", id, err)
 		}
 		nextID := le16(b[0:2])
 		r, perr := parseSELRecord(b[2:])
 		if perr != nil {
 			c.log.Warn("skipping SEL record that does not decode", "server", c.ep.Server, "record_id", fmt.Sprintf("0x%04x", id), "err", perr)
 		} else if !resumeByScan || r.ID > after {
-			entries = append(entries, decodeEvent(r, c.sdr.lookup(uint8(r.Generator&0xff), r.SensorNum)))
-			next.LastRecordID, next.Empty = r.ID, false
+			sdr := c.sdr.lookup(uint8(r.Generator&0xff), r.SensorNum)
+			entries = append(entries, decodeEvent(r, sdr))
+			read.take(r, sdr)
 		}
 		if nextID == id {
 			break
 		}
 		id = nextID
 	}
-	if !cur.Valid {
-		entries = entries[max(0, len(entries)-c.recentLogs):]
+	return c.recent(cur, entries), c.storeCursor(read.complete(info))
+}
+
+// recent keeps, on a first read for a person (probe), the newest records.
+func (c *Collector) recent(cur selCursor, entries []bmc.LogEntry) []bmc.LogEntry {
+	if cur.Valid {
+		return entries
 	}
-	return entries, c.storeCursor(next)
+	return entries[max(0, len(entries)-c.recentLogs):]
 }
 
 // lastSELRecord returns the id of the SEL's last record.

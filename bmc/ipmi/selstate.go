@@ -5,14 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"time"
 )
 
-// selCursor is where the collector is in a BMC's SEL: the last record
-// read and the SEL's last-addition and erase timestamps when it was read.
+// selCursor is where the collector is in a BMC's SEL (the last record
+// read and the SEL's last-addition and erase timestamps and entry count
+// when it was read), with what it derived from the records read up to
+// there: the memory errors counted per DIMM. Both are saved together, so
+// that a record is counted exactly when the position moves past it.
 type selCursor struct {
 	// Valid is false until the SEL position is first recorded.
 	Valid        bool      `json:"valid"`
@@ -22,6 +27,77 @@ type selCursor struct {
 	Erase        uint32    `json:"last_erase"`
 	Entries      uint16    `json:"entries"`
 	Updated      time.Time `json:"updated"`
+	// Partial: the last read was cut short after LastRecordID; Addition
+	// and Entries are those of the read before, and the next read goes on
+	// after LastRecordID whatever Get SEL Info says.
+	Partial bool `json:"partial,omitempty"`
+	// DIMMErrors counts, per DIMM (as the events name it), the memory
+	// errors asserted in the SEL records read since the position was first
+	// recorded or the SEL last cleared.
+	DIMMErrors map[string]dimmErrors `json:"dimm_errors,omitempty"`
+	// BankSensors are the memory sensors whose events name the module in
+	// event data 3: each covers several DIMMs, and is no DIMM itself.
+	BankSensors []string `json:"bank_sensors,omitempty"`
+}
+
+// dimmErrors are the memory errors the SEL logged for one DIMM.
+type dimmErrors struct {
+	// Correctable: correctable ECC (memory offset 00h).
+	Correctable int64 `json:"correctable"`
+	// Uncorrectable: uncorrectable ECC (01h) and parity (02h) errors.
+	Uncorrectable int64 `json:"uncorrectable"`
+}
+
+// Memory sensor offsets (sensor type 0Ch) that count as errors.
+const (
+	memCorrectableECC   = 0x00
+	memUncorrectableECC = 0x01
+	memParity           = 0x02
+)
+
+// clone copies the cursor with its own map and slice.
+func (c selCursor) clone() selCursor {
+	out := c
+	out.DIMMErrors = maps.Clone(c.DIMMErrors)
+	out.BankSensors = slices.Clone(c.BankSensors)
+	return out
+}
+
+// count adds a SEL record's memory error to its DIMM's counts: an
+// asserted correctable ECC, uncorrectable ECC or parity error of a memory
+// sensor, whose event names a DIMM (by the sensor's name, the module in
+// event data 3, or the sensor's memory device entity). A sensor whose
+// events name modules in event data 3 is remembered as covering a bank.
+// Deassertions, other memory states ("logging limit reached", presence)
+// and events that name no DIMM count nothing.
+func (c *selCursor) count(r selRecord, sdr *sdrRecord) {
+	if r.Type != 0x02 || r.SensorType != sensorMemory || r.Deassert || r.EventType != eventSensorSpecific {
+		return
+	}
+	slot, naming := eventDIMM(r, sdr)
+	if naming == dimmUnnamed {
+		return
+	}
+	if naming == dimmByEventData && sdr != nil && !slices.Contains(c.BankSensors, sdr.Name) {
+		c.BankSensors = append(c.BankSensors, sdr.Name)
+		slices.Sort(c.BankSensors)
+	}
+	var add dimmErrors
+	switch r.Data[0] & 0x0f {
+	case memCorrectableECC:
+		add.Correctable = 1
+	case memUncorrectableECC, memParity:
+		add.Uncorrectable = 1
+	default:
+		return
+	}
+	if c.DIMMErrors == nil {
+		c.DIMMErrors = map[string]dimmErrors{}
+	}
+	n := c.DIMMErrors[slot]
+	n.Correctable += add.Correctable
+	n.Uncorrectable += add.Uncorrectable
+	c.DIMMErrors[slot] = n
 }
 
 // selStore keeps a cursor in memory and, when dir is set, in a JSON file

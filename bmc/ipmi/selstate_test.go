@@ -3,6 +3,7 @@ package ipmi
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -14,11 +15,13 @@ func TestSELStateRoundTrip(t *testing.T) {
 		t.Fatalf("missing file: %+v, %v; want no cursor", got, err)
 	}
 	want := selCursor{Valid: true, LastRecordID: 0x1a2, Addition: 0x6553f100, Erase: 0x6553e000,
-		Updated: time.Date(2026, 11, 26, 4, 0, 0, 0, time.UTC)}
+		Updated: time.Date(2026, 11, 26, 4, 0, 0, 0, time.UTC), Partial: true,
+		DIMMErrors:  map[string]dimmErrors{"DIMM A1": {Correctable: 3, Uncorrectable: 1}, "CPU2 Memory DIMM 4": {Correctable: 12}},
+		BankSensors: []string{"CPU2 Memory"}}
 	if err := store.save(want); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := store.load(); err != nil || got != want {
+	if got, err := store.load(); err != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("round trip: %+v, %v; want %+v", got, err, want)
 	}
 	// One file per server, with a safe name, and no temporary file left.
@@ -30,7 +33,7 @@ func TestSELStateRoundTrip(t *testing.T) {
 	if err := store.save(want); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := store.load(); got != want {
+	if got, _ := store.load(); !reflect.DeepEqual(got, want) {
 		t.Errorf("after overwrite: %+v", got)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "ipmi-sel-r12_u07_db-01.json"), []byte("{not json"), 0o600); err != nil {

@@ -464,6 +464,28 @@ func testDIMMECC(t *testing.T, b *bmcsim.SimBMC, c *Collector) {
 		t.Errorf("system health %q, want Critical", last.Systems[0].Health)
 	}
 
+	// The DIMMs: the bank sensor CPU2 Memory is no DIMM once its events
+	// named a module; the module the SEL names counts its errors, under
+	// the name the log entries give it (so that the alert rules take the
+	// counts and the entries for one DIMM).
+	var b5 *bmc.DIMM
+	for i, d := range last.DIMMs {
+		if d.Source == dimmSource("CPU2 Memory") {
+			t.Errorf("the bank sensor CPU2 Memory is listed as a DIMM: %+v", d)
+		}
+		if d.Slot == "CPU2 Memory DIMM 4" {
+			b5 = &last.DIMMs[i]
+		} else if d.CorrectableErrors == nil || *d.CorrectableErrors != 0 || d.UncorrectableErrors == nil || *d.UncorrectableErrors != 0 {
+			t.Errorf("DIMM %s (not faulted) counts %s/%s errors", d.Slot, fmtCount(d.CorrectableErrors), fmtCount(d.UncorrectableErrors))
+		}
+	}
+	if b5 == nil || b5.CorrectableErrors == nil || *b5.CorrectableErrors != 1 || b5.UncorrectableErrors == nil || *b5.UncorrectableErrors != 1 || b5.Source != dimmFromSEL {
+		t.Errorf("DIMMs %+v: want CPU2 Memory DIMM 4 from the SEL with 1 correctable and 1 uncorrectable error", last.DIMMs)
+	}
+	if !slices.Contains(last.Poll.Read, bmc.PartMemory) {
+		t.Errorf("memory part not read: %v", last.Poll.Read)
+	}
+
 	logs := allLogs(snaps)
 	dimm := logsFor(logs, "DIMM")
 	want := []struct {
@@ -483,6 +505,21 @@ func testDIMMECC(t *testing.T, b *bmcsim.SimBMC, c *Collector) {
 			e.Source != "SEL" || e.Time.IsZero() {
 			t.Errorf("DIMM entry %d: %+v, want %s %q about CPU2 Memory DIMM 4", i, e, w.severity, w.state)
 		}
+	}
+
+	// The DIMM replaced: the memory sensor is clean again, but the SEL
+	// keeps the records, and so the counts stand (until the SEL is
+	// cleared: TestSELStateSurvivesRestartAndClear).
+	if !b.Clear(bmcsim.FaultDIMMECC) {
+		t.Fatal("dimm-ecc was not on")
+	}
+	after := cleanPoll(t, c)
+	if mem := mustSensor(t, after, "CPU2 Memory"); mem.Health != bmc.HealthOK {
+		t.Errorf("CPU2 Memory after the replacement: %s %q", mem.Health, mem.States)
+	}
+	i := slices.IndexFunc(after.DIMMs, func(d bmc.DIMM) bool { return d.Slot == "CPU2 Memory DIMM 4" })
+	if i < 0 || fmtCount(after.DIMMs[i].CorrectableErrors) != "1" || fmtCount(after.DIMMs[i].UncorrectableErrors) != "1" {
+		t.Errorf("DIMMs after the replacement %+v, want CPU2 Memory DIMM 4 still counting 1 and 1", after.DIMMs)
 	}
 }
 
