@@ -23,7 +23,7 @@ const (
 )
 
 // repoRoot finds the module root (the directory holding go.mod).
-func repoRoot(t *testing.T) string {
+func repoRoot(t testing.TB) string {
 	t.Helper()
 	dir, err := os.Getwd()
 	if err != nil {
