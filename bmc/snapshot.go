@@ -156,6 +156,9 @@ type RedundancyGroup struct {
 	Bays   []string `json:"bays"`
 	Health Health   `json:"health,omitempty"`
 	State  string   `json:"state,omitempty"`
+	// Enabled is the BMC's RedundancyEnabled where it publishes one:
+	// false says it does not count on the group for redundancy.
+	Enabled *bool `json:"enabled,omitempty"`
 }
 
 // DIMM is one memory module slot.

@@ -331,7 +331,7 @@ func judgeGroup(psus []bmc.PSU, g *bmc.RedundancyGroup) groupJudgement {
 	case strings.EqualFold(g.Mode, "NotRedundant"):
 		j.configured = true
 		j.Redundancy, j.Reason = RedundancyNotRedundant, name+" is configured NotRedundant"
-	case g.State == "Disabled":
+	case g.State == "Disabled" || (g.Enabled != nil && !*g.Enabled):
 		j.configured = true
 		j.Redundancy, j.Reason = RedundancyNotRedundant, name+" has redundancy Disabled"
 	case g.Health == bmc.HealthCritical:

@@ -432,3 +432,45 @@ func TestInteropGPUTrayIsNotSummedTwice(t *testing.T) {
 		})
 	}
 }
+
+// A group's name (RedundantGroup.GroupName) and a legacy group's
+// RedundancyEnabled are read.
+func TestInteropRedundancyGroupNameAndEnabled(t *testing.T) {
+	tree := loadMockup(t, "public-rackmount1")
+	uri := "/redfish/v1/Chassis/1U/PowerSubsystem"
+	sub, _ := tree.Get(uri)
+	groups, _ := sub["PowerSupplyRedundancy"].([]any)
+	groups[0].(map[string]any)["GroupName"] = "PSU pair A"
+	if err := tree.Set(uri, sub); err != nil {
+		t.Fatal(err)
+	}
+	_, ep := simBMC(t, tree, sim.RedfishOptions{})
+	c, _ := newCollector(t, ep, bmcOpts(t))
+	if g := mustPoll(t, c).RedundancyGroups; len(g) != 1 || g[0].Name != "PSU pair A" || g[0].Enabled != nil {
+		t.Errorf("groups %+v; want the one named PSU pair A, enabled unpublished", g)
+	}
+
+	tower := loadMockup(t, "public-tower")
+	for _, u := range []string{"/redfish/v1/Chassis/Tower"} {
+		ch, _ := tower.Get(u)
+		delete(ch, "PowerSubsystem")
+		if err := tower.Set(u, ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pw, _ := tower.Get("/redfish/v1/Chassis/Tower/Power")
+	red, _ := pw["Redundancy"].([]any)
+	red[0].(map[string]any)["RedundancyEnabled"] = false
+	if err := tower.Set("/redfish/v1/Chassis/Tower/Power", pw); err != nil {
+		t.Fatal(err)
+	}
+	_, ep = simBMC(t, tower, sim.RedfishOptions{})
+	c, _ = newCollector(t, ep, bmcOpts(t))
+	snap := mustPoll(t, c)
+	if g := snap.RedundancyGroups; len(g) != 1 || g[0].Enabled == nil || *g[0].Enabled {
+		t.Fatalf("groups %+v; want RedundancyEnabled false read", g)
+	}
+	if got := power.PSURedundancy(snap, power.ServerPower(snap, snap.Time)); got.Redundancy != power.RedundancyNotRedundant {
+		t.Errorf("redundancy %+v; a group with redundancy disabled is not redundant", got)
+	}
+}

@@ -147,6 +147,15 @@ func TestInteropVendorXL675d(t *testing.T) {
 	if len(snap.PSUs) != 6 || present != 4 {
 		t.Errorf("%d PSU bays, %d present; want 6 and 4", len(snap.PSUs), present)
 	}
+	// iLO numbers the supplies from MemberId 0; the chassis prints bays
+	// from 1 (Oem.Hpe.BayNumber).
+	var bays []string
+	for _, p := range snap.PSUs {
+		bays = append(bays, p.Bay)
+	}
+	if strings.Join(bays, ",") != "1,2,3,4,5,6" {
+		t.Errorf("PSU bays %v, want 1 to 6 as the chassis prints them", bays)
+	}
 	got := power.ServerPower(snap, snap.Time)
 	if !got.Known || got.Watts != 894 || got.Source != bmc.PowerFromPowerControl || len(got.SetAside) != 1 || got.SetAside[0].Source != bmc.PowerFromPSUOutput {
 		t.Errorf("server power %+v; want 894 W from PowerControl, the 3576 W PSU output sum set aside", got)

@@ -85,17 +85,19 @@ func (p *poll) readLegacyPower(ctx context.Context, ch chassisRef) bool {
 		}
 		var groups struct {
 			Redundancy []struct {
-				Name            string
-				Mode            string
-				MinNumNeeded    *int
-				MaxNumSupported *int
-				RedundancySet   []odataID
-				Status          schemas.Status
+				Name              string
+				Mode              string
+				MinNumNeeded      *int
+				MaxNumSupported   *int
+				RedundancySet     []odataID
+				RedundancyEnabled *bool
+				Status            schemas.Status
 			}
 		}
 		if err := json.Unmarshal(body, &groups); err == nil {
 			for _, g := range groups.Redundancy {
 				p.addRedundancyGroup(ch.ID, g.Name, g.Mode, g.MinNumNeeded, g.MaxNumSupported, g.RedundancySet, g.Status, bays)
+				p.snap.RedundancyGroups[len(p.snap.RedundancyGroups)-1].Enabled = g.RedundancyEnabled
 			}
 		}
 	}
@@ -123,7 +125,7 @@ func (p *poll) readLegacyPower(ctx context.Context, ch chassisRef) bool {
 func legacyPSU(chassis string, ps schemas.PowerSupply) bmc.PSU {
 	psu := bmc.PSU{
 		Chassis:       chassis,
-		Bay:           bayOf(ps.Location, ps.Name, ps.MemberID, ps.ID),
+		Bay:           firstNonEmpty(hpeBayNumber(ps.OEM), bayOf(ps.Location, ps.Name, ps.MemberID, ps.ID)),
 		Name:          ps.Name,
 		Model:         ps.Model,
 		Serial:        ps.SerialNumber,
@@ -152,6 +154,7 @@ func (p *poll) readPowerSubsystem(ctx context.Context, ch chassisRef) bool {
 	var sub navLinks
 	var groups struct {
 		PowerSupplyRedundancy []struct {
+			GroupName           string
 			RedundancyType      string
 			MinNeededInGroup    *int
 			MaxSupportedInGroup *int
@@ -211,7 +214,7 @@ func (p *poll) readPowerSubsystem(ctx context.Context, ch chassisRef) bool {
 		return metricsErr
 	})
 	for _, g := range groups.PowerSupplyRedundancy {
-		p.addRedundancyGroup(ch.ID, "", g.RedundancyType, g.MinNeededInGroup, g.MaxSupportedInGroup, g.RedundancyGroup, g.Status, bays)
+		p.addRedundancyGroup(ch.ID, g.GroupName, g.RedundancyType, g.MinNeededInGroup, g.MaxSupportedInGroup, g.RedundancyGroup, g.Status, bays)
 	}
 	return ok
 }

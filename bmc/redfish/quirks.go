@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -92,6 +93,11 @@ const (
 	// naming the DIMM are counted, kept with the log positions, and are
 	// the DIMM's counts.
 	QuirkDIMMErrorsOnlyLogged Quirk = "dimm-errors-only-logged"
+	// QuirkHPEBayNumber: HPE iLO's supplies are numbered from MemberId 0,
+	// while the chassis prints bays from 1, in Oem.Hpe.BayNumber. The bay
+	// is the printed one, so that feed wiring and PSUFailed labels match
+	// the chassis.
+	QuirkHPEBayNumber Quirk = "hpe-bay-number"
 	// QuirkUndecodableMember: a member gofish cannot decode (the
 	// public-tower drive's ActivePersonalities.Identifier). It costs only
 	// itself: a malformed part error, the other members stand.
@@ -166,6 +172,28 @@ func contextFromName(name string) string {
 		return bmc.ContextIntake
 	case exhaustTempNameRe.MatchString(name):
 		return bmc.ContextExhaust
+	}
+	return ""
+}
+
+// hpeBayNumber applies QuirkHPEBayNumber: HPE iLO numbers its supplies
+// from MemberId 0 while the chassis prints bays from 1, and says which in
+// Oem.Hpe.BayNumber (Oem.Hp on older iLO). "" when the supply says
+// nothing of it.
+func hpeBayNumber(oem json.RawMessage) string {
+	if len(oem) == 0 {
+		return ""
+	}
+	var o struct {
+		Hpe, Hp struct{ BayNumber *int }
+	}
+	if json.Unmarshal(oem, &o) != nil {
+		return ""
+	}
+	for _, n := range []*int{o.Hpe.BayNumber, o.Hp.BayNumber} {
+		if n != nil && *n > 0 {
+			return strconv.Itoa(*n)
+		}
 	}
 	return ""
 }
