@@ -20,16 +20,21 @@ const (
 	entityPowerSupply   = 0x0a
 )
 
-// inventory builds CPUs, DIMMs, PSUs and drives from this poll's sensors:
-// processor status and CPU temperature sensors by processor instance,
-// memory sensors that name a DIMM, power supply status and watt sensors by
-// supply instance, and drive slot sensors.
+// inventory builds CPUs, DIMMs, PSUs, PSU redundancy groups and drives
+// from this poll's sensors: processor status and CPU temperature sensors
+// by processor instance, memory sensors that name a DIMM, power supply
+// status and watt sensors by supply instance, PSU redundancy sensors (over
+// every supply's bay), and drive slot sensors.
 func inventory(snap *bmc.Snapshot, rs []sensorReading) {
 	cpus := map[uint8]*bmc.CPU{}
 	psus := map[uint8]*bmc.PSU{}
+	var redundancy []sensorReading
 	for _, r := range rs {
 		rec, s := r.rec, &snap.Sensors[r.sensor]
 		switch {
+		case isPSURedundancy(rec):
+			// About the supplies as a group, not one of them.
+			redundancy = append(redundancy, r)
 		case isProcessorEntity(rec.EntityID) && (rec.SensorType == sensorProcessor || s.Kind == bmc.KindTemperature):
 			cpu := cpus[rec.EntityInstance]
 			if cpu == nil {
@@ -62,8 +67,15 @@ func inventory(snap *bmc.Snapshot, rs []sensorReading) {
 	for _, inst := range sortedKeys(cpus) {
 		snap.CPUs = append(snap.CPUs, *cpus[inst])
 	}
+	bays := []string{}
 	for _, inst := range sortedKeys(psus) {
 		snap.PSUs = append(snap.PSUs, *psus[inst])
+		bays = append(bays, psus[inst].Bay)
+	}
+	for _, r := range redundancy {
+		if g, ok := redundancyGroup(r.rec, r, bays); ok {
+			snap.RedundancyGroups = append(snap.RedundancyGroups, g)
+		}
 	}
 }
 

@@ -23,7 +23,7 @@ const (
 	// simSensors is the number of sensors of testdata/server.sdrs, and
 	// steadyRoundTrips the round trips of a poll with nothing to read
 	// again: SDR info, every sensor, chassis status, SEL info.
-	simSensors       = 19
+	simSensors       = 20
 	steadyRoundTrips = 1 + simSensors + 1 + 1
 	// simGUID is the system GUID of the test BMC as Get System GUID
 	// returns it: 3f2a8c1e-9b4d-4e7a-a6c5-1d2e3f405162 in SMBIOS order.
