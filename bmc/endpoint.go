@@ -81,6 +81,9 @@ type Endpoint struct {
 	CipherSuite int    `json:"cipher_suite,omitempty"`
 	Privilege   string `json:"privilege,omitempty"`
 	IPMIv15     bool   `json:"ipmi_v15,omitempty"`
+	// IPMIPort is the UDP port that protocol auto falls back to IPMI on,
+	// at the address's host; 0: the IPMI default, 623.
+	IPMIPort int `json:"ipmi_port,omitempty"`
 }
 
 // Defaults for Endpoint fields left zero.
