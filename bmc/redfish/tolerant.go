@@ -322,7 +322,7 @@ func coerceArray(v []any, want shape, t reflect.Type, seen string) (any, *deviat
 
 // fits reports whether a JSON value decodes into the shape without error.
 func fits(val any, want shape) bool {
-	switch val.(type) {
+	switch v := val.(type) {
 	case nil:
 		return true
 	case map[string]any:
@@ -333,7 +333,7 @@ func fits(val any, want shape) bool {
 		return want == shapeString
 	case json.Number:
 		if want == shapeInteger {
-			_, err := strconv.ParseInt(val.(json.Number).String(), 10, 64)
+			_, err := strconv.ParseInt(v.String(), 10, 64)
 			return err == nil
 		}
 		return want == shapeNumber
