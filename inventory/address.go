@@ -127,19 +127,35 @@ func checkHost(h string) error {
 // the default port filled in: 443 for Redfish (80 for an http URL), 623 for
 // IPMI, both for auto. Two servers sharing a key share a BMC.
 func (a Address) Keys(proto bmc.Protocol) []string {
-	if a.Port != 0 {
-		return []string{net.JoinHostPort(a.Host, strconv.Itoa(a.Port))}
+	return a.KeysWithIPMIPort(proto, DefaultIPMIPort)
+}
+
+// KeysWithIPMIPort is Keys with the port protocol auto falls back to IPMI
+// on (ipmi_port; 0: DefaultIPMIPort). With auto the address's own port is
+// Redfish's, and the IPMI port is claimed besides it.
+func (a Address) KeysWithIPMIPort(proto bmc.Protocol, ipmiPort int) []string {
+	if ipmiPort == 0 {
+		ipmiPort = DefaultIPMIPort
 	}
+	join := func(port int) string { return net.JoinHostPort(a.Host, strconv.Itoa(port)) }
 	redfish := DefaultRedfishPort
 	if a.Scheme == "http" {
 		redfish = 80
 	}
-	join := func(port int) string { return net.JoinHostPort(a.Host, strconv.Itoa(port)) }
+	if a.Port != 0 {
+		redfish = a.Port
+	}
 	switch proto {
 	case bmc.ProtocolIPMI:
+		if a.Port != 0 {
+			return []string{join(a.Port)}
+		}
 		return []string{join(DefaultIPMIPort)}
 	case bmc.ProtocolAuto:
-		return []string{join(redfish), join(DefaultIPMIPort)}
+		if redfish == ipmiPort {
+			return []string{join(redfish)}
+		}
+		return []string{join(redfish), join(ipmiPort)}
 	default:
 		return []string{join(redfish)}
 	}

@@ -175,6 +175,7 @@ func effective(blocks []*BMCConfig, profiles map[string]CredentialProfile) BMCCo
 		e.SlowInterval = cmpOr(e.SlowInterval, b.SlowInterval)
 		e.StaticInterval = cmpOr(e.StaticInterval, b.StaticInterval)
 		e.RequestTimeout = cmpOr(e.RequestTimeout, b.RequestTimeout)
+		e.IPMIPort = cmpOr(e.IPMIPort, b.IPMIPort)
 	}
 	e.Protocol = cmpOr(e.Protocol, bmc.ProtocolRedfish)
 	if p, ok := profiles[e.Credentials]; ok && !e.TLS.IsSet() {
@@ -251,7 +252,13 @@ func (c *checker) address(s *Server) {
 		c.errorf(src, "address", "%v", err)
 		return
 	}
-	for _, key := range addr.Keys(s.Effective.Protocol) {
+	if line, ok := s.BMC.keyLines["ipmi_port"]; ok && s.Effective.Protocol != bmc.ProtocolAuto {
+		at := s.BMC.Source
+		at.Line = line
+		c.warn(at, "ipmi_port", "ipmi_port is used by protocol auto only; with protocol %s it is ignored (for IPMI give the port in the address)", s.Effective.Protocol)
+	}
+	keys := addr.KeysWithIPMIPort(s.Effective.Protocol, s.Effective.IPMIPort)
+	for _, key := range keys {
 		if prev, dup := c.addresses[key]; dup {
 			at := prev.BMC.Source
 			at.Line = prev.BMC.keyLines["address"]
@@ -259,7 +266,7 @@ func (c *checker) address(s *Server) {
 			return
 		}
 	}
-	for _, key := range addr.Keys(s.Effective.Protocol) {
+	for _, key := range keys {
 		c.addresses[key] = s
 	}
 }

@@ -226,6 +226,26 @@ func (d *decoder) integer(dst *int, min int) func(*yaml.Node, string) {
 	}
 }
 
+// port decodes a UDP or TCP port number, 1 to 65535.
+func (d *decoder) port(dst *int) func(*yaml.Node, string) {
+	return func(n *yaml.Node, path string) {
+		s, ok := d.scalar(n, path, "a port number")
+		if !ok {
+			return
+		}
+		v, err := strconv.Atoi(s)
+		if err != nil || n.Tag != "!!int" {
+			d.errorf(n, path, "want a port number from 1 to 65535, got %s", numberKind(n))
+			return
+		}
+		if v < 1 || v > 65535 {
+			d.errorf(n, path, "port %d is not a number from 1 to 65535", v)
+			return
+		}
+		*dst = v
+	}
+}
+
 // watts decodes a power figure; positive demands more than zero.
 func (d *decoder) watts(dst *float64, positive bool) func(*yaml.Node, string) {
 	return func(n *yaml.Node, path string) {
@@ -584,6 +604,7 @@ func (d *decoder) bmcConfig(n *yaml.Node, path string, perServer bool) BMCConfig
 		{"slow_interval", d.duration(&c.SlowInterval)},
 		{"static_interval", d.duration(&c.StaticInterval)},
 		{"request_timeout", d.duration(&c.RequestTimeout)},
+		{"ipmi_port", d.port(&c.IPMIPort)},
 	}, d.tlsFields(&c.TLS)...))
 	for k, kn := range given {
 		c.keyLines[k] = kn.Line

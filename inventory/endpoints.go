@@ -105,6 +105,7 @@ func (inv *Inventory) endpoint(s *Server, passwords map[string]bmc.Secret) (bmc.
 		RequestTimeout: e.RequestTimeout,
 		CipherSuite:    profile.CipherSuite,
 		Privilege:      profile.Privilege,
+		IPMIPort:       e.IPMIPort,
 	}
 	return ep.WithDefaults(), nil
 }

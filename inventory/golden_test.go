@@ -49,6 +49,7 @@ func TestValidateGolden(t *testing.T) {
 	}{
 		{"testdata/typos.yaml", true},
 		{"testdata/addresses.yaml", true},
+		{"testdata/ipmi-port.yaml", true},
 		{"testdata/units.yaml", true},
 		{"testdata/credentials.yaml", true},
 		{"testdata/tls.yaml", true},

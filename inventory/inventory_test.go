@@ -383,7 +383,9 @@ func TestParseAddress(t *testing.T) {
 		{"10.0.0.1", bmc.ProtocolRedfish, []string{"10.0.0.1:443"}, ""},
 		{"10.0.0.1", bmc.ProtocolIPMI, []string{"10.0.0.1:623"}, ""},
 		{"10.0.0.1", bmc.ProtocolAuto, []string{"10.0.0.1:443", "10.0.0.1:623"}, ""},
-		{"10.0.0.1:8443", bmc.ProtocolAuto, []string{"10.0.0.1:8443"}, ""},
+		// auto: the address's port is Redfish's; IPMI is on 623 besides.
+		{"10.0.0.1:8443", bmc.ProtocolAuto, []string{"10.0.0.1:8443", "10.0.0.1:623"}, ""},
+		{"10.0.0.1:623", bmc.ProtocolAuto, []string{"10.0.0.1:623"}, ""},
 		{"BMC.Example.NET", bmc.ProtocolRedfish, []string{"bmc.example.net:443"}, ""},
 		{"https://bmc.example.net", bmc.ProtocolRedfish, []string{"bmc.example.net:443"}, ""},
 		{"https://bmc.example.net/", bmc.ProtocolRedfish, []string{"bmc.example.net:443"}, ""},
@@ -472,5 +474,69 @@ func TestProblemString(t *testing.T) {
 		if got := tt.p.String(); got != tt.want {
 			t.Errorf("String() = %q, want %q", got, tt.want)
 		}
+	}
+}
+
+// TestIPMIPortInherited: ipmi_port is inherited like the other BMC
+// settings (the nearest block that sets it wins), reaches the endpoint,
+// and is left 0 (the collector's 623) where no block sets it.
+func TestIPMIPortInherited(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "inv.yaml")
+	doc := `site: dc1
+credentials:
+  default: {username: admin, password_env: BMC_PASSWORD}
+defaults:
+  bmc: {credentials: default, protocol: auto}
+rooms:
+  - name: hall-1
+    defaults:
+      bmc: {ipmi_port: 6230}
+    rows:
+      - name: row-a
+        racks:
+          - name: r12
+            defaults:
+              bmc: {ipmi_port: 16230}
+            servers:
+              - {name: rack-port, position: 1, bmc: {address: 10.0.12.1}}
+              - {name: own-port, position: 2, bmc: {address: "https://10.0.12.2:8443", ipmi_port: 7623}}
+          - name: r13
+            servers:
+              - {name: room-port, position: 1, bmc: {address: 10.0.13.1}}
+  - name: hall-2
+    rows:
+      - name: row-b
+        racks:
+          - name: r21
+            servers:
+              - {name: default-port, position: 1, bmc: {address: 10.0.21.1}}
+              # Same host, other IPMI port: not the same BMC.
+              - {name: same-host, position: 2, bmc: {address: "10.0.21.1:8443", ipmi_port: 6230}}
+`
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	inv := mustLoad(t, path)
+	t.Setenv("BMC_PASSWORD", "s3cr3t-bmc-password")
+	eps, err := inv.Endpoints(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, ep := range eps {
+		got[ep.Server] = ep.IPMIPort
+	}
+	want := map[string]int{"rack-port": 16230, "own-port": 7623, "room-port": 6230, "default-port": 0, "same-host": 6230}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("IPMI ports %v, want %v", got, want)
+	}
+	// The duplicate check claims each auto server's IPMI port.
+	a, err := ParseAddress("10.0.12.1", bmc.ProtocolAuto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if keys := a.KeysWithIPMIPort(bmc.ProtocolAuto, 16230); !slices.Equal(keys, []string{"10.0.12.1:443", "10.0.12.1:16230"}) {
+		t.Errorf("keys %v", keys)
 	}
 }

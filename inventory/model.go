@@ -101,6 +101,9 @@ type BMCConfig struct {
 	SlowInterval   time.Duration `yaml:"slow_interval,omitempty"`
 	StaticInterval time.Duration `yaml:"static_interval,omitempty"`
 	RequestTimeout time.Duration `yaml:"request_timeout,omitempty"`
+	// IPMIPort is the UDP port protocol auto falls back to IPMI on (0:
+	// DefaultIPMIPort).
+	IPMIPort int `yaml:"ipmi_port,omitempty"`
 
 	// Source is where this block was written (zero when it was not).
 	Source Source `yaml:"-"`

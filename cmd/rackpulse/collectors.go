@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/rackpulse/rackpulse/bmc"
@@ -13,7 +14,8 @@ import (
 
 // newCollector builds the collector for an endpoint's protocol. It is the
 // one place that knows which protocol packages exist. `auto` tries Redfish
-// at the address and falls back to IPMI on the same host (port 623).
+// at the address and falls back to IPMI on the same host, on the
+// endpoint's IPMI port (the inventory's ipmi_port; 623 when unset).
 func newCollector(ep bmc.Endpoint, opts bmc.CollectorOptions) (bmc.Collector, error) {
 	switch ep.Protocol {
 	case bmc.ProtocolRedfish, "":
@@ -23,7 +25,7 @@ func newCollector(ep bmc.Endpoint, opts bmc.CollectorOptions) (bmc.Collector, er
 	case bmc.ProtocolAuto:
 		ipmiEP := ep
 		ipmiEP.Protocol = bmc.ProtocolIPMI
-		ipmiEP.Address = hostOf(ep.Address)
+		ipmiEP.Address = ipmiAddress(ep)
 		return bmc.NewFallbackCollector(ep.Server,
 			bmc.Candidate{Protocol: bmc.ProtocolRedfish, New: func() (bmc.Collector, error) { return redfish.New(ep, opts) }},
 			bmc.Candidate{Protocol: bmc.ProtocolIPMI, New: func() (bmc.Collector, error) { return ipmi.New(ipmiEP, opts) }},
@@ -31,6 +33,17 @@ func newCollector(ep bmc.Endpoint, opts bmc.CollectorOptions) (bmc.Collector, er
 	default:
 		return nil, fmt.Errorf("server %s: unknown protocol %q", ep.Server, ep.Protocol)
 	}
+}
+
+// ipmiAddress is where protocol auto speaks IPMI: the address's host, on
+// the endpoint's IPMI port when one is set (else the IPMI collector's
+// default, 623).
+func ipmiAddress(ep bmc.Endpoint) string {
+	host := hostOf(ep.Address)
+	if ep.IPMIPort == 0 {
+		return host
+	}
+	return net.JoinHostPort(host, strconv.Itoa(ep.IPMIPort))
 }
 
 // hostOf strips a URL's scheme and any port from an address: with
