@@ -414,7 +414,7 @@ func NewFleet(opts FleetOptions) (*Fleet, error) {
 			ipmiIndex++
 			b.profile, b.model = p.name, p.model
 			b.machine = newMachine(b.name, p, f.start, time.Now)
-			ib, err := newIPMIBMC(b.machine, ipmiShared, IPMIOptions{Username: opts.Username, Password: opts.Password, Logger: hopts.Logger})
+			ib, err := newIPMIBMC(b.machine, ipmiShared, IPMIOptions{Username: opts.Username, Password: opts.Password, Latency: opts.Latency, Logger: hopts.Logger})
 			if err != nil {
 				return nil, fmt.Errorf("BMC %s: %w", b.name, err)
 			}

@@ -53,7 +53,10 @@ func newIPMIShared() *ipmiShared {
 type IPMIOptions struct {
 	Username string
 	Password string
-	Logger   *slog.Logger
+	// Latency, when set, is called per request for the delay before its
+	// answer is sent (as RedfishOptions.Latency: the fleet's --latency).
+	Latency func() time.Duration
+	Logger  *slog.Logger
 }
 
 // IPMIBMC is a virtual IPMI 2.0 BMC: go-ipmi's reference BMC (RMCP+ with
@@ -67,6 +70,8 @@ type IPMIBMC struct {
 	sel     *selLog
 	start   time.Time
 	log     *slog.Logger
+	// latency is the delay before each answer; nil: none.
+	latency func() time.Duration
 	// fru is FRU device 0: chassis and product info with the system's
 	// serial number.
 	fru []byte
@@ -87,7 +92,7 @@ func newIPMIBMC(m *machine, shared *ipmiShared, opts IPMIOptions) (*IPMIBMC, err
 	}
 	b := &IPMIBMC{
 		machine: m, profile: shared.profile, shared: shared,
-		sel: newSELLog(m.start), start: m.start, log: log,
+		sel: newSELLog(m.start), start: m.start, log: log, latency: opts.Latency,
 		sessions: make(map[uint32]struct{}),
 	}
 	fru, err := buildFRU(m)
@@ -180,7 +185,7 @@ func (b *IPMIBMC) dropSessions() {
 
 // Serve answers IPMI datagrams on conn until ctx is done, then closes conn.
 func (b *IPMIBMC) Serve(ctx context.Context, conn net.PacketConn) error {
-	srv := server.NewServer(b.bmc, &ipmiConn{conn: conn, b: b},
+	srv := server.NewServer(b.bmc, &ipmiConn{conn: conn, b: b, done: ctx.Done()},
 		server.WithHandlerRegistry(b.shared.registry), server.WithServerBufferSize(ipmiBufferSize))
 	stop := context.AfterFunc(ctx, func() { _ = srv.Close() })
 	defer stop()
@@ -193,10 +198,14 @@ func (b *IPMIBMC) Serve(ctx context.Context, conn net.PacketConn) error {
 }
 
 // ipmiConn is the BMC's UDP socket as go-ipmi's server reads it: it counts
-// datagrams and drops them all while the timeout fault is on.
+// datagrams, drops them all while the timeout fault is on, and holds each
+// answer for the BMC's latency.
 type ipmiConn struct {
 	conn net.PacketConn
 	b    *IPMIBMC
+	// done is closed when the BMC stops serving: an answer still held
+	// for its latency is dropped.
+	done <-chan struct{}
 }
 
 func (c *ipmiConn) ReadFrom(buf []byte) (int, net.Addr, error) {
@@ -212,11 +221,41 @@ func (c *ipmiConn) ReadFrom(buf []byte) (int, net.Addr, error) {
 	}
 }
 
+// WriteTo sends an answer after the BMC's latency. go-ipmi's server
+// handles each request on its own goroutine, so the delay is per request,
+// as the Redfish BMCs' is, and requests in flight together are delayed
+// together.
 func (c *ipmiConn) WriteTo(data []byte, addr net.Addr) (int, error) {
 	if c.b.timeout.Load() {
 		return len(data), nil // a reply to a request taken before the fault
 	}
+	if !c.b.delay(c.done) {
+		return len(data), nil // the BMC stopped while the answer was held
+	}
+	if c.b.timeout.Load() {
+		return len(data), nil // the fault came on while it was held
+	}
 	return c.conn.WriteTo(data, addr)
+}
+
+// delay waits the latency of one answer. It reports false when done is
+// closed first.
+func (b *IPMIBMC) delay(done <-chan struct{}) bool {
+	if b.latency == nil {
+		return true
+	}
+	d := b.latency()
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-done:
+		return false
+	}
 }
 
 func (c *ipmiConn) Close() error        { return c.conn.Close() }
