@@ -122,6 +122,7 @@ func nodePoint(level storage.RollupLevel, site, room, row, rack string, n *rollu
 		CoveragePct:   f(n.Coverage() * 100),
 		FaultsWarning: n.Faults.Total(rollup.SeverityWarning), FaultsCritical: n.Faults.Total(rollup.SeverityCritical),
 		Silent: n.Silent, SilentRacks: n.SilentRacks,
+		Redundancy: storage.RedundancyCounts{Lost: n.RedundancyLost, Degraded: n.RedundancyDegraded, NotRedundant: n.RedundancyNotRedundant},
 	}
 	count := func(c rollup.Component) (all, critical int) {
 		crit := n.Faults.Count(c, rollup.SeverityCritical)
@@ -146,6 +147,7 @@ func RackTotals(points []storage.RackPoint) map[string]rollup.RackTotals {
 		t.Watts, t.EstimatedWatts = deref(p.Watts), deref(p.EstimatedWatts)
 		t.BudgetWatts, t.UtilizationPct = deref(p.BudgetWatts), deref(p.UtilizationPct)
 		t.Servers, t.Reporting = p.ServersTotal, p.ServersReporting
+		t.RedundancyLost, t.RedundancyDegraded, t.RedundancyNotRedundant = p.Redundancy.Lost, p.Redundancy.Degraded, p.Redundancy.NotRedundant
 		set := func(c rollup.Component, all, critical int) {
 			t.Faults.Set(c, rollup.SeverityCritical, critical)
 			t.Faults.Set(c, rollup.SeverityWarning, all-critical)

@@ -64,3 +64,70 @@ func mustRack(t *testing.T, res *Result, name string) *Node {
 	}
 	return n
 }
+
+// The site role sees only stored rack totals: their PSU redundancy counts
+// are summed into rows, rooms and the site, and a rack whose totals are
+// older than the freshness window counts nothing (its servers are not
+// live, so no verdict of theirs is current).
+func TestComputeFromRacksSumsStoredRedundancyCounts(t *testing.T) {
+	e := NewEngine(testInventory(), Options{Interval: 30 * time.Second})
+	totals := func(at time.Time, lost, degraded, notRedundant int) RackTotals {
+		return RackTotals{Time: at, Totals: Totals{Servers: 2, Reporting: 2, Watts: 600,
+			RedundancyLost: lost, RedundancyDegraded: degraded, RedundancyNotRedundant: notRedundant}}
+	}
+	stored := map[string]RackTotals{
+		"r12": totals(now, 1, 2, 1),
+		"r13": totals(now, 0, 1, 1),
+		"r21": totals(now, 2, 0, 1),
+	}
+	res := e.ComputeFromRacks(now.Add(10*time.Second), stored, 0)
+	for _, tt := range []struct {
+		name string
+		node *Node
+		want redundancyCounts
+	}{
+		{"rack r12", mustRack(t, res, "r12"), redundancyCounts{1, 2, 1}},
+		{"rack r13", mustRack(t, res, "r13"), redundancyCounts{0, 1, 1}},
+		{"rack r21", mustRack(t, res, "r21"), redundancyCounts{2, 0, 1}},
+		{"row-a", mustRow(t, res, "hall-1", "row-a"), redundancyCounts{1, 3, 2}},
+		{"row-b", mustRow(t, res, "hall-1", "row-b"), redundancyCounts{2, 0, 1}},
+		{"hall-1", mustRoom(t, res, "hall-1"), redundancyCounts{3, 3, 3}},
+		{"site", &res.Site, redundancyCounts{3, 3, 3}},
+	} {
+		if got := countsOf(tt.node); got != tt.want {
+			t.Errorf("%s: lost/degraded/not_redundant %+v, want %+v", tt.name, got, tt.want)
+		}
+	}
+
+	// r21's poller falls silent: its counts leave row-b, the room and the
+	// site; the next rollup from fresh totals counts afresh.
+	stored["r21"] = totals(now.Add(-5*time.Minute), 2, 0, 1)
+	res = e.ComputeFromRacks(now.Add(10*time.Second), stored, 0)
+	if got := countsOf(mustRack(t, res, "r21")); got != (redundancyCounts{}) {
+		t.Errorf("silent rack r21: %+v, want none counted", got)
+	}
+	if got, want := countsOf(mustRow(t, res, "hall-1", "row-b")), (redundancyCounts{}); got != want {
+		t.Errorf("row-b with r21 silent: %+v, want %+v", got, want)
+	}
+	if got, want := countsOf(&res.Site), (redundancyCounts{1, 3, 2}); got != want {
+		t.Errorf("site with r21 silent: %+v, want %+v", got, want)
+	}
+}
+
+func mustRow(t *testing.T, res *Result, room, row string) *Node {
+	t.Helper()
+	n, ok := res.Row(room, row)
+	if !ok {
+		t.Fatalf("row %s/%s missing", room, row)
+	}
+	return n
+}
+
+func mustRoom(t *testing.T, res *Result, name string) *Node {
+	t.Helper()
+	n, ok := res.Room(name)
+	if !ok {
+		t.Fatalf("room %s missing", name)
+	}
+	return n
+}

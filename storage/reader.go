@@ -87,6 +87,11 @@ func (r *Reader) LatestRacks(ctx context.Context, site string, freshness time.Du
 			Drive: integer(v["fault_drive_critical"]),
 			BMC:   integer(v["fault_bmc_critical"]),
 		}
+		p.Redundancy = RedundancyCounts{
+			Lost:         integer(v["psu_redundancy_lost"]),
+			Degraded:     integer(v["psu_redundancy_degraded"]),
+			NotRedundant: integer(v["psu_redundancy_not_redundant"]),
+		}
 		p.Silent, _ = v["silent"].(bool)
 		// last() is per field: a field missing from the newest point yields
 		// an older row. Keep the newest row of each rack.

@@ -403,6 +403,17 @@ type ComponentFaults struct {
 	BMC   int
 }
 
+// RedundancyCounts counts live servers by PSU redundancy verdict
+// (docs/power.md): Lost (a failure took redundancy away: PSURedundancyLost
+// fires), Degraded (it holds, but a supply failed or warns), NotRedundant
+// (none by configuration: never an alert). Redundant and unknown servers
+// are not counted.
+type RedundancyCounts struct {
+	Lost         int
+	Degraded     int
+	NotRedundant int
+}
+
 // RollupPoint is one level's totals at one time, as the rollup package
 // computes them. Path names below the level stay empty (a row point has
 // Site, Room and Row). Missing is not zero: nil watts are not written.
@@ -431,6 +442,9 @@ type RollupPoint struct {
 	// critical ones among them.
 	Faults   ComponentFaults
 	Critical ComponentFaults
+	// Redundancy counts the level's live servers by PSU redundancy
+	// verdict, on every level.
+	Redundancy RedundancyCounts
 	// Silent is true on a rack rolled up from totals older than the
 	// freshness window; SilentRacks counts such racks below a row, room or
 	// the site.
@@ -470,6 +484,9 @@ func (r RollupPoint) Point() *write.Point {
 	p.AddField("fault_fan_critical", int64(r.Critical.Fan))
 	p.AddField("fault_drive_critical", int64(r.Critical.Drive))
 	p.AddField("fault_bmc_critical", int64(r.Critical.BMC))
+	p.AddField("psu_redundancy_lost", int64(r.Redundancy.Lost))
+	p.AddField("psu_redundancy_degraded", int64(r.Redundancy.Degraded))
+	p.AddField("psu_redundancy_not_redundant", int64(r.Redundancy.NotRedundant))
 	p.AddField("silent", r.Silent)
 	p.AddField("silent_racks", int64(r.SilentRacks))
 	addFloat(p, "energy_wh", r.EnergyWh)
