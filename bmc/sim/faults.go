@@ -51,12 +51,47 @@ const (
 	FaultOverload Fault = "overload"
 )
 
+// PSU redundancy faults: how a server's supplies are set up, or one taken
+// out, as a Redfish BMC publishes it, so that every PSU redundancy verdict
+// (docs/power.md) has a simulated server to be drawn from. They apply to
+// the Redfish profiles only (RedfishOnly): the ipmi profile publishes no
+// redundancy group.
+const (
+	// FaultPSUHotSpare: a supply becomes a hot spare (Status.State
+	// StandbySpare, health OK, 0 W): it stands ready while the others
+	// carry the load, and takes over if they fail. Redundancy holds.
+	FaultPSUHotSpare Fault = "psu-hot-spare"
+	// FaultPSUSingle: the server is built with one supply, its first:
+	// the BMC lists no other bay and publishes no redundancy group.
+	FaultPSUSingle Fault = "psu-single"
+	// FaultPSUNotRedundant: the BMC's redundancy group is configured
+	// NotRedundant (RedundancyType, or the legacy Mode); every supply
+	// still works and shares the load. It has no target.
+	FaultPSUNotRedundant Fault = "psu-not-redundant"
+	// FaultPSURemoved: a supply is pulled from its bay: the bay is listed
+	// with Status.State Absent and no readings, the redundancy group goes
+	// Warning, and the others carry the load.
+	FaultPSURemoved Fault = "psu-removed"
+)
+
 // DataFaults lists every data fault.
 func DataFaults() []Fault {
 	return []Fault{
 		FaultDIMMECC, FaultDIMMUncorrectable, FaultCPUHot, FaultCPUOscillate, FaultPSUFail, FaultPSUInputLoss,
 		FaultFanFail, FaultInletHot, FaultDriveFail, FaultDrivePredictedFailure, FaultOverload,
+		FaultPSUHotSpare, FaultPSUSingle, FaultPSUNotRedundant, FaultPSURemoved,
 	}
+}
+
+// RedfishOnly reports whether f is a data fault only the Redfish profiles
+// show: the PSU redundancy faults, which act on what the BMC publishes of
+// its supplies' configuration (a hot spare, its redundancy group).
+func (f Fault) RedfishOnly() bool {
+	switch f {
+	case FaultPSUHotSpare, FaultPSUSingle, FaultPSUNotRedundant, FaultPSURemoved:
+		return true
+	}
+	return false
 }
 
 // IsTransport reports whether f is a transport fault (acting on the HTTP
@@ -124,8 +159,8 @@ const (
 type FaultSpec struct {
 	Fault Fault `json:"fault" yaml:"fault"`
 	// Target names the part (DIMM, CPU, PSU, fan, drive): its Id, its slot
-	// label or its 0-based index. Empty: the first one. overload and
-	// inlet-hot have none.
+	// label or its 0-based index. Empty: the first one. overload,
+	// inlet-hot, psu-single and psu-not-redundant have none.
 	Target string `json:"target,omitempty" yaml:"target,omitempty"`
 	// Every is the step of a progressing fault (default 30s).
 	Every time.Duration `json:"every,omitempty" yaml:"every,omitempty"`
@@ -150,7 +185,7 @@ func (s FaultSpec) check() error {
 	case s.Swing != 0 && (s.Swing < cpuSwingMin || s.Swing >= cpuCriticalC-cpuCautionCelsius):
 		return fmt.Errorf("fault %s: swing %g °C: want at least %g and below %d, so that the CPU crosses its caution threshold (%d °C) and stays under critical (%d °C)",
 			s.Fault, s.Swing, cpuSwingMin, cpuCriticalC-cpuCautionCelsius, cpuCautionCelsius, cpuCriticalC)
-	case s.Target != "" && (s.Fault == FaultOverload || s.Fault == FaultInletHot):
+	case s.Target != "" && s.Fault.IsData() && s.Fault.part() == "":
 		return fmt.Errorf("fault %s: no target: it acts on the whole server, got target %q", s.Fault, s.Target)
 	}
 	return nil

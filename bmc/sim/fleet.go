@@ -258,6 +258,9 @@ func (b *SimBMC) Inject(spec FaultSpec) error {
 		if b.machine == nil {
 			return fmt.Errorf("BMC %s serves a mockup: data fault %s needs a synthetic profile", b.name, spec.Fault)
 		}
+		if spec.Fault.RedfishOnly() && b.ipmi != nil {
+			return fmt.Errorf("BMC %s speaks IPMI: fault %s applies to the Redfish profiles (%s) only", b.name, spec.Fault, strings.Join(SyntheticProfiles(), ", "))
+		}
 		if b.ipmi != nil {
 			// The SEL logs what the fault being replaced did, then the new one.
 			b.ipmi.syncSEL()
@@ -453,6 +456,9 @@ func NewFleet(opts FleetOptions) (*Fleet, error) {
 		}
 		if ev.BMC != "*" && len(bmcs) == 1 && bmcs[0].ipmi != nil && ev.Fault.Fault.IsTransport() && !ipmiFault(ev.Fault.Fault) {
 			return nil, fmt.Errorf("%s: BMC %s speaks IPMI: transport fault %s does not apply (want %s or %s)", ev.where(), bmcs[0].name, ev.Fault.Fault, FaultTimeout, FaultSessionLoss)
+		}
+		if ev.BMC != "*" && len(bmcs) == 1 && bmcs[0].ipmi != nil && ev.Fault.Fault.RedfishOnly() {
+			return nil, fmt.Errorf("%s: BMC %s speaks IPMI: fault %s applies to the Redfish profiles (%s) only", ev.where(), bmcs[0].name, ev.Fault.Fault, strings.Join(SyntheticProfiles(), ", "))
 		}
 		if ev.Fault.Fault.IsData() && mockup != nil {
 			return nil, fmt.Errorf("%s: data fault %s needs a synthetic profile, not a mockup", ev.where(), ev.Fault.Fault)

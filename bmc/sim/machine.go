@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"strings"
 	"sync"
 	"time"
 )
@@ -80,7 +81,7 @@ func (f Fault) part() partKind {
 		return partDIMM
 	case FaultCPUHot, FaultCPUOscillate:
 		return partCPU
-	case FaultPSUFail, FaultPSUInputLoss:
+	case FaultPSUFail, FaultPSUInputLoss, FaultPSUHotSpare, FaultPSURemoved:
 		return partPSU
 	case FaultFanFail:
 		return partFan
@@ -187,6 +188,10 @@ func (m *machine) inject(spec FaultSpec) error {
 	if !spec.Fault.IsData() {
 		return fmt.Errorf("%s is not a data fault", spec.Fault)
 	}
+	if spec.Fault.RedfishOnly() && m.profile.name == ProfileIPMI {
+		return fmt.Errorf("fault %s applies to the Redfish profiles (%s) only: the %s profile publishes no PSU redundancy group",
+			spec.Fault, strings.Join(SyntheticProfiles(), ", "), ProfileIPMI)
+	}
 	if err := spec.check(); err != nil {
 		return err
 	}
@@ -236,6 +241,14 @@ func (m *machine) inject(spec FaultSpec) error {
 		log("Warning", "PDR1016", "A predictive failure was detected on %s.", label)
 	case FaultOverload:
 		log("Warning", "PWR1001", "The system input power (about %.0f W) is above its normal range.", m.profile.layout.overloadInputWatts())
+	case FaultPSUHotSpare:
+		log("OK", "PSU0800", "Power supply %s is configured as a hot spare.", label)
+	case FaultPSUSingle:
+		log("OK", "PSU0801", "The system has a single power supply (%s): power supply redundancy is not available.", m.profile.layout.psus[0].label)
+	case FaultPSUNotRedundant:
+		log("OK", "PSU0802", "The power supply redundancy policy is set to Not Redundant.")
+	case FaultPSURemoved:
+		log("Critical", "PSU0016", "Power supply %s was removed: power supply redundancy is lost.", label)
 	}
 	return nil
 }
@@ -354,6 +367,11 @@ type readings struct {
 	drives     []driveReading
 	events     []logEvent
 	health     string // worst of the parts
+
+	// psuSingle: the server has one supply (psu-single): the BMC lists no
+	// other bay and no redundancy group. psuNotRedundant: its redundancy
+	// group is configured NotRedundant (psu-not-redundant).
+	psuSingle, psuNotRedundant bool
 }
 
 type cpuReading struct {
@@ -366,11 +384,22 @@ type psuReading struct {
 	// failed: the supply itself failed (psu-fail); inputLost: its AC input
 	// is gone (psu-input-loss). Either way it delivers nothing.
 	failed, inputLost bool
-	health            string
+	// spare: a hot spare standing by (psu-hot-spare), delivering nothing
+	// while another supply does; removed: pulled from its bay
+	// (psu-removed); unlisted: a bay the server was built without
+	// (psu-single), which the BMC does not publish.
+	spare, removed, unlisted bool
+	health                   string
 }
 
 // delivering reports whether the supply carries its share of the load.
-func (p psuReading) delivering() bool { return !p.failed && !p.inputLost }
+func (p psuReading) delivering() bool {
+	return !p.failed && !p.inputLost && !p.spare && !p.removed && !p.unlisted
+}
+
+// absent reports whether the bay is empty: the supply was removed, or was
+// never fitted.
+func (p psuReading) absent() bool { return p.removed || p.unlisted }
 
 // lineInputStatus is the PowerSupply LineInputStatus.
 func (p psuReading) lineInputStatus() string {
@@ -470,26 +499,50 @@ func (m *machine) compute(now time.Time, st machineState) *readings {
 		return -1
 	}
 	failedPSU, lostPSU := target(FaultPSUFail), target(FaultPSUInputLoss)
-	working := 0
+	sparePSU, removedPSU := target(FaultPSUHotSpare), target(FaultPSURemoved)
+	_, single := faults[FaultPSUSingle]
+	_, r.psuNotRedundant = faults[FaultPSUNotRedundant]
+	r.psuSingle = single
 	for i := range l.psus {
-		if i != failedPSU && i != lostPSU {
+		p := psuReading{inputVolts: round1(230 + 2*m.noise(now, 20+uint64(i))), health: "OK"}
+		switch {
+		case single && i > 0:
+			p = psuReading{unlisted: true}
+		case i == removedPSU:
+			p = psuReading{removed: true}
+		default:
+			if i == sparePSU {
+				p.spare = true
+			}
+			if i == failedPSU {
+				p.failed, p.health = true, "Critical"
+			}
+			if i == lostPSU {
+				p.inputLost, p.inputVolts, p.health = true, 0, "Critical"
+			}
+		}
+		r.psus = append(r.psus, p)
+	}
+	working := 0
+	for _, p := range r.psus {
+		if p.delivering() {
 			working++
 		}
 	}
-	for i := range l.psus {
-		p := psuReading{inputVolts: round1(230 + 2*m.noise(now, 20+uint64(i))), health: "OK"}
-		if i == failedPSU {
-			p.failed, p.health = true, "Critical"
+	if working == 0 && sparePSU >= 0 {
+		// The hot spare takes over when no other supply delivers.
+		if p := &r.psus[sparePSU]; !p.failed && !p.inputLost && !p.absent() {
+			p.spare = false
+			working = 1
 		}
-		if i == lostPSU {
-			p.inputLost, p.inputVolts, p.health = true, 0, "Critical"
-		}
+	}
+	for i := range r.psus {
+		p := &r.psus[i]
 		if p.delivering() && working > 0 {
 			p.outputWatts = round1(r.powerWatts / float64(working))
 			p.inputWatts = round1(p.outputWatts / psuEfficiency)
 		}
 		r.inputWatts += p.inputWatts
-		r.psus = append(r.psus, p)
 	}
 	r.inputWatts = round1(r.inputWatts)
 	r.minWatts = round1(r.inputWatts * (0.92 + 0.03*m.noise(now, 11)))
@@ -595,6 +648,9 @@ func (m *machine) compute(now time.Time, st machineState) *readings {
 	worse(r.inlet)
 	for _, p := range r.psus {
 		worse(p.health)
+		if p.removed {
+			worse("Warning") // redundancy lost
+		}
 	}
 	for _, f := range r.fans {
 		worse(f.health)

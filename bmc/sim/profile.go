@@ -11,7 +11,9 @@ import (
 // obj is a JSON object as served.
 type obj = map[string]any
 
-// renderFunc builds one resource of a machine from its current readings.
+// renderFunc builds one resource of a machine from its current readings;
+// nil when the machine has no such resource in its present state (a bay
+// the server was built without).
 type renderFunc func(m *machine, r *readings) obj
 
 // profile is a kind of simulated server: its hardware layout, the model
@@ -77,6 +79,9 @@ func (m *machine) resource(uri string) (map[string]any, bool) {
 		return m.logEntry(uri)
 	}
 	o := render(m, m.read())
+	if o == nil { // not there in the machine's present state
+		return nil, false
+	}
 	if _, ok := o["@odata.id"]; !ok {
 		o["@odata.id"] = uri
 	}

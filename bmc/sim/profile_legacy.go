@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -92,15 +93,29 @@ func newLegacyProfile() *profile {
 	})
 
 	p.add(chassis+"/Power", func(m *machine, r *readings) obj {
-		psus := make([]any, len(l.psus))
+		psus := make([]any, 0, len(l.psus))
 		for i, ps := range l.psus {
 			pr := r.psus[i]
+			entry := fmt.Sprintf("%s/Power#/PowerSupplies/%d", chassis, i)
+			switch {
+			case pr.unlisted:
+				continue // the server was built without this supply
+			case pr.removed:
+				// An empty bay: its name and place, no readings, no part.
+				psus = append(psus, obj{
+					"@odata.id": entry, "MemberId": ps.id, "Name": ps.label,
+					"PowerSupplyType": "Unknown", "LineInputVoltage": nil, "PowerCapacityWatts": nil,
+					"LastPowerOutputWatts": nil, "PowerInputWatts": nil, "PowerOutputWatts": nil,
+					"Status": absent(),
+				})
+				continue
+			}
 			input := any(pr.inputWatts)
 			if i == 1 {
 				input = l.psuCapacityWatts // QuirkPSUInputIsRating
 			}
-			psus[i] = obj{
-				"@odata.id":            fmt.Sprintf("%s/Power#/PowerSupplies/%d", chassis, i),
+			o := obj{
+				"@odata.id":            entry,
 				"MemberId":             ps.id,
 				"Name":                 ps.label,
 				"PowerSupplyType":      "AC",
@@ -120,10 +135,33 @@ func newLegacyProfile() *profile {
 					"InputType": "AC", "MinimumVoltage": 180, "MaximumVoltage": 264, "OutputWattage": l.psuCapacityWatts,
 				}},
 				"Redundancy": []any{odataID(chassis + "/Power#/Redundancy/0")},
-				"Status":     status(pr.health),
+				"Status":     psuStatus(pr),
 			}
+			if r.psuSingle {
+				delete(o, "Redundancy") // no group to be a member of
+			}
+			psus = append(psus, o)
 		}
-		return obj{
+		voltages := []any{}
+		for i, v := range []struct{ id, name string }{{"PS1Voltage1", "PS1 Voltage 1"}, {"PS2Voltage2", "PS2 Voltage 2"}} {
+			pr := r.psus[i]
+			if pr.unlisted {
+				continue
+			}
+			st := status(pr.health)
+			var reading any = pr.inputVolts
+			if i == 1 {
+				reading = nil // QuirkNullReadings
+			}
+			if pr.removed {
+				st, reading = absent(), nil
+			}
+			voltages = append(voltages, obj{
+				"@odata.id": fmt.Sprintf("%s/Power#/Voltages/%d", chassis, i), "MemberId": "iDRAC.Embedded.1#" + v.id,
+				"Name": v.name, "PhysicalContext": "PowerSupply", "ReadingVolts": reading, "Status": st,
+			})
+		}
+		o := obj{
 			"@odata.type": "#Power.v1_5_0.Power",
 			"Id":          "Power",
 			"Name":        "Power",
@@ -149,29 +187,28 @@ func newLegacyProfile() *profile {
 				"Status":      status("OK"),
 			}},
 			"PowerSupplies": psus,
-			"Redundancy": []any{obj{
+			"Voltages":      voltages,
+		}
+		if !r.psuSingle { // one supply: nothing to be redundant with
+			mode := "N+m"
+			switch {
+			case r.psuNotRedundant:
+				mode = "NotRedundant"
+			case slices.ContainsFunc(r.psus, func(p psuReading) bool { return p.spare }):
+				mode = "Failover" // a hot spare takes over when an active supply fails
+			}
+			o["Redundancy"] = []any{obj{
 				"@odata.id":       chassis + "/Power#/Redundancy/0",
 				"MemberId":        "PSRedundancy",
 				"Name":            "System Board PS Redundancy",
-				"Mode":            "N+m",
+				"Mode":            mode,
 				"MaxNumSupported": 4,
 				"MinNumNeeded":    2,
 				"RedundancySet":   []any{odataID(chassis + "/Power#/PowerSupplies/0"), odataID(chassis + "/Power#/PowerSupplies/1")},
 				"Status":          status(psuRedundancyHealth(r)),
-			}},
-			"Voltages": []any{
-				obj{
-					"@odata.id": chassis + "/Power#/Voltages/0", "MemberId": "iDRAC.Embedded.1#PS1Voltage1",
-					"Name": "PS1 Voltage 1", "PhysicalContext": "PowerSupply", "ReadingVolts": r.psus[0].inputVolts,
-					"Status": status(r.psus[0].health),
-				},
-				obj{ // QuirkNullReadings
-					"@odata.id": chassis + "/Power#/Voltages/1", "MemberId": "iDRAC.Embedded.1#PS2Voltage2",
-					"Name": "PS2 Voltage 2", "PhysicalContext": "PowerSupply", "ReadingVolts": nil,
-					"Status": status(r.psus[1].health),
-				},
-			},
+			}}
 		}
+		return o
 	})
 
 	p.add(chassis+"/Thermal", func(_ *machine, r *readings) obj {

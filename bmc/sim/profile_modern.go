@@ -79,31 +79,53 @@ func newModernProfile() *profile {
 		psuURIs[i] = powerSub + "/PowerSupplies/" + ps.id
 	}
 	p.add(powerSub, func(_ *machine, r *readings) obj {
-		return obj{
+		o := obj{
 			"@odata.type":   "#PowerSubsystem.v1_1_0.PowerSubsystem",
 			"Id":            "PowerSubsystem",
 			"Name":          "Power Subsystem",
 			"CapacityWatts": l.psuCapacityWatts,
 			"Allocation":    obj{"RequestedWatts": l.peakWatts, "AllocatedWatts": l.psuCapacityWatts},
-			"PowerSupplyRedundancy": []any{obj{
-				"RedundancyType": "Failover", "MinNeededInGroup": 2, // members needed to be redundant
-				"RedundancyGroup": []any{odataID(psuURIs[0]), odataID(psuURIs[1])},
-				"Status":          status(psuRedundancyHealth(r)),
-			}},
 			"Status":        status(psuRedundancyHealth(r)),
 			"PowerSupplies": odataID(powerSub + "/PowerSupplies"),
 		}
+		if !r.psuSingle { // one supply: nothing to be redundant with
+			mode := "Failover"
+			if r.psuNotRedundant {
+				mode = "NotRedundant"
+			}
+			o["PowerSupplyRedundancy"] = []any{obj{
+				"RedundancyType": mode, "MinNeededInGroup": 2, // members needed to be redundant
+				"RedundancyGroup": []any{odataID(psuURIs[0]), odataID(psuURIs[1])},
+				"Status":          status(psuRedundancyHealth(r)),
+			}}
+		}
+		return o
 	})
-	p.add(powerSub+"/PowerSupplies", collection(powerSub+"/PowerSupplies", "#PowerSupplyCollection.PowerSupplyCollection", "Power Supply Collection", psuURIs))
+	p.add(powerSub+"/PowerSupplies", func(m *machine, r *readings) obj {
+		return collection(powerSub+"/PowerSupplies", "#PowerSupplyCollection.PowerSupplyCollection", "Power Supply Collection", listedPSUs(psuURIs, r))(m, r)
+	})
 	for i, ps := range l.psus {
 		uri := psuURIs[i]
 		p.add(uri, func(m *machine, r *readings) obj {
 			pr := r.psus[i]
+			location := obj{"PartLocation": obj{"ServiceLabel": ps.label, "LocationType": "Bay", "LocationOrdinalValue": i}}
+			switch {
+			case pr.unlisted:
+				return nil // not fitted: the BMC knows no such bay
+			case pr.removed:
+				return obj{
+					"@odata.type": "#PowerSupply.v1_6_0.PowerSupply",
+					"Id":          ps.id,
+					"Name":        ps.label,
+					"Status":      absent(),
+					"Location":    location,
+				}
+			}
 			return obj{
 				"@odata.type":        "#PowerSupply.v1_6_0.PowerSupply",
 				"Id":                 ps.id,
 				"Name":               ps.label,
-				"Status":             status(pr.health),
+				"Status":             psuStatus(pr),
 				"LineInputStatus":    pr.lineInputStatus(),
 				"PowerSupplyType":    "AC",
 				"Model":              "865414-B21",
@@ -114,17 +136,20 @@ func newModernProfile() *profile {
 				"HotPluggable":       true,
 				"InputRanges":        []any{obj{"NominalVoltageType": "AC200To240V", "CapacityWatts": l.psuCapacityWatts}},
 				"EfficiencyRatings":  []any{obj{"LoadPercent": 50, "EfficiencyPercent": psuEfficiency * 100}},
-				"Location":           obj{"PartLocation": obj{"ServiceLabel": ps.label, "LocationType": "Bay", "LocationOrdinalValue": i}},
+				"Location":           location,
 				"Metrics":            odataID(uri + "/Metrics"),
 			}
 		})
 		p.add(uri+"/Metrics", func(_ *machine, r *readings) obj {
 			pr := r.psus[i]
+			if pr.absent() {
+				return nil // an empty bay has no metrics
+			}
 			return obj{
 				"@odata.type":      "#PowerSupplyMetrics.v1_1_0.PowerSupplyMetrics",
 				"Id":               "Metrics",
 				"Name":             ps.label + " Metrics",
-				"Status":           status(pr.health),
+				"Status":           psuStatus(pr),
 				"InputVoltage":     obj{"Reading": pr.inputVolts},
 				"InputPowerWatts":  obj{"Reading": pr.inputWatts, "DataSourceUri": sensors + "/" + ps.id + "InputPower"},
 				"OutputPowerWatts": obj{"Reading": pr.outputWatts},
@@ -192,42 +217,54 @@ func newModernProfile() *profile {
 		id, name, readingType, units, context string
 		value                                 func(r *readings) (float64, string)
 		thresholds                            obj
+		// psu is the index of the supply the sensor is on; -1 for none.
+		psu int
 	}
 	defs := []sensorDef{
 		{"InletTemp", "Inlet Temperature", "Temperature", "Cel", "Intake", func(r *readings) (float64, string) { return r.inletC, r.inlet },
-			obj{"UpperCaution": obj{"Reading": l.inletCautionC}, "UpperCritical": obj{"Reading": l.inletCriticalC}}},
+			obj{"UpperCaution": obj{"Reading": l.inletCautionC}, "UpperCritical": obj{"Reading": l.inletCriticalC}}, -1},
 		{"ExhaustTemp", "Exhaust Temperature", "Temperature", "Cel", "Exhaust", func(r *readings) (float64, string) { return r.exhaustC, "OK" },
-			obj{"UpperCaution": obj{"Reading": 70}, "UpperCritical": obj{"Reading": 75}}},
-		{"TotalPower", "Total Input Power", "Power", "W", "PowerSupply", func(r *readings) (float64, string) { return r.inputWatts, "OK" }, nil},
+			obj{"UpperCaution": obj{"Reading": 70}, "UpperCritical": obj{"Reading": 75}}, -1},
+		{"TotalPower", "Total Input Power", "Power", "W", "PowerSupply", func(r *readings) (float64, string) { return r.inputWatts, "OK" }, nil, -1},
 	}
 	for i, c := range l.cpus {
 		defs = append(defs, sensorDef{c.id + "Temp", c.label + " Temperature", "Temperature", "Cel", "CPU",
 			func(r *readings) (float64, string) { return r.cpus[i].celsius, r.cpus[i].health },
-			obj{"UpperCaution": obj{"Reading": cpuCautionCelsius}, "UpperCritical": obj{"Reading": cpuCriticalC}}})
+			obj{"UpperCaution": obj{"Reading": cpuCautionCelsius}, "UpperCritical": obj{"Reading": cpuCriticalC}}, -1})
 	}
 	for i, f := range l.fans {
 		defs = append(defs, sensorDef{f.id, f.label + " Speed", "Percent", "%", "Fan",
 			func(r *readings) (float64, string) { return r.fans[i].percent, r.fans[i].health },
-			obj{"LowerCritical": obj{"Reading": 5}}})
+			obj{"LowerCritical": obj{"Reading": 5}}, -1})
 	}
 	for i, ps := range l.psus {
 		defs = append(defs, sensorDef{ps.id + "InputPower", ps.label + " Input Power", "Power", "W", "PowerSupply",
-			func(r *readings) (float64, string) { return r.psus[i].inputWatts, r.psus[i].health }, nil})
+			func(r *readings) (float64, string) { return r.psus[i].inputWatts, r.psus[i].health }, nil, i})
 	}
 	sensorURIs := make([]string, len(defs))
 	for i, d := range defs {
 		sensorURIs[i] = sensors + "/" + d.id
 		p.add(sensorURIs[i], func(_ *machine, r *readings) obj {
 			v, health := d.value(r)
+			st := status(health)
+			var reading any = v
+			if d.psu >= 0 {
+				switch pr := r.psus[d.psu]; {
+				case pr.unlisted:
+					return nil // no such supply, no such sensor
+				case pr.removed:
+					st, reading = absent(), nil // an empty bay reads nothing
+				}
+			}
 			o := obj{
 				"@odata.type":     "#Sensor.v1_7_0.Sensor",
 				"Id":              d.id,
 				"Name":            d.name,
 				"ReadingType":     d.readingType,
 				"ReadingUnits":    d.units,
-				"Reading":         v,
+				"Reading":         reading,
 				"PhysicalContext": d.context,
-				"Status":          status(health),
+				"Status":          st,
 			}
 			if d.thresholds != nil {
 				o["Thresholds"] = d.thresholds
@@ -235,7 +272,15 @@ func newModernProfile() *profile {
 			return o
 		})
 	}
-	p.add(sensors, collection(sensors, "#SensorCollection.SensorCollection", "Sensors", sensorURIs))
+	p.add(sensors, func(m *machine, r *readings) obj {
+		listed := make([]string, 0, len(sensorURIs))
+		for i, uri := range sensorURIs {
+			if psu := defs[i].psu; psu < 0 || !r.psus[psu].unlisted {
+				listed = append(listed, uri)
+			}
+		}
+		return collection(sensors, "#SensorCollection.SensorCollection", "Sensors", listed)(m, r)
+	})
 
 	// System.
 	p.add(system, func(m *machine, r *readings) obj {
@@ -412,13 +457,38 @@ func newModernProfile() *profile {
 	return p
 }
 
+// psuRedundancyHealth is the health of the supplies' redundancy group:
+// Warning when a supply failed, lost its input or was removed. A hot spare
+// standing by and bays the server was built without are not failures.
 func psuRedundancyHealth(r *readings) string {
 	for _, p := range r.psus {
-		if !p.delivering() {
+		if p.failed || p.inputLost || p.removed {
 			return "Warning"
 		}
 	}
 	return "OK"
+}
+
+// psuStatus is a fitted supply's Status: a hot spare standing by is
+// StandbySpare ("part of a redundancy set and awaits a failover").
+func psuStatus(p psuReading) obj {
+	st := status(p.health)
+	if p.spare {
+		st["State"] = "StandbySpare"
+	}
+	return st
+}
+
+// listedPSUs are the URIs of the supplies the BMC lists: every bay but
+// those the server was built without.
+func listedPSUs(uris []string, r *readings) []string {
+	out := make([]string, 0, len(uris))
+	for i, uri := range uris {
+		if !r.psus[i].unlisted {
+			out = append(out, uri)
+		}
+	}
+	return out
 }
 
 func worstOf[T any](items []T, health func(T) string) string {

@@ -207,6 +207,9 @@ func (f *Fleet) playScenario(ctx context.Context, events []ScenarioEvent) {
 			if b.ipmi != nil && act.ev.Fault.Fault.IsTransport() && !ipmiFault(act.ev.Fault.Fault) {
 				continue // an HTTP fault for "*" passes the IPMI BMCs by
 			}
+			if b.ipmi != nil && act.ev.Fault.Fault.RedfishOnly() {
+				continue // so does a PSU redundancy fault
+			}
 			if act.start {
 				if err := b.Inject(act.ev.Fault); err != nil {
 					f.log.Error("scenario fault", "bmc", b.name, "fault", act.ev.Fault.Fault, "err", err)
