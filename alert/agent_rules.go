@@ -178,7 +178,7 @@ func (ev *agentEval) dimms() {
 			ev.av.dimms = append(ev.av.dimms, dimmTrack{Slot: d.Slot})
 			tr = &ev.av.dimms[len(ev.av.dimms)-1]
 		}
-		tr.observe(d.Serial, d.CorrectableErrors, ev.now)
+		tr.observe(d.Serial, d.CorrectableErrors, false, ev.now)
 		n := tr.inWindow(ev.now, ev.set.DIMMCorrectableWindow)
 		f := finding{key: key{rule: ruleDIMM, subject: d.Slot}, fromReading: true, serial: d.Serial, part: d.PartNumber,
 			source: "EDAC " + strings.TrimSpace(d.Controller+" "+d.Location)}

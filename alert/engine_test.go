@@ -96,6 +96,27 @@ func TestDIMMCorrectableRateCountsDeltasAndResets(t *testing.T) {
 	}
 }
 
+// A count the collector keeps from 0 (the SEL's, a BMC log's) is all new
+// at its first reading; a BMC's own counter's first value is history.
+func TestDIMMCountsFromZeroAreNew(t *testing.T) {
+	for _, fromZero := range []bool{true, false} {
+		t.Run(fmt.Sprint("from zero ", fromZero), func(t *testing.T) {
+			h := newHarness(t, Options{})
+			s := healthy("r12-u03", h.now)
+			d := dimm(s, "B2")
+			d.CorrectableErrors, d.CountsFromZero = ptr[int64](11), fromZero
+			h.poll("r12-u03", s, nil)
+			got := h.changes()
+			if fromZero && !slices.Equal(got, []string{"DIMMFailing warning firing B2"}) {
+				t.Errorf("changes %v; 11 errors counted from 0 are 11 new ones", got)
+			}
+			if !fromZero && len(got) != 0 {
+				t.Errorf("changes %v; a counter's first value is a baseline", got)
+			}
+		})
+	}
+}
+
 func TestDIMMReplacedResolves(t *testing.T) {
 	h := newHarness(t, Options{})
 	s := healthy("r12-u03", h.now)

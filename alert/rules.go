@@ -128,7 +128,7 @@ func (ev *serverEval) dimms() {
 		tr := ev.st.dimm(i, d.Slot)
 		if memoryRead {
 			had, known := len(tr.Increments), tr.Known
-			if tr.observe(d.Serial, d.CorrectableErrors, ev.now) {
+			if tr.observe(d.Serial, d.CorrectableErrors, d.CountsFromZero, ev.now) {
 				ev.st.clearEvents(ruleDIMM, d.Slot, ev.now)
 				ev.changed = true
 			}

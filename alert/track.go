@@ -32,9 +32,10 @@ type increment struct {
 	N  int64     `json:"n"`
 }
 
-// observe takes the DIMM's reading at at. It reports whether the DIMM was
-// replaced (its serial changed).
-func (t *dimmTrack) observe(serial string, count *int64, at time.Time) (replaced bool) {
+// observe takes the DIMM's reading at at; fromZero says the counter
+// started at 0 when its collector began counting (bmc.DIMM.CountsFromZero).
+// It reports whether the DIMM was replaced (its serial changed).
+func (t *dimmTrack) observe(serial string, count *int64, fromZero bool, at time.Time) (replaced bool) {
 	if serial != "" && t.Serial != "" && serial != t.Serial {
 		*t = dimmTrack{Slot: t.Slot, Replaced: at}
 		replaced = true
@@ -46,11 +47,15 @@ func (t *dimmTrack) observe(serial string, count *int64, at time.Time) (replaced
 		return replaced
 	}
 	c := *count
-	if !t.Known {
+	if !t.Known && !fromZero {
 		// The first reading is a baseline: errors counted before it are
 		// not dated, so they are not per window.
 		t.Last, t.Known = c, true
 		return replaced
+	}
+	if !t.Known {
+		// A count from 0 (the SEL's, the log's): all of it is new.
+		t.Last, t.Known = 0, true
 	}
 	n := c - t.Last
 	if c < t.Last {

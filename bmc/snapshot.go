@@ -175,6 +175,11 @@ type DIMM struct {
 	// Error counters, nil where the BMC does not publish them.
 	CorrectableErrors   *int64 `json:"correctable_errors,omitempty"`
 	UncorrectableErrors *int64 `json:"uncorrectable_errors,omitempty"`
+	// CountsFromZero says the counts are the collector's own, from 0 when
+	// it began counting (memory errors named by the SEL or the BMC's log):
+	// everything in them is new, where a BMC's own counter's first value
+	// is history.
+	CountsFromZero bool `json:"counts_from_zero,omitempty"`
 	// Source is the resource or record the DIMM was read from.
 	Source string `json:"source,omitempty"`
 }

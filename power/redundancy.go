@@ -85,7 +85,7 @@ type PSUStatus struct {
 // a group the BMC configured NotRedundant (covering every present supply
 // of the chassis) makes the chassis not_redundant whatever its supplies
 // show: redundancy that was never configured cannot be lost. IPMI
-// redundancy sensors are not read.
+// BMCs' PSU redundancy sensors arrive as groups too (bmc/ipmi).
 func PSURedundancy(s *bmc.Snapshot, load Reading) PSUStatus {
 	var chassis []string
 	for _, p := range s.PSUs {

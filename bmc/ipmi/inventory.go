@@ -166,6 +166,7 @@ func applySELCounts(snap *bmc.Snapshot, cur selCursor) {
 	})
 	for i := range snap.DIMMs {
 		snap.DIMMs[i].CorrectableErrors, snap.DIMMs[i].UncorrectableErrors = ptr(int64(0)), ptr(int64(0))
+		snap.DIMMs[i].CountsFromZero = true
 	}
 	slots := slices.Sorted(maps.Keys(cur.DIMMErrors))
 	for _, slot := range slots {
@@ -176,6 +177,7 @@ func applySELCounts(snap *bmc.Snapshot, cur selCursor) {
 			i = len(snap.DIMMs) - 1
 		}
 		snap.DIMMs[i].CorrectableErrors, snap.DIMMs[i].UncorrectableErrors = ptr(n.Correctable), ptr(n.Uncorrectable)
+		snap.DIMMs[i].CountsFromZero = true
 	}
 }
 

@@ -114,11 +114,8 @@ func (l *logCursor) dimmCounts(dimms []bmc.DIMM) {
 			continue
 		}
 		ce, ue := c.Correctable, c.Uncorrectable
-		if d.CorrectableErrors == nil {
-			d.CorrectableErrors = &ce
-		}
-		if d.UncorrectableErrors == nil {
-			d.UncorrectableErrors = &ue
+		if d.CorrectableErrors == nil && d.UncorrectableErrors == nil {
+			d.CorrectableErrors, d.UncorrectableErrors, d.CountsFromZero = &ce, &ue, true
 		}
 	}
 }
