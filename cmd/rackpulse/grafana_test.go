@@ -19,6 +19,7 @@ import (
 
 	"github.com/rackpulse/rackpulse/bmc/sim"
 	"github.com/rackpulse/rackpulse/inventory"
+	"github.com/rackpulse/rackpulse/power"
 	"github.com/rackpulse/rackpulse/storage"
 	"github.com/rackpulse/rackpulse/storage/influxtest"
 )
@@ -437,9 +438,9 @@ func (p grafanaProblem) String() string {
 // want[name], which must be among the answers, or else the first answer),
 // then runs every panel target with them. A query problem is one that
 // errs, or returns no series with a non-null value.
-func checkGrafanaQueries(ctx context.Context, base, db string, d *grafanaDashboard, want map[string]string) (problems []grafanaProblem, checked int) {
+func checkGrafanaQueries(ctx context.Context, base, db string, d *grafanaDashboard, want map[string]string) (problems []grafanaProblem, checked int, scope grafanaScope) {
 	const timeFilter, interval = "time > now() - 1h", 10 * time.Second
-	scope := grafanaScope{values: map[string]string{}, timeFilter: timeFilter, interval: interval.String()}
+	scope = grafanaScope{values: map[string]string{}, timeFilter: timeFilter, interval: interval.String()}
 	run := func(where, q string, s grafanaScope, column string) []any {
 		checked++
 		sq, err := s.substitute(q)
@@ -465,7 +466,7 @@ func checkGrafanaQueries(ctx context.Context, base, db string, d *grafanaDashboa
 		where := fmt.Sprintf("%s variable $%s", d.file, v.Name)
 		vals := run(where, v.query(), scope, "value") // SHOW TAG VALUES: key, value
 		if len(vals) == 0 {
-			return problems, checked // later variables and panels need it
+			return problems, checked, scope // later variables and panels need it
 		}
 		var names []string
 		for _, x := range vals {
@@ -477,23 +478,105 @@ func checkGrafanaQueries(ctx context.Context, base, db string, d *grafanaDashboa
 		} else if !slices.Contains(names, choice) {
 			problems = append(problems, grafanaProblem{where: where, query: v.query(),
 				why: fmt.Sprintf("answers %q; want %q among them", names, choice)})
-			return problems, checked
+			return problems, checked, scope
 		}
 		scope.values[v.Name] = choice
 	}
 	for _, p := range d.allPanels() {
-		ps := scope
-		if p.TimeFrom != "" { // the panel's own range
-			ps.timeFilter = "time > now() - " + p.TimeFrom
-		}
-		if least, err := time.ParseDuration(p.Interval); err == nil && least > interval {
-			ps.interval = p.Interval
-		}
+		ps := scope.forPanel(p)
 		for _, tg := range p.Targets {
 			run(fmt.Sprintf("%s panel %q target %s", d.file, p.Title, tg.RefID), tg.Query, ps, "")
 		}
 	}
-	return problems, checked
+	return problems, checked, scope
+}
+
+// forPanel is the scope a panel's queries run in: the panel's own time
+// range and minimum interval where it sets them.
+func (s grafanaScope) forPanel(p grafanaPanel) grafanaScope {
+	if p.TimeFrom != "" {
+		s.timeFilter = "time > now() - " + p.TimeFrom
+	}
+	if least, err := time.ParseDuration(p.Interval); err == nil {
+		if current, _ := time.ParseDuration(s.interval); least > current {
+			s.interval = p.Interval
+		}
+	}
+	return s
+}
+
+// grafanaExpectation is what one column of a panel's answer must show for
+// the faults the query test injects.
+type grafanaExpectation struct {
+	file, panel, column string
+	what                string
+	holds               func(vals []any) bool
+}
+
+// latestIs: the column's newest non-null value (the time series come
+// oldest first) is want.
+func latestIs(want any) func([]any) bool {
+	return func(vals []any) bool { return len(vals) > 0 && vals[len(vals)-1] == want }
+}
+
+// latestAtLeast: the column's newest non-null value is a number >= n.
+func latestAtLeast(n float64) func([]any) bool {
+	return func(vals []any) bool {
+		if len(vals) == 0 {
+			return false
+		}
+		v, ok := vals[len(vals)-1].(float64)
+		return ok && v >= n
+	}
+}
+
+// anyAtLeast: some value of the column is a number >= n.
+func anyAtLeast(n float64) func([]any) bool {
+	return func(vals []any) bool {
+		return slices.ContainsFunc(vals, func(x any) bool { v, ok := x.(float64); return ok && v >= n })
+	}
+}
+
+// checkGrafanaExpectations runs each expectation's panel (every target)
+// in its dashboard's resolved scope and reports those that do not hold.
+func checkGrafanaExpectations(ctx context.Context, base, db string, dashboards []*grafanaDashboard, scopes map[string]grafanaScope, exps []grafanaExpectation) []grafanaProblem {
+	var problems []grafanaProblem
+	for _, e := range exps {
+		where := fmt.Sprintf("%s panel %q column %q", e.file, e.panel, e.column)
+		i := slices.IndexFunc(dashboards, func(d *grafanaDashboard) bool { return d.file == e.file })
+		if i < 0 {
+			problems = append(problems, grafanaProblem{where: where, why: "no such dashboard", fatal: true})
+			continue
+		}
+		panels := dashboards[i].allPanels()
+		j := slices.IndexFunc(panels, func(p grafanaPanel) bool { return p.Title == e.panel })
+		if j < 0 {
+			problems = append(problems, grafanaProblem{where: where, why: "no such panel", fatal: true})
+			continue
+		}
+		scope := scopes[e.file].forPanel(panels[j])
+		var vals []any
+		var queries []string
+		for _, tg := range panels[j].Targets {
+			q, err := scope.substitute(tg.Query)
+			if err != nil {
+				problems = append(problems, grafanaProblem{where: where, query: tg.Query, why: err.Error(), fatal: true})
+				continue
+			}
+			r, err := influxQL(ctx, base, db, q)
+			if err != nil {
+				problems = append(problems, grafanaProblem{where: where, query: q, why: err.Error(), fatal: true})
+				continue
+			}
+			vals = append(vals, r.nonNull(e.column)...)
+			queries = append(queries, q)
+		}
+		if !e.holds(vals) {
+			problems = append(problems, grafanaProblem{where: where, query: strings.Join(queries, "; "),
+				why: fmt.Sprintf("answers %v; want %s", vals, e.what)})
+		}
+	}
+	return problems
 }
 
 // TestGrafanaDashboardQueriesReturnData: every templating query and every
@@ -501,7 +584,10 @@ func checkGrafanaQueries(ctx context.Context, base, db string, d *grafanaDashboa
 // simulated fleet's site, room, row, rack and server, returns data from
 // what serve stored in a real InfluxDB: a mixed Redfish/IPMI fleet, a
 // DIMM with an uncorrectable error on one Redfish BMC and a failed PSU on
-// another (so that event and alert points exist).
+// another (so that event and alert points exist). The first server is
+// also built with a single supply: the PSU redundancy panels show it not
+// redundant (a configuration), its rack and the site count it, and the
+// site counts the failed PSU's server lost.
 func TestGrafanaDashboardQueriesReturnData(t *testing.T) {
 	dashboards := loadGrafanaDashboards(t)
 	d := influxtest.Start(t)
@@ -547,6 +633,21 @@ func TestGrafanaDashboardQueriesReturnData(t *testing.T) {
 	if err := psuBMC.Inject(sim.FaultSpec{Fault: sim.FaultPSUFail}); err != nil {
 		t.Fatalf("inject into %s: %v", psuBMC.Name(), err)
 	}
+	if err := dimmBMC.Inject(sim.FaultSpec{Fault: sim.FaultPSUSingle}); err != nil {
+		t.Fatalf("inject into %s: %v", dimmBMC.Name(), err)
+	}
+	const notRedundant = "not redundant (configuration)"
+	expectations := []grafanaExpectation{
+		{"server-hardware.json", "PSU redundancy", "redundancy", "not_redundant, the single-supply server's verdict", latestIs("not_redundant")},
+		{"rack-power.json", "Servers: power source and PSU redundancy", "PSU redundancy", "the single-supply server not_redundant", func(v []any) bool { return slices.Contains(v, any("not_redundant")) }},
+		{"rack-power.json", "PSU redundancy per server", "last", "the single-supply server not_redundant now", func(v []any) bool { return slices.Contains(v, any("not_redundant")) }},
+		{"rack-power.json", "PSU redundancy now", notRedundant, "the rack's not_redundant count at least 1", latestAtLeast(1)},
+		{"site-overview.json", "PSU redundancy now", notRedundant, "the site's not_redundant count at least 1", latestAtLeast(1)},
+		{"site-overview.json", "PSU redundancy now", "lost", "the site's lost count at least 1 (the failed PSU)", latestAtLeast(1)},
+		{"site-overview.json", "PSU redundancy by verdict", notRedundant, "a not_redundant count of at least 1", anyAtLeast(1)},
+		{"site-overview.json", "Racks by utilisation", notRedundant, "a rack counting a not_redundant server", anyAtLeast(1)},
+		{"site-overview.json", "Racks by utilisation", "PSU redundancy lost", "a rack counting a lost server", anyAtLeast(1)},
+	}
 
 	// Run every query until each returns data (a few poll cycles, the
 	// alerts fired, two intervals of energy), failing at once on an error.
@@ -554,13 +655,18 @@ func TestGrafanaDashboardQueriesReturnData(t *testing.T) {
 	for round := 1; ; round++ {
 		var all []grafanaProblem
 		total := 0
+		scopes := map[string]grafanaScope{}
 		for _, dash := range dashboards {
-			ps, n := checkGrafanaQueries(t.Context(), d.URL(), db, dash, want)
+			ps, n, scope := checkGrafanaQueries(t.Context(), d.URL(), db, dash, want)
 			all, total = append(all, ps...), total+n
+			scopes[dash.file] = scope
+		}
+		if len(all) == 0 {
+			all = checkGrafanaExpectations(t.Context(), d.URL(), db, dashboards, scopes, expectations)
 		}
 		fatal := slices.ContainsFunc(all, func(p grafanaProblem) bool { return p.fatal })
 		if len(all) == 0 {
-			t.Logf("%d queries of %d dashboards return data (round %d, variables %v)", total, len(dashboards), round, want)
+			t.Logf("%d queries of %d dashboards return data, %d PSU redundancy expectations hold (round %d, variables %v)", total, len(dashboards), len(expectations), round, want)
 			return
 		}
 		if fatal || time.Now().After(deadline) {
@@ -576,4 +682,154 @@ func TestGrafanaDashboardQueriesReturnData(t *testing.T) {
 		}
 		time.Sleep(time.Second)
 	}
+}
+
+// notRedundantGrey is the muted grey the dashboards give not_redundant: a
+// configuration, never an alert, so never a warning colour.
+const notRedundantGrey = "#8e8e8e"
+
+// TestGrafanaPSURedundancyVerdictsMapped: every panel that shows a
+// server's PSU redundancy verdict maps each verdict the power model gives
+// (docs/power.md) to words and a colour, not_redundant to "not redundant
+// (configuration)" in muted grey; every panel that shows the counts shows
+// lost, degraded and not_redundant, the last in the same grey; the site
+// and rack dashboards show the counts.
+func TestGrafanaPSURedundancyVerdictsMapped(t *testing.T) {
+	verdictPanels, countPanels := map[string]int{}, map[string]int{}
+	for _, file := range grafanaDashboardFiles {
+		b, err := os.ReadFile(filepath.Join(grafanaDir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d struct {
+			Panels []map[string]any `json:"panels"`
+		}
+		if err := json.Unmarshal(b, &d); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		var panels []map[string]any
+		var walk func([]map[string]any)
+		walk = func(ps []map[string]any) {
+			for _, p := range ps {
+				panels = append(panels, p)
+				var inner []map[string]any
+				if raw, err := json.Marshal(p["panels"]); err == nil {
+					_ = json.Unmarshal(raw, &inner)
+				}
+				walk(inner)
+			}
+		}
+		walk(d.Panels)
+		for _, p := range panels {
+			title, _ := p["title"].(string)
+			where := fmt.Sprintf("%s panel %q", file, title)
+			raw, _ := json.Marshal(p["targets"])
+			queries := string(raw)
+			if strings.Contains(queries, `\"psu_redundancy\"`) {
+				verdictPanels[file]++
+				checkVerdictMappings(t, where, p)
+			}
+			if strings.Contains(queries, "psu_redundancy_") {
+				countPanels[file]++
+				for _, field := range []string{"psu_redundancy_lost", "psu_redundancy_degraded", "psu_redundancy_not_redundant"} {
+					if !strings.Contains(queries, field) {
+						t.Errorf("%s shows PSU redundancy counts without %s", where, field)
+					}
+				}
+				if c := overrideColour(p, "not redundant (configuration)"); c != notRedundantGrey {
+					t.Errorf("%s: the not_redundant count is coloured %q, want the muted grey %s (a configuration)", where, c, notRedundantGrey)
+				}
+			}
+		}
+	}
+	for _, file := range []string{"rack-power.json", "server-hardware.json"} {
+		if verdictPanels[file] == 0 {
+			t.Errorf("%s shows no PSU redundancy verdict", file)
+		}
+	}
+	for _, file := range []string{"site-overview.json", "rack-power.json"} {
+		if countPanels[file] == 0 {
+			t.Errorf("%s shows no PSU redundancy counts", file)
+		}
+	}
+}
+
+// checkVerdictMappings checks the value mappings of a panel showing the
+// verdict, in its defaults or its overrides.
+func checkVerdictMappings(t *testing.T, where string, p map[string]any) {
+	t.Helper()
+	var options map[string]any
+	var find func(v any)
+	find = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if o, ok := v["options"].(map[string]any); ok && v["type"] == "value" && o["redundant"] != nil {
+				options = o
+				return
+			}
+			for _, e := range v {
+				find(e)
+			}
+		case []any:
+			for _, e := range v {
+				find(e)
+			}
+		}
+	}
+	find(p["fieldConfig"])
+	if options == nil {
+		t.Errorf("%s shows the verdict without value mappings", where)
+		return
+	}
+	warning := []string{"red", "orange", "yellow", "dark-red", "semi-dark-red", "dark-orange", "semi-dark-orange"}
+	for _, v := range power.Redundancies() {
+		m, _ := options[string(v)].(map[string]any)
+		if m == nil || m["text"] == "" || m["color"] == "" {
+			t.Errorf("%s maps no words and colour for %s: %v", where, v, options)
+			continue
+		}
+		if v == power.RedundancyNotRedundant {
+			if m["text"] != "not redundant (configuration)" || m["color"] != notRedundantGrey {
+				t.Errorf("%s maps not_redundant to %q in %q; want \"not redundant (configuration)\" in %s", where, m["text"], m["color"], notRedundantGrey)
+			}
+			if slices.Contains(warning, fmt.Sprint(m["color"])) {
+				t.Errorf("%s colours not_redundant as a warning (%v)", where, m["color"])
+			}
+		}
+	}
+	if lost, _ := options["lost"].(map[string]any); lost == nil || lost["color"] != "red" {
+		t.Errorf("%s: lost mapped to %v, want red", where, lost)
+	}
+}
+
+// overrideColour is the fixed colour, or the colour of the top threshold
+// step, a panel's overrides give the named field; "" when none.
+func overrideColour(p map[string]any, field string) string {
+	fc, _ := p["fieldConfig"].(map[string]any)
+	overrides, _ := fc["overrides"].([]any)
+	for _, o := range overrides {
+		om, _ := o.(map[string]any)
+		matcher, _ := om["matcher"].(map[string]any)
+		if matcher["options"] != field {
+			continue
+		}
+		props, _ := om["properties"].([]any)
+		for _, pr := range props {
+			pm, _ := pr.(map[string]any)
+			value, _ := pm["value"].(map[string]any)
+			switch pm["id"] {
+			case "color":
+				if c, ok := value["fixedColor"].(string); ok {
+					return c
+				}
+			case "thresholds":
+				if steps, _ := value["steps"].([]any); len(steps) > 0 {
+					last, _ := steps[len(steps)-1].(map[string]any)
+					c, _ := last["color"].(string)
+					return c
+				}
+			}
+		}
+	}
+	return ""
 }
