@@ -173,6 +173,7 @@ func SnapshotPoints(s *bmc.Snapshot, loc Location, extra ...Extra) []*write.Poin
 		addFloat(p, "upper_warning", sn.Thresholds.UpperWarning)
 		addFloat(p, "upper_critical", sn.Thresholds.UpperCritical)
 		addHealth(p, sn.Health)
+		addString(p, "state", sn.State)
 		if len(sn.States) > 0 {
 			p.AddField("states", strings.Join(sn.States, ","))
 		}

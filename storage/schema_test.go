@@ -50,7 +50,7 @@ func typicalSnapshot(server string, t time.Time) *bmc.Snapshot {
 	s.Sensors = append(s.Sensors, bmc.Sensor{Kind: bmc.KindPower, Name: "Total Power", Context: bmc.ContextChassis,
 		Value: fp(412), Unit: bmc.UnitWatt, Health: bmc.HealthOK})
 	// Absent: no reading, not zero.
-	s.Sensors = append(s.Sensors, bmc.Sensor{Kind: bmc.KindTemperature, Name: "GPU1 Temp", Context: bmc.ContextGPU, Unit: bmc.UnitCelsius})
+	s.Sensors = append(s.Sensors, bmc.Sensor{Kind: bmc.KindTemperature, Name: "GPU1 Temp", Context: bmc.ContextGPU, Unit: bmc.UnitCelsius, State: "Absent"})
 	for _, bank := range "ABCDEFGH" {
 		for j := 1; j <= 2; j++ {
 			s.DIMMs = append(s.DIMMs, bmc.DIMM{Slot: fmt.Sprintf("DIMM %c%d", bank, j), SizeMiB: 32768, Health: bmc.HealthOK,
