@@ -166,7 +166,7 @@ type supplyJudgement struct {
 
 func judgeSupplies(psus []bmc.PSU, chassis string, load float64, loadKnown bool) supplyJudgement {
 	var st PSUStatus
-	var failed, warn, absent []string
+	var failed, warn, absent, spares []string
 	var capSum, capMax float64
 	ratings := true
 	for i := range psus {
@@ -184,6 +184,9 @@ func judgeSupplies(psus []bmc.PSU, chassis string, load float64, loadKnown bool)
 			continue
 		}
 		st.Working++
+		if p.State == "StandbySpare" {
+			spares = append(spares, "PSU "+p.Bay)
+		}
 		if p.Health == bmc.HealthWarning || p.FailurePredicted || p.State == "Degraded" {
 			warn = append(warn, "PSU "+p.Bay+" "+warningReason(p))
 		}
@@ -227,6 +230,9 @@ func judgeSupplies(psus []bmc.PSU, chassis string, load float64, loadKnown bool)
 	default:
 		st.Redundancy = RedundancyRedundant
 		st.Reason = fmt.Sprintf("%d PSUs working", st.Working)
+		if len(spares) > 0 {
+			st.Reason += " (" + strings.Join(spares, ", ") + " a hot spare)"
+		}
 		if !ratings || !loadKnown {
 			st.Reason += "; N+1 capacity not checked (rating or load unknown)"
 		}

@@ -165,6 +165,10 @@ func TestStandbySpareIsWorking(t *testing.T) {
 	if got := PSURedundancy(snap, known(412)); got.Redundancy != RedundancyRedundant || got.Working != 2 {
 		t.Errorf("Enabled + StandbySpare with 2 needed: %+v; want redundant, 2 working", got)
 	}
+	snap.RedundancyGroups = nil
+	if got := PSURedundancy(snap, known(412)); got.Redundancy != RedundancyRedundant || !strings.Contains(got.Reason, "PSU 2 a hot spare") {
+		t.Errorf("supplies only: %+v; want redundant, the reason naming the spare", got)
+	}
 }
 
 // The server's verdict is its worst chassis's, and not_redundant never
