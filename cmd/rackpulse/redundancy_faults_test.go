@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -11,7 +10,6 @@ import (
 	"github.com/rackpulse/rackpulse/alert"
 	"github.com/rackpulse/rackpulse/bmc"
 	"github.com/rackpulse/rackpulse/bmc/sim"
-	"github.com/rackpulse/rackpulse/inventory"
 	"github.com/rackpulse/rackpulse/power"
 )
 
@@ -78,27 +76,8 @@ func TestPSURedundancyFaultsThroughTheCollector(t *testing.T) {
 		Mix: []sim.ProfileShare{{Profile: sim.ProfileModern, Weight: 1}, {Profile: sim.ProfileLegacy, Weight: 1}}})
 	admin := httptest.NewServer(simFleet.AdminHandler())
 	t.Cleanup(admin.Close)
-	inv, problems, err := inventory.Load(invPath)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, problems.Errors())
-	}
-	eps, err := inv.Endpoints(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	collectors := map[string]bmc.Collector{}
-	for _, ep := range eps {
-		c, err := newCollector(ep, bmc.CollectorOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = c.Close(context.Background()) })
-		collectors[ep.Server] = c
-	}
-	byProfile := map[string][]*sim.SimBMC{}
-	for _, b := range simFleet.BMCs() {
-		byProfile[b.Info().Profile] = append(byProfile[b.Info().Profile], b)
-	}
+	inv, collectors := collectorsOf(t, invPath)
+	byProfile := bmcsByProfile(simFleet)
 
 	j := newRedundancyJudge(t, inv)
 	removed := map[string]bool{}

@@ -102,27 +102,8 @@ func TestPSURedundancyOverSimulatorProfiles(t *testing.T) {
 		}
 	}
 	simFleet, invPath := startSimFleet(t, sim.FleetOptions{Count: 40, Mix: mix})
-	inv, problems, err := inventory.Load(invPath)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, problems.Errors())
-	}
-	eps, err := inv.Endpoints(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	collectors := map[string]bmc.Collector{}
-	for _, ep := range eps {
-		c, err := newCollector(ep, bmc.CollectorOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = c.Close(context.Background()) })
-		collectors[ep.Server] = c
-	}
-	byProfile := map[string][]*sim.SimBMC{}
-	for _, b := range simFleet.BMCs() {
-		byProfile[b.Info().Profile] = append(byProfile[b.Info().Profile], b)
-	}
+	inv, collectors := collectorsOf(t, invPath)
+	byProfile := bmcsByProfile(simFleet)
 	for _, p := range profiles {
 		if len(byProfile[p]) == 0 {
 			t.Fatalf("the fleet has no %s BMC: %v", p, byProfile)
@@ -420,4 +401,37 @@ func TestPSURedundancyILOFailoverPair(t *testing.T) {
 			checkRedundancyAlert(t, j, tc.name, snap, st)
 		})
 	}
+}
+
+// collectorsOf loads an inventory file and builds a collector for every
+// server in it, closed when the test ends.
+func collectorsOf(t *testing.T, invPath string) (*inventory.Inventory, map[string]bmc.Collector) {
+	t.Helper()
+	inv, problems, err := inventory.Load(invPath)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, problems.Errors())
+	}
+	eps, err := inv.Endpoints(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	collectors := map[string]bmc.Collector{}
+	for _, ep := range eps {
+		c, err := newCollector(ep, bmc.CollectorOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close(context.Background()) })
+		collectors[ep.Server] = c
+	}
+	return inv, collectors
+}
+
+// bmcsByProfile groups a simulated fleet's BMCs by profile.
+func bmcsByProfile(f *sim.Fleet) map[string][]*sim.SimBMC {
+	out := map[string][]*sim.SimBMC{}
+	for _, b := range f.BMCs() {
+		out[b.Info().Profile] = append(out[b.Info().Profile], b)
+	}
+	return out
 }
