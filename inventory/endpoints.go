@@ -41,6 +41,65 @@ func (inv *Inventory) Endpoints(racks []string) ([]bmc.Endpoint, error) {
 	return endpoints, nil
 }
 
+// Endpoint resolves one server into its poll target, as Endpoints does,
+// reading only that server's credential profile: a profile other servers
+// use, whose variable or file is missing here, is no concern of this one.
+// An unknown server is an error.
+func (inv *Inventory) Endpoint(server string) (bmc.Endpoint, error) {
+	s, ok := inv.Server(server)
+	if !ok {
+		return bmc.Endpoint{}, fmt.Errorf("no server %q in the inventory of site %s", server, inv.Site)
+	}
+	ep, err := inv.endpoint(s, map[string]bmc.Secret{})
+	if err != nil {
+		return bmc.Endpoint{}, fmt.Errorf("server %s: %w", s.Name, err)
+	}
+	return ep, nil
+}
+
+// LoadForServer loads the inventory at path, as Load does, for the sake of
+// one server (rackpulse probe SERVER): a credential profile's password
+// source that cannot be read now (an unset password_env, a missing
+// password_file) is an error only for the profile the server uses; for
+// every other profile it is kept as a warning, since that server needs
+// none of them. Every other problem counts as Load counts it.
+func LoadForServer(path, server string) (*Inventory, Problems, error) {
+	inv, problems, _ := load(path, os.LookupEnv)
+	own := ""
+	if inv != nil {
+		if s, ok := inv.Server(server); ok {
+			own = s.Effective.Credentials
+		}
+	}
+	for i := range problems {
+		p := &problems[i]
+		if profile, ok := passwordSourceProfile(p.Path); ok && profile != own && inv != nil {
+			if _, defined := inv.Credentials[profile]; defined {
+				p.Warning = true
+			}
+		}
+	}
+	if errs := problems.Errors(); len(errs) > 0 {
+		return inv, problems, errs
+	}
+	return inv, problems, nil
+}
+
+// passwordSourceProfile names the credential profile whose password_env or
+// password_file a problem's YAML path points at.
+func passwordSourceProfile(path string) (string, bool) {
+	rest, ok := strings.CutPrefix(path, "credentials.")
+	if !ok {
+		return "", false
+	}
+	for _, key := range []string{".password_env", ".password_file"} {
+		if profile, ok := strings.CutSuffix(rest, key); ok && profile != "" {
+			return profile, true
+		}
+	}
+	return "", false
+}
+
 // SelectRacks returns the named racks in inventory order, or every rack
 // when names is empty. Unknown names are an error naming them all.
 func (inv *Inventory) SelectRacks(names []string) ([]*Rack, error) {

@@ -73,25 +73,21 @@ type probeOptions struct {
 // and the flags.
 func (o probeOptions) endpoint(arg string) (bmc.Endpoint, error) {
 	if !looksLikeAddress(arg) {
-		inv, problems, err := inventory.Load(o.inventoryPath)
+		inv, problems, err := inventory.LoadForServer(o.inventoryPath, arg)
 		if err != nil {
 			return bmc.Endpoint{}, fmt.Errorf("inventory %s is invalid:\n%s", o.inventoryPath, problems.Errors().Error())
 		}
-		srv, ok := inv.Server(arg)
-		if !ok {
+		if _, ok := inv.Server(arg); !ok {
 			return bmc.Endpoint{}, fmt.Errorf("no server %q in inventory %s (give a host[:port] or URL to probe an address)", arg, o.inventoryPath)
 		}
-		eps, err := inv.Endpoints([]string{srv.Rack})
+		// Only this server's credentials are read: a profile of other
+		// servers whose password is not set here does not stop a probe.
+		ep, err := inv.Endpoint(arg)
 		if err != nil {
 			return bmc.Endpoint{}, fmt.Errorf("inventory %s: %w", o.inventoryPath, err)
 		}
-		for _, ep := range eps {
-			if ep.Server == arg {
-				ep.PollTimeout = o.timeout
-				return ep.WithDefaults(), nil
-			}
-		}
-		return bmc.Endpoint{}, fmt.Errorf("server %q not resolved from inventory %s", arg, o.inventoryPath)
+		ep.PollTimeout = o.timeout
+		return ep.WithDefaults(), nil
 	}
 	proto, err := bmc.ParseProtocol(o.protocol)
 	if err != nil {
