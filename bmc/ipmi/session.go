@@ -2,6 +2,7 @@ package ipmi
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bougou/go-ipmi/pkg/client"
+	"github.com/bougou/go-ipmi/pkg/rmcpplus"
 	"github.com/bougou/go-ipmi/pkg/types"
 
 	"github.com/rackpulse/rackpulse/bmc"
@@ -84,6 +86,54 @@ type meter struct {
 	lost    int
 	budget  int
 	current net.Conn
+	// bmcSessionID is the session ID the BMC assigned in the last RMCP+
+	// Open Session Response that succeeded (0: none since forgetSession).
+	bmcSessionID uint32
+}
+
+// forgetSession clears the session ID seen in an Open Session Response.
+func (m *meter) forgetSession() {
+	m.mu.Lock()
+	m.bmcSessionID = 0
+	m.mu.Unlock()
+}
+
+// sessionID returns the session ID the BMC assigned in the last Open
+// Session Response that succeeded, or 0.
+func (m *meter) sessionID() uint32 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.bmcSessionID
+}
+
+// RMCP+ framing (IPMI 2.0 §13.6, §13.18): a datagram is the RMCP header
+// (4 bytes, class 07h for IPMI), then the session header: auth type 06h,
+// payload type, session ID, sequence, payload length (16 bytes in all for
+// payloads other than OEM); the Open Session Response payload carries the
+// status code at byte 1 and the managed system's session ID at bytes 8-11.
+const (
+	rmcpClassIPMI           = 0x07
+	authTypeRMCPPlus        = 0x06
+	payloadOpenSessionReply = 0x11
+	rmcpPlusHeaderLen       = 16
+	openSessionReplyMinLen  = 12
+)
+
+// noteAnswer looks at a datagram from the BMC for an Open Session Response
+// that succeeded and keeps the session ID it assigns: from then on the
+// BMC holds a session that a failed login must end.
+func (m *meter) noteAnswer(b []byte) {
+	if len(b) < rmcpPlusHeaderLen+openSessionReplyMinLen || b[3] != rmcpClassIPMI || b[4] != authTypeRMCPPlus ||
+		b[5]&0x3f != payloadOpenSessionReply {
+		return
+	}
+	payload := b[rmcpPlusHeaderLen:]
+	if payload[1] != 0 {
+		return
+	}
+	m.mu.Lock()
+	m.bmcSessionID = binary.LittleEndian.Uint32(payload[8:12])
+	m.mu.Unlock()
 }
 
 // reset starts a new poll and returns the previous poll's counts.
@@ -148,6 +198,9 @@ func (c *meteredConn) Write(b []byte) (int, error) {
 
 func (c *meteredConn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
+	if n > 0 {
+		c.m.noteAnswer(b[:n])
+	}
 	c.m.mu.Lock()
 	c.m.bytes += int64(n)
 	var ne net.Error
@@ -214,12 +267,11 @@ func (s *session) open(ctx context.Context) error {
 		// Suites, which some BMCs (ipmi_sim) never answer.
 		c.WithCipherSuiteID(types.CipherSuiteID(s.ep.CipherSuite))
 	}
+	s.meter.forgetSession()
 	err = c.Connect(ctx)
 	s.traceCall(name, start, 0, err)
 	if err != nil {
-		// Not Close: it would send Close Session for a session that does
-		// not exist and wait out its timeout. Release the socket only.
-		s.meter.closeCurrent()
+		s.endFailedLogin(ctx, c, err)
 		err = classify("session", err)
 		s.log.Debug("session failed", "server", s.ep.Server, "kind", bmc.KindOf(err), "err", err)
 		return err
@@ -229,6 +281,50 @@ func (s *session) open(ctx context.Context) error {
 	s.log.Debug("session opened", "server", s.ep.Server, "cipher_suite", s.ep.CipherSuite, "ipmi_v15", s.ep.IPMIv15,
 		"took", time.Since(start))
 	return nil
+}
+
+// endFailedLogin ends what the BMC holds of a login that failed, so that
+// failed logins never fill its session table, then releases the socket:
+//
+//   - a login that failed at Set Session Privilege Level (the user may not
+//     have the privilege asked for) has an established session: it is
+//     logged out with Close Session;
+//   - an RMCP+ login that failed after the BMC assigned a session ID in its
+//     Open Session Response (a wrong password found at RAKP 2, a RAKP 4
+//     that does not check out) is not authenticated, so Close Session
+//     cannot be sent on it: RAKP Message 3 with a non-zero status code
+//     tells the BMC to drop the session (IPMI 2.0 §13.22);
+//   - otherwise the BMC holds nothing (it refused the Open Session, or an
+//     IPMI 1.5 Activate Session): Close would send Close Session for a
+//     session that does not exist and wait out its timeout, so only the
+//     socket is released.
+//
+// It waits at most the endpoint's request timeout, even when ctx is done.
+func (s *session) endFailedLogin(ctx context.Context, c *client.Client, loginErr error) {
+	defer s.meter.closeCurrent()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.ep.RequestTimeout)
+	defer cancel()
+	if strings.HasPrefix(loginErr.Error(), "SetSessionPrivilegeLevel") {
+		start := time.Now()
+		err := c.Close(ctx)
+		s.traceCall("Close Session", start, 0, err)
+		if err != nil {
+			s.log.Debug("closing the session of a failed login", "server", s.ep.Server, "err", err)
+		}
+		return
+	}
+	id := s.meter.sessionID()
+	if s.ep.IPMIv15 || id == 0 {
+		return
+	}
+	start := time.Now()
+	abort := &rmcpplus.RAKPMessage3{RmcpStatusCode: types.RmcpStatusCodeInvalidIntegrityCheckValue, ManagedSystemSessionID: id}
+	err := c.Exchange(ctx, abort, &rmcpplus.RAKPMessage4{})
+	s.traceCall("RAKP Message 3 (abort)", start, 0, err)
+	if err != nil && !errors.As(err, new(*types.RmcpStatusError)) {
+		// A BMC may drop the session without answering: that is fine.
+		s.log.Debug("aborting the session of a failed login", "server", s.ep.Server, "session_id", id, "err", err)
+	}
 }
 
 // abandon drops a session the BMC no longer knows without waiting for it
@@ -449,9 +545,10 @@ func kindForCompletion(resource string, cc types.CompletionCode) bmc.ErrorKind {
 		return bmc.ErrKindTimeout
 	case completionInsufficePriv:
 		return bmc.ErrKindAuth
-	case 0x81, 0x82, 0x83, 0x84, 0x85, 0x86:
-		// Session setup codes (Get Session Challenge, Activate Session):
-		// invalid user name, null user disabled, no slot, ...
+	case 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86:
+		// Session setup codes (Get Session Challenge, Activate Session,
+		// Set Session Privilege Level): invalid user name, null user
+		// disabled, no slot, privilege not available to the user, ...
 		if strings.Contains(resource, "session") {
 			if cc == 0x81 && strings.Contains(resource, "Activate") {
 				return bmc.ErrKindSessionLimit
