@@ -112,6 +112,10 @@ type Sensor struct {
 	States []string `json:"states,omitempty"`
 	// Source is the resource or record the reading came from.
 	Source string `json:"source,omitempty"`
+	// Suspect lists what was set aside as implausible (SetAsideImplausible),
+	// each with the reason ("value -300 Cel below the plausible minimum
+	// -60 Cel"): the value or threshold is then absent.
+	Suspect []string `json:"suspect,omitempty"`
 }
 
 // PSU is one power supply bay.
@@ -182,6 +186,8 @@ type DIMM struct {
 	CountsFromZero bool `json:"counts_from_zero,omitempty"`
 	// Source is the resource or record the DIMM was read from.
 	Source string `json:"source,omitempty"`
+	// Suspect lists what was set aside as implausible, with the reason.
+	Suspect []string `json:"suspect,omitempty"`
 }
 
 // CPU is one processor socket.
@@ -193,6 +199,8 @@ type CPU struct {
 	TemperatureC *float64 `json:"temperature_c,omitempty"`
 	Health       Health   `json:"health,omitempty"`
 	State        string   `json:"state,omitempty"`
+	// Suspect lists what was set aside as implausible, with the reason.
+	Suspect []string `json:"suspect,omitempty"`
 }
 
 // Drive is one disk.
@@ -216,6 +224,8 @@ type Drive struct {
 	MediaErrors         *int64 `json:"media_errors,omitempty"`
 	// Source is the resource or record the drive was read from.
 	Source string `json:"source,omitempty"`
+	// Suspect lists what was set aside as implausible, with the reason.
+	Suspect []string `json:"suspect,omitempty"`
 }
 
 // System is one computer system behind the BMC (several on a blade BMC).
