@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -54,6 +55,9 @@ type Fleet struct {
 	view    *View
 	history *history
 	today   dayEnergy
+	// implausible is how many readings each server's last poll had set
+	// aside as implausible, so that a change is logged, not every poll.
+	implausible map[string]int
 }
 
 // New builds the live state of the inventory's racks in scope, polled at
@@ -73,6 +77,8 @@ func New(inv *inventory.Inventory, scope Scope, interval time.Duration, opts Opt
 		events: map[string]*eventRing{},
 		polls:  map[string][]PollOutcome{},
 		agents: map[string]*agentState{},
+
+		implausible: map[string]int{},
 	}
 	if opts.Registerer != nil {
 		f.metrics = newRollupMetrics(opts.Registerer)
@@ -123,6 +129,7 @@ func (f *Fleet) setInventory(inv *inventory.Inventory, scope Scope, interval tim
 			delete(f.events, name)
 			delete(f.polls, name)
 			delete(f.agents, name)
+			delete(f.implausible, name)
 		}
 	}
 	kept := make(map[string]bool, len(f.servers))
@@ -133,13 +140,22 @@ func (f *Fleet) setInventory(inv *inventory.Inventory, scope Scope, interval tim
 }
 
 // Observe records a poll's outcome (the scheduler's OnPoll) and hands it
-// to the sinks.
+// to the sinks. Every reading outside its plausible bound is set aside
+// first (bmc.SetAsideImplausible), before the power model, the rollup or
+// any sink sees the Snapshot.
 func (f *Fleet) Observe(ep bmc.Endpoint, at time.Time, snap *bmc.Snapshot, err error) {
+	implausible := 0
+	if snap != nil {
+		implausible = bmc.SetAsideImplausible(snap)
+	}
 	f.mu.Lock()
 	srv, ok := f.servers[ep.Server]
 	if !ok {
 		f.mu.Unlock()
 		return // a last poll of a server the reloaded inventory dropped
+	}
+	if snap != nil {
+		f.noteImplausible(ep.Server, snap, implausible)
 	}
 	polls := append(f.polls[ep.Server], outcomeOf(at, snap, err))
 	if len(polls) > pollsPerServer {
@@ -177,6 +193,31 @@ func (f *Fleet) Observe(ep bmc.Endpoint, at time.Time, snap *bmc.Snapshot, err e
 	for _, s := range sinks {
 		s.ObservePoll(p)
 	}
+}
+
+// noteImplausible logs a server's readings set aside as implausible when
+// their number changes (not every poll of a BMC that stays broken), and
+// when they are gone. The caller holds f.mu.
+func (f *Fleet) noteImplausible(server string, snap *bmc.Snapshot, n int) {
+	last := f.implausible[server]
+	if n == last {
+		return
+	}
+	if n == 0 {
+		delete(f.implausible, server)
+		f.log.Info("BMC readings plausible again", "server", server, "rack", snap.Rack)
+		return
+	}
+	f.implausible[server] = n
+	var first bmc.Quirk
+	for _, q := range snap.Poll.Quirks {
+		if strings.HasPrefix(q.Action, "set aside: ") || strings.HasPrefix(q.Action, "left out: not a number") {
+			first = q
+			break
+		}
+	}
+	f.log.Warn("BMC readings set aside as implausible; the others are used", "server", server, "rack", snap.Rack,
+		"set_aside", n, "resource", first.Resource, "property", first.Property, "seen", first.Seen, "action", first.Action)
 }
 
 // Rollup rolls the fleet up as of now, publishes the result for the API

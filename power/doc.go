@@ -8,6 +8,10 @@
 // must not know Redfish, IPMI or any vendor: every quirk is either already
 // resolved by a collector (a PSU reading at its own rating arrives in
 // PSU.Suspect) or visible in the model (a PowerReading with Suspect text,
-// totals that disagree), and is handled here from the model alone. It knows
+// totals that disagree), and is handled here from the model alone. A value
+// that is not a plausible server's power (bmc.ServerWattsBound: NaN, ±Inf,
+// negative, beyond any server's draw) is never used, not even for want of a
+// better one, and a server without a usable reading is left out of its
+// rack's feed sums with the reason (FeedLoad.SetAside). It knows
 // nothing of rooms, rows or sites either: that is the rollup's business.
 package power

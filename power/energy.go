@@ -1,8 +1,9 @@
 package power
 
 import (
-	"math"
 	"time"
+
+	"github.com/rackpulse/rackpulse/bmc"
 )
 
 // EnergyMeter integrates power readings into energy across polls. The zero
@@ -13,8 +14,9 @@ import (
 // is not bridged: nothing is added for it, the whole gap is added to
 // Uncovered, and integration resumes from the reading after it. Readings not
 // later than the last one (the same snapshot fed twice, a reading out of
-// order) and readings that are not a power (negative, NaN) are ignored, so
-// the energy never decreases.
+// order) and readings that are not a server's power (negative, NaN, ±Inf,
+// beyond bmc.ServerWattsBound) are ignored, so the energy never decreases
+// and never overflows.
 type EnergyMeter struct {
 	// MaxGap is the longest interval bridged between two readings.
 	MaxGap time.Duration
@@ -37,7 +39,7 @@ func NewEnergyMeter(maxGap time.Duration) *EnergyMeter {
 // Add records a power reading taken at t and returns the energy it added in
 // watt-hours, and whether the reading was taken into account.
 func (m *EnergyMeter) Add(t time.Time, watts float64) (addedWh float64, used bool) {
-	if math.IsNaN(watts) || math.IsInf(watts, 0) || watts < 0 {
+	if bmc.ServerWattsBound().Check(watts) != "" {
 		return 0, false
 	}
 	if m.started && !t.After(m.last) {

@@ -2,6 +2,7 @@ package power
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/rackpulse/rackpulse/bmc"
 	"github.com/rackpulse/rackpulse/inventory"
@@ -31,6 +32,36 @@ type FeedLoad struct {
 	// feed in Failover.
 	UnwiredWatts      float64 `json:"unwired_watts"`
 	UnattributedWatts float64 `json:"unattributed_watts"`
+	// SetAside lists the servers given whose load is not here because they
+	// have no usable power reading, each with why (the readings the power
+	// model set aside, or a reading that is not a plausible server's).
+	SetAside []ServerSetAside `json:"set_aside,omitempty"`
+}
+
+// ServerSetAside is a server left out of a sum, and why.
+type ServerSetAside struct {
+	Server string `json:"server"`
+	Reason string `json:"reason"`
+}
+
+// Unusable says why a server's power reading cannot be summed, or "" when
+// it can: unknown (with the reasons its readings were set aside), or a
+// value that is not a plausible server reading (bmc.ServerWattsBound).
+func Unusable(r Reading) string {
+	if !r.Known {
+		if len(r.SetAside) == 0 {
+			return "no power reading"
+		}
+		reasons := make([]string, 0, len(r.SetAside))
+		for _, a := range r.SetAside {
+			reasons = append(reasons, string(a.Source)+": "+a.Reason)
+		}
+		return "no usable power reading: " + strings.Join(reasons, "; ")
+	}
+	if why := bmc.ServerWattsBound().Check(r.Watts); why != "" {
+		return "power " + why
+	}
+	return ""
 }
 
 // Feed is one feed's load now.
@@ -79,7 +110,10 @@ func RackFeeds(rack *inventory.Rack, servers []Server) FeedLoad {
 	perServer := make([][]psuShare, 0, len(servers))
 	for i := range servers {
 		s := &servers[i]
-		if !s.Power.Known {
+		if why := Unusable(s.Power); why != "" {
+			if s.Power.Known || len(s.Power.SetAside) > 0 {
+				out.SetAside = append(out.SetAside, ServerSetAside{Server: s.Name, Reason: why})
+			}
 			continue
 		}
 		out.Servers++
@@ -107,7 +141,7 @@ func RackFeeds(rack *inventory.Rack, servers []Server) FeedLoad {
 		}
 	}
 	for _, n := range names {
-		f := Feed{Name: n, CapacityWatts: rack.Feeds[n].CapacityWatts, Watts: load[n]}
+		f := Feed{Name: n, CapacityWatts: feedCapacity(rack, n), Watts: load[n]}
 		if f.CapacityWatts > 0 {
 			f.UtilizationPct = 100 * f.Watts / f.CapacityWatts
 		}
@@ -136,7 +170,7 @@ func split(rack *inventory.Rack, s *Server) []psuShare {
 			continue
 		}
 		shares = append(shares, psuShare{feed: rack.FeedOf(p.Bay)})
-		if p.InputWatts == nil {
+		if p.InputWatts == nil || bmc.PSUWattsBound().Check(*p.InputWatts) != "" {
 			allInputs = false
 		} else {
 			inputSum += *p.InputWatts
@@ -198,7 +232,7 @@ func failover(rack *inventory.Rack, names []string, failed string, perServer [][
 			continue
 		}
 		l := load[n] + unknownWatts
-		c := rack.Feeds[n].CapacityWatts
+		c := feedCapacity(rack, n)
 		cand := Failover{Failed: failed, Survivor: n, LoadWatts: l, CapacityWatts: c, ServersDropped: out.ServersDropped}
 		if c > 0 {
 			cand.HeadroomWatts = c - l
@@ -211,6 +245,16 @@ func failover(rack *inventory.Rack, names []string, failed string, perServer [][
 		}
 	}
 	return out
+}
+
+// feedCapacity is a feed's capacity from the inventory, 0 (unknown) when
+// it is not a plausible number.
+func feedCapacity(rack *inventory.Rack, feed string) float64 {
+	c := rack.Feeds[feed].CapacityWatts
+	if !bmc.Finite(c) || c < 0 {
+		return 0
+	}
+	return c
 }
 
 // tighter reports whether survivor a is closer to overload than b: by

@@ -56,7 +56,8 @@ type Part struct {
 	Suspect     string          `json:"suspect,omitempty"`
 }
 
-// SetAside is a published reading that was not used, and why.
+// SetAside is a published reading that was not used, and why. Watts is 0
+// when what was published is not a number (NaN, ±Inf): Reason says what.
 type SetAside struct {
 	Chassis  string          `json:"chassis,omitempty"`
 	Source   bmc.PowerSource `json:"source"`
@@ -194,9 +195,23 @@ func setAsideTree(id, enclosure string, children map[string][]string, chosen map
 	}
 }
 
-// combine sums the parts into the reading.
+// combine sums the parts into the reading. A sum that is not a plausible
+// server reading (chassis that each pass but add up beyond any server's
+// draw) is no reading: the parts are set aside with the reason.
 func combine(out *Reading) {
 	if len(out.Parts) == 0 {
+		return
+	}
+	var sum float64
+	for _, p := range out.Parts {
+		sum += p.Watts
+	}
+	if why := bmc.ServerWattsBound().Check(sum); why != "" {
+		for _, p := range out.Parts {
+			out.SetAside = append(out.SetAside, SetAside{Chassis: p.Chassis, Source: p.Source, Watts: p.Watts, Resource: p.Resource,
+				Reason: "the chassis sum to " + why})
+		}
+		out.Parts = nil
 		return
 	}
 	out.Known = true
@@ -238,8 +253,10 @@ func choose(readings []bmc.PowerReading, idx []int, on bool, aside *[]SetAside) 
 		case !known:
 			why[k] = "unknown source"
 			continue
-		case math.IsNaN(r.Watts) || math.IsInf(r.Watts, 0) || r.Watts < 0:
-			why[k] = fmt.Sprintf("%g W is not a reading", r.Watts)
+		case bmc.ServerWattsBound().Check(r.Watts) != "":
+			// Not a reading (NaN, ±Inf, negative, beyond any server's
+			// draw): never used, even for want of a better one.
+			why[k] = "not a reading: " + bmc.ServerWattsBound().Check(r.Watts)
 			continue
 		case r.Suspect != "":
 			why[k] = r.Suspect
@@ -315,7 +332,11 @@ func disagreement(o *bmc.PowerReading, chosen Part) string {
 }
 
 func setAside(r *bmc.PowerReading, reason string) SetAside {
-	return SetAside{Chassis: r.Chassis, Source: r.Source, Watts: r.Watts, Resource: r.Resource, Reason: reason}
+	w := r.Watts
+	if !bmc.Finite(w) {
+		w = 0 // JSON cannot carry it; the reason says what it was
+	}
+	return SetAside{Chassis: r.Chassis, Source: r.Source, Watts: w, Resource: r.Resource, Reason: reason}
 }
 
 // poweredOn reports whether any system or chassis says it is on.
