@@ -54,8 +54,12 @@ type Scheduler struct {
 	cfg     SchedulerConfig
 	workers chan struct{}
 
+	// mu guards the target set only: it is never held while waiting on a
+	// BMC (a poll, a logout), so Targets, which /healthz calls, always
+	// answers at once.
 	mu      sync.Mutex
 	ctx     context.Context // set by Run; targets started before Run wait for it
+	stopped bool            // Run has stopped every target: none is started again
 	targets map[string]*target
 	wg      sync.WaitGroup
 }
@@ -63,7 +67,11 @@ type Scheduler struct {
 type target struct {
 	ep     Endpoint
 	cancel context.CancelFunc
-	done   chan struct{}
+	done   chan struct{} // closed once the target stopped and logged out
+	// after, when set, is the done of the target this one replaces: this
+	// one starts only once it is closed, so that a BMC never sees two
+	// sessions from us.
+	after <-chan struct{}
 }
 
 // NewScheduler returns a scheduler with no targets; call Update and Run.
@@ -107,8 +115,11 @@ func (s *Scheduler) Run(ctx context.Context) error {
 
 	<-ctx.Done()
 	s.mu.Lock()
+	s.stopped = true
 	for name, t := range s.targets {
-		t.cancel()
+		if t.cancel != nil {
+			t.cancel()
+		}
 		delete(s.targets, name)
 	}
 	s.mu.Unlock()
@@ -117,17 +128,19 @@ func (s *Scheduler) Run(ctx context.Context) error {
 }
 
 // Update replaces the fleet with eps. Targets whose endpoint is unchanged
-// keep polling (and keep their session); removed or changed ones are stopped
-// and logged out before their replacements start. It returns how many were
-// added, changed and removed.
+// keep polling (and keep their session); removed or changed ones are
+// stopped, and a changed one's replacement starts only once the old one has
+// logged out. Update returns, with how many targets were added, changed and
+// removed, once every stopped target has logged out; it waits without
+// holding the scheduler's lock, so Targets answers meanwhile.
 func (s *Scheduler) Update(eps []Endpoint) (added, changed, removed int) {
 	want := make(map[string]Endpoint, len(eps))
 	for _, ep := range eps {
 		want[ep.Server] = ep.WithDefaults()
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	var stopping []*target
+	replaced := map[string]<-chan struct{}{}
 	for name, t := range s.targets {
 		ep, keep := want[name]
 		switch {
@@ -135,20 +148,19 @@ func (s *Scheduler) Update(eps []Endpoint) (added, changed, removed int) {
 			removed++
 		case !reflect.DeepEqual(ep, t.ep):
 			changed++
+			if t.done != nil {
+				replaced[name] = t.done
+			}
 		default:
 			continue
 		}
-		t.cancel()
+		if t.cancel != nil {
+			t.cancel()
+		}
 		stopping = append(stopping, t)
 		delete(s.targets, name)
 		if !keep && s.cfg.Observer != nil {
 			s.cfg.Observer.Forget(name)
-		}
-	}
-	// Stop the old before the new start, so a BMC never sees two sessions.
-	for _, t := range stopping {
-		if t.done != nil {
-			<-t.done
 		}
 	}
 	for name, ep := range want {
@@ -158,10 +170,17 @@ func (s *Scheduler) Update(eps []Endpoint) (added, changed, removed int) {
 		if !containsTarget(stopping, name) {
 			added++
 		}
-		t := &target{ep: ep}
+		t := &target{ep: ep, after: replaced[name]}
 		s.targets[name] = t
-		if s.ctx != nil {
+		if s.ctx != nil && !s.stopped {
 			s.startLocked(t)
+		}
+	}
+	s.mu.Unlock()
+
+	for _, t := range stopping {
+		if t.done != nil {
+			<-t.done
 		}
 	}
 	return added, changed, removed
@@ -195,6 +214,16 @@ func (s *Scheduler) startLocked(t *target) {
 	go func() {
 		defer s.wg.Done()
 		defer close(t.done)
+		if t.after != nil {
+			// Wait for the target this one replaces to log out, even when
+			// this one is stopped meanwhile: whatever replaces it in turn
+			// waits for this done, so the chain keeps one session per BMC.
+			// The wait is bounded by the old collector's Close timeout.
+			<-t.after
+		}
+		if ctx.Err() != nil {
+			return
+		}
 		s.runTarget(ctx, t.ep)
 	}()
 }

@@ -3,6 +3,8 @@ package bmc
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,6 +16,7 @@ import (
 type fakeCollector struct {
 	fleet  *fakeFleet
 	server string
+	gen    int // which collector built for this server (1 for the first)
 	closed atomic.Bool
 }
 
@@ -29,12 +32,20 @@ type fakeFleet struct {
 	pollTime time.Duration
 	fail     map[string]error
 	panics   map[string]bool
+	// closeGate, when set for a server, holds its collectors' Close until
+	// the channel is closed; closing receives the server when one waits.
+	closeGate map[string]chan struct{}
+	closing   chan string
+	// events is what happened, in order: "build a#2", "poll a#2",
+	// "closed a#1".
+	events []string
 }
 
 func newFakeFleet() *fakeFleet {
 	return &fakeFleet{
 		polls: map[string][]time.Time{}, built: map[string]int{}, closed: map[string]int{},
 		inFlight: map[string]int{}, fail: map[string]error{}, panics: map[string]bool{},
+		closeGate: map[string]chan struct{}{}, closing: make(chan string, 16),
 	}
 }
 
@@ -42,7 +53,9 @@ func (f *fakeFleet) newCollector(ep Endpoint, _ CollectorOptions) (Collector, er
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.built[ep.Server]++
-	return &fakeCollector{fleet: f, server: ep.Server}, nil
+	gen := f.built[ep.Server]
+	f.events = append(f.events, fmt.Sprintf("build %s#%d", ep.Server, gen))
+	return &fakeCollector{fleet: f, server: ep.Server, gen: gen}, nil
 }
 
 func (c *fakeCollector) Poll(ctx context.Context) (*Snapshot, error) {
@@ -50,6 +63,7 @@ func (c *fakeCollector) Poll(ctx context.Context) (*Snapshot, error) {
 	started := time.Now()
 	f.mu.Lock()
 	f.polls[c.server] = append(f.polls[c.server], started)
+	f.events = append(f.events, fmt.Sprintf("poll %s#%d", c.server, c.gen))
 	f.inFlight[c.server]++
 	f.all++
 	f.maxPer = max(f.maxPer, f.inFlight[c.server])
@@ -75,11 +89,37 @@ func (c *fakeCollector) Poll(ctx context.Context) (*Snapshot, error) {
 }
 
 func (c *fakeCollector) Close(context.Context) error {
+	f := c.fleet
+	f.mu.Lock()
+	gate := f.closeGate[c.server]
+	f.mu.Unlock()
+	if gate != nil {
+		f.closing <- c.server
+		<-gate
+	}
 	c.closed.Store(true)
-	c.fleet.mu.Lock()
-	c.fleet.closed[c.server]++
-	c.fleet.mu.Unlock()
+	f.mu.Lock()
+	f.closed[c.server]++
+	f.events = append(f.events, fmt.Sprintf("closed %s#%d", c.server, c.gen))
+	f.mu.Unlock()
 	return nil
+}
+
+// holdClose makes the server's collectors' Close wait until the returned
+// function is called (once or more: defer it, so that a failing test
+// lets the scheduler stop).
+func (f *fakeFleet) holdClose(server string) (release func()) {
+	gate := make(chan struct{})
+	f.mu.Lock()
+	f.closeGate[server] = gate
+	f.mu.Unlock()
+	return sync.OnceFunc(func() { close(gate) })
+}
+
+func (f *fakeFleet) eventLog() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.events)
 }
 
 func (f *fakeFleet) pollCount(server string) int {
@@ -365,5 +405,124 @@ func TestSchedulerReportsCollectorBuildFailureAndRetries(t *testing.T) {
 		if builds < 2 || builds > 5 {
 			t.Errorf("collector build tried %d times in 5 min, want a few with backoff", builds)
 		}
+	})
+}
+
+// TestSchedulerUpdateWaitsForLogoutWithoutHoldingItsLock: a reload that
+// drops or changes a BMC slow to log out must not stall the health check
+// (Targets, behind /healthz, takes the scheduler's lock), and the changed
+// BMC's replacement must not poll before the old session is logged out.
+func TestSchedulerUpdateWaitsForLogoutWithoutHoldingItsLock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fleet := newFakeFleet()
+		s := NewScheduler(SchedulerConfig{NewCollector: fleet.newCollector})
+		s.Update(endpoints("keep", "change", "drop"))
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		done := make(chan error, 1)
+		go func() { done <- s.Run(ctx) }()
+		time.Sleep(40 * time.Second) // every target has polled once
+
+		releaseChange := fleet.holdClose("change")
+		defer releaseChange()
+		releaseDrop := fleet.holdClose("drop")
+		defer releaseDrop()
+		next := endpoints("keep", "change")
+		next[1].Address = "moved.bmc"
+		updated := make(chan [3]int, 1)
+		go func() {
+			a, c, r := s.Update(next)
+			updated <- [3]int{a, c, r}
+		}()
+		for range 2 {
+			<-fleet.closing // both old collectors are in Close, held
+		}
+		synctest.Wait()
+		select {
+		case got := <-updated:
+			t.Fatalf("Update returned %v before the stopped BMCs logged out", got)
+		default:
+		}
+		// The lock is free while Update waits: the health check answers.
+		if !s.mu.TryLock() {
+			t.Fatal("Update holds the scheduler's lock while it waits for BMCs to log out: /healthz would hang")
+		}
+		s.mu.Unlock()
+		if n := len(s.Targets()); n != 2 {
+			t.Errorf("Targets during the update = %d endpoints, want the 2 of the new inventory", n)
+		}
+
+		// Long past the replacement's first slot, it has not started.
+		time.Sleep(2 * time.Minute)
+		for _, e := range fleet.eventLog() {
+			if e == "build change#2" || e == "poll change#2" {
+				t.Fatalf("the changed BMC's replacement started (%s) while the old session was still logging out: events %v", e, fleet.eventLog())
+			}
+		}
+
+		releaseDrop()
+		releaseChange()
+		if got := <-updated; got != [3]int{0, 1, 1} {
+			t.Errorf("Update = added, changed, removed %v; want [0 1 1]", got)
+		}
+		time.Sleep(40 * time.Second)
+		events := fleet.eventLog()
+		closedOld, builtNew := slices.Index(events, "closed change#1"), slices.Index(events, "build change#2")
+		if closedOld < 0 || builtNew < 0 || builtNew < closedOld || fleet.pollCount("change") < 2 {
+			t.Errorf("events %v: want the old change#1 closed, then change#2 built and polling", events)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	})
+}
+
+// TestSchedulerChainedUpdatesKeepOneSessionPerBMC: a BMC changed twice
+// while its first session is still logging out gets its newest target
+// only after that logout, and the target in between never polls.
+func TestSchedulerChainedUpdatesKeepOneSessionPerBMC(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fleet := newFakeFleet()
+		s := NewScheduler(SchedulerConfig{NewCollector: fleet.newCollector})
+		s.Update(endpoints("a"))
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		done := make(chan error, 1)
+		go func() { done <- s.Run(ctx) }()
+		time.Sleep(40 * time.Second)
+
+		release := fleet.holdClose("a")
+		defer release()
+		second := endpoints("a")
+		second[0].Address = "second.bmc"
+		go s.Update(second)
+		<-fleet.closing
+		synctest.Wait()
+		if !s.mu.TryLock() {
+			t.Fatal("Update holds the scheduler's lock while the old session logs out")
+		}
+		s.mu.Unlock()
+		third := endpoints("a")
+		third[0].Address = "third.bmc"
+		updated := make(chan struct{})
+		go func() { s.Update(third); close(updated) }()
+		synctest.Wait()
+		time.Sleep(2 * time.Minute)
+		if n := fleet.pollCount("a"); n != 1 {
+			t.Fatalf("a polled %d times while its first session was logging out, want 1: events %v", n, fleet.eventLog())
+		}
+		release()
+		<-updated
+		time.Sleep(40 * time.Second)
+		events := fleet.eventLog()
+		if slices.Contains(events, "build a#3") || !slices.Contains(events, "build a#2") {
+			t.Errorf("events %v: want one new collector (for the third endpoint), the second never built", events)
+		}
+		if i, j := slices.Index(events, "closed a#1"), slices.Index(events, "build a#2"); i < 0 || j < i {
+			t.Errorf("events %v: the new collector was built before the first logged out", events)
+		}
+		cancel()
+		<-done
 	})
 }
