@@ -208,16 +208,27 @@ func (e *Engine) serverResult(srv *ServerResult, i int, now time.Time, st Server
 		return
 	}
 	live := st.Snapshot != nil && !st.LastGood.IsZero() && now.Sub(st.LastGood) <= e.opts.Freshness
+	// A server's power is summed only when it is a plausible server's:
+	// one server's absurd reading never hides the others'.
+	unusable := ""
+	if st.Snapshot != nil {
+		unusable = power.Unusable(st.Power)
+		if !st.Power.Known && len(st.Power.SetAside) == 0 {
+			unusable = "" // it publishes none: nothing was set aside
+		}
+	}
 	if !live {
 		srv.Status = StatusStale
 		srv.Faults.add(ComponentBMC, SeverityCritical)
-		if st.Snapshot != nil && st.Power.Known {
+		if st.Snapshot != nil && st.Power.Known && unusable == "" {
 			srv.EstimatedWatts = st.Power.Watts
 		}
+		srv.PowerSetAside = unusable
 		return
 	}
 	srv.Status = StatusLive
-	if st.Power.Known {
+	srv.PowerSetAside = unusable
+	if st.Power.Known && unusable == "" {
 		srv.Watts, srv.PowerKnown, srv.PowerSource = st.Power.Watts, true, st.Power.Source
 	}
 	if st.PSU.Redundancy != "" {

@@ -1,6 +1,11 @@
 package rollup
 
-import "time"
+import (
+	"fmt"
+	"time"
+
+	"github.com/rackpulse/rackpulse/bmc"
+)
 
 // RackTotals are a rack's totals as a rack poller stored them, and when it
 // computed them.
@@ -32,7 +37,15 @@ func (e *Engine) ComputeFromRacks(now time.Time, racks map[string]RackTotals, fr
 		if ok {
 			n.DataTime = stored.Time
 		}
-		if ok && now.Sub(stored.Time) <= freshness {
+		why := ""
+		if ok {
+			why = unusableTotals(&stored.Totals)
+		}
+		if ok && why != "" && now.Sub(stored.Time) <= freshness {
+			// Fresh but not numbers: nothing of it is summed.
+			n.SetAside = why
+			n.Servers, n.NotLive = servers, servers
+		} else if ok && now.Sub(stored.Time) <= freshness {
 			n.Totals = stored.Totals
 			// Counts from the inventory: the stored ones may be older.
 			if n.Servers != servers {
@@ -44,7 +57,7 @@ func (e *Engine) ComputeFromRacks(now time.Time, racks map[string]RackTotals, fr
 		} else {
 			n.Silent = true
 			n.Servers, n.NotLive, n.SilentRacks = servers, servers, 1
-			if ok {
+			if ok && why == "" {
 				n.EstimatedWatts = stored.Watts + stored.EstimatedWatts
 			}
 		}
@@ -53,4 +66,18 @@ func (e *Engine) ComputeFromRacks(now time.Time, racks map[string]RackTotals, fr
 	}
 	e.sumUp()
 	return r
+}
+
+// unusableTotals says why stored rack totals cannot be summed (a watts
+// figure that is not a number, or negative), or "" when they can.
+func unusableTotals(t *Totals) string {
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"watts", t.Watts}, {"estimated_watts", t.EstimatedWatts}} {
+		if !bmc.Finite(f.v) || f.v < 0 {
+			return fmt.Sprintf("stored %s %g is not a rack's power", f.name, f.v)
+		}
+	}
+	return ""
 }

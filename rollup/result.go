@@ -47,6 +47,10 @@ type ServerResult struct {
 	// EstimatedWatts is a stale server's last good reading: an estimate,
 	// never summed into Watts.
 	EstimatedWatts float64 `json:"estimated_watts,omitempty"`
+	// PowerSetAside says why a server that has been read has no power in
+	// Watts or EstimatedWatts: its readings were set aside (with their
+	// reasons), or what it read is not a plausible server's power.
+	PowerSetAside string `json:"power_set_aside,omitempty"`
 	// Redundancy is the live server's PSU redundancy verdict (unknown
 	// when not live), RedundancyReason what made it so.
 	Redundancy       power.Redundancy `json:"psu_redundancy"`
@@ -116,6 +120,10 @@ type Node struct {
 	// window; DataTime is when they were computed (rollups from rack totals).
 	Silent   bool      `json:"silent,omitempty"`
 	DataTime time.Time `json:"data_time,omitzero"`
+	// SetAside says why a rack's stored totals were not used although
+	// fresh (a watts figure that is not a number): its servers count as
+	// not live, and nothing of it is summed.
+	SetAside string `json:"set_aside,omitempty"`
 	Totals
 }
 
@@ -164,7 +172,7 @@ func lookup[K comparable](nodes []Node, idx map[K]int, key K) (*Node, bool) {
 }
 
 func (n *Node) reset() {
-	n.Silent, n.DataTime = false, time.Time{}
+	n.Silent, n.DataTime, n.SetAside = false, time.Time{}, ""
 	n.Totals = Totals{}
 }
 
@@ -199,6 +207,9 @@ func (n *Node) addServer(s *ServerResult) {
 func (n *Node) setBudget(budget float64) {
 	t := &n.Totals
 	t.Racks = 1
+	if !bmc.Finite(budget) || budget < 0 {
+		budget = 0 // not a budget: the rack has none
+	}
 	t.BudgetWatts = budget
 	if budget <= 0 {
 		t.UnbudgetedRacks = 1
