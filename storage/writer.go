@@ -50,6 +50,9 @@ type Writer struct {
 	encBuf   bytes.Buffer
 	attempts int
 	retryAt  time.Time
+	// spoolErr is why the spool last refused a batch (its points lost);
+	// Close returns what its final flush met.
+	spoolErr error
 }
 
 // Stats is a point-in-time view of the Writer's counters.
@@ -248,6 +251,8 @@ func (w *Writer) Run(ctx context.Context) error {
 
 // Close stops Run, then writes what is queued (the spool first) as far as
 // ctx allows, spools the rest, and releases the spool and the client.
+// Points left in the spool are not an error (the next start sends them);
+// points the spool could not take, and so lost, are.
 func (w *Writer) Close(ctx context.Context) error {
 	w.mu.Lock()
 	if w.closed {
@@ -263,6 +268,7 @@ func (w *Writer) Close(ctx context.Context) error {
 	w.loop.Lock()
 	defer w.loop.Unlock()
 	w.retryAt = time.Time{} // one more try, whatever the backoff said
+	w.spoolErr = nil
 	w.step(ctx, true)
 	if !w.sp.empty() {
 		pts, b, _ := w.sp.stats()
@@ -271,6 +277,9 @@ func (w *Writer) Close(ctx context.Context) error {
 	}
 	w.sp.close()
 	w.client.Close()
+	if w.spoolErr != nil {
+		return fmt.Errorf("storage: points lost at close, the spool in %s could not take them: %w", w.cfg.SpoolDir, w.spoolErr)
+	}
 	return nil
 }
 
@@ -384,6 +393,7 @@ func (w *Writer) spool(lines []string) {
 			"spool_max_bytes", w.cfg.SpoolMaxBytes, "segment", d.seq, "dropped_points", d.lines, "dropped_bytes", d.bytes)
 	}
 	if err != nil {
+		w.spoolErr = err
 		w.m.writeErrors.WithLabelValues(errKindSpool).Inc()
 		w.m.spoolDropped.Add(float64(len(lines)))
 		w.mu.Lock()
