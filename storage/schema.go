@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -53,9 +52,11 @@ func addTag(p *write.Point, k, v string) {
 	}
 }
 
-// addFloat adds a float field when v is present and finite: missing is not zero.
+// addFloat adds a float field when v is present: missing is not zero. A
+// value that is not a number (NaN, ±Inf) is left to the Writer, which
+// leaves it out of the point, never written, and counts and logs it.
 func addFloat(p *write.Point, k string, v *float64) {
-	if v != nil && !math.IsNaN(*v) && !math.IsInf(*v, 0) {
+	if v != nil {
 		p.AddField(k, *v)
 	}
 }

@@ -31,6 +31,8 @@ type Writer struct {
 	client influxdb2.Client
 	api    api.WriteAPIBlocking
 	m      *metrics
+	// finite leaves fields that are not numbers out of every point.
+	finite *finiteGuard
 
 	mu        sync.Mutex
 	queue     []*write.Point
@@ -111,6 +113,7 @@ func NewWriter(cfg Config, opts ...Option) (*Writer, error) {
 		sp:   sp,
 		kick: make(chan struct{}, 1),
 	}
+	w.finite = newFiniteGuard(w.log)
 	w.client = newClient(cfg)
 	w.api = w.client.WriteAPIBlocking(cfg.Org, cfg.Bucket)
 	w.enc = lp.NewEncoder(&w.encBuf)
@@ -123,7 +126,7 @@ func NewWriter(cfg Config, opts ...Option) (*Writer, error) {
 	})
 	w.updateSpoolStats()
 	if o.reg != nil {
-		for _, c := range w.m.collectors() {
+		for _, c := range w.Collectors() {
 			if err := o.reg.Register(c); err != nil {
 				sp.close()
 				w.client.Close()
@@ -150,7 +153,9 @@ func newClient(cfg Config) influxdb2.Client {
 
 // Collectors returns the Writer's Prometheus collectors (for a caller that
 // did not pass WithRegisterer).
-func (w *Writer) Collectors() []prometheus.Collector { return w.m.collectors() }
+func (w *Writer) Collectors() []prometheus.Collector {
+	return append(w.m.collectors(), w.finite.collectors()...)
+}
 
 // Stats returns the Writer's counters.
 func (w *Writer) Stats() Stats {
@@ -314,6 +319,9 @@ func (w *Writer) take(all bool) []string {
 
 	lines := make([]string, 0, len(pts))
 	for _, p := range pts {
+		if p = w.finite.point(p); p == nil {
+			continue // nothing left that is a number
+		}
 		w.encBuf.Reset()
 		if _, err := w.enc.Encode(p); err != nil {
 			w.m.writeErrors.WithLabelValues(errKindEncode).Inc()
