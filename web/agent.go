@@ -107,6 +107,9 @@ func (a *AgentReceiver) receive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rep.Server = server
+	if n := setAsideImplausibleHost(&rep); n > 0 {
+		a.noteImplausible(server, n, rep.Problems)
+	}
 	ar, err := a.fleet.ObserveAgent(server, &rep, time.Now())
 	if err != nil {
 		a.reject(w, server, "unknown_server", http.StatusNotFound, err.Error())
