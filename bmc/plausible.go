@@ -17,11 +17,15 @@ import (
 // downstream sums, stores or judges it. docs/snapshot.md lists the table.
 const (
 	// MinCelsius and MaxCelsius bound every temperature (sensors, CPU
-	// temperature_c, thresholds): -60 °C is below the coldest outdoor
-	// edge enclosure (components are rated down to -40 °C) and 200 °C
-	// above anything silicon, a VRM or a supply survives (thermal trips
-	// sit at 100-150 °C). IPMI's placeholders (-128, 255) fall outside.
-	MinCelsius = -60.0
+	// temperature_c, thresholds). 200 °C is above anything silicon, a VRM
+	// or a supply survives (thermal trips sit at 100-150 °C); IPMI's 255
+	// placeholder falls outside. The floor is not the coldest inlet
+	// (-40 °C) but the deepest thermal margin: BMCs publish margins as
+	// temperatures (Intel's "P1 Therm Margin" reads -71 °C: 71 °C below
+	// the throttle point), which reach about -165 °C for a part at
+	// -40 °C under a 125 °C throttle point; -200 °C leaves room, and what
+	// lies below it (absolute zero is -273.15 °C) is no reading.
+	MinCelsius = -200.0
 	MaxCelsius = 200.0
 	// MaxRPM bounds fan speeds: the fastest server fans (40 mm, 1U) turn
 	// under 30 000 RPM.

@@ -17,7 +17,7 @@ func TestUnitBoundsBothSides(t *testing.T) {
 		unit     string
 		min, max float64
 	}{
-		{UnitCelsius, -60, 200},
+		{UnitCelsius, -200, 200},
 		{UnitRPM, 0, 50_000},
 		{UnitPercent, 0, 100},
 		{UnitVolt, -600, 600},
@@ -123,7 +123,7 @@ func TestSetAsideImplausible(t *testing.T) {
 	// Sensors: the value set aside is absent with its reason; a sensor the
 	// BMC called OK is no longer OK; one it called Critical stays so.
 	cpu := sensorNamed(s, "CPU1 Temp")
-	if cpu.Value != nil || cpu.Health != HealthUnknown || !hasSuspect(cpu.Suspect, "value -300 Cel below the plausible minimum -60 Cel") {
+	if cpu.Value != nil || cpu.Health != HealthUnknown || !hasSuspect(cpu.Suspect, "value -300 Cel below the plausible minimum -200 Cel") {
 		t.Errorf("CPU1 Temp = value %v, health %q, suspect %q; want no value, unknown health, the reason", cpu.Value, cpu.Health, cpu.Suspect)
 	}
 	if cpu.Thresholds.UpperCritical != nil || cpu.Thresholds.UpperWarning == nil || *cpu.Thresholds.UpperWarning != 85 ||
@@ -214,7 +214,7 @@ func TestSetAsideImplausible(t *testing.T) {
 			cpuQuirk = &s.Poll.Quirks[i]
 		}
 	}
-	if cpuQuirk == nil || cpuQuirk.Part != PartSensors || cpuQuirk.Seen != "-300 Cel" || cpuQuirk.Action != "set aside: -300 Cel below the plausible minimum -60 Cel" {
+	if cpuQuirk == nil || cpuQuirk.Part != PartSensors || cpuQuirk.Seen != "-300 Cel" || cpuQuirk.Action != "set aside: -300 Cel below the plausible minimum -200 Cel" {
 		t.Errorf("CPU1 Temp quirk = %+v", cpuQuirk)
 	}
 
@@ -231,7 +231,10 @@ func TestSetAsideImplausible(t *testing.T) {
 func TestSetAsideImplausibleKeepsPlausible(t *testing.T) {
 	s := NewSnapshot("srv", "r1", ProtocolIPMI, time.Unix(1700000000, 0))
 	s.Sensors = []Sensor{{Kind: KindTemperature, Name: "CPU", Unit: UnitCelsius, Value: ptr(-40.0), Health: HealthOK,
-		Thresholds: Thresholds{LowerCritical: ptr(-60.0), UpperCritical: ptr(200.0)}}}
+		Thresholds: Thresholds{LowerCritical: ptr(-60.0), UpperCritical: ptr(200.0)}},
+		// A thermal margin (how far below its throttle point a part runs),
+		// as Intel BMCs publish it: a temperature of -71 °C.
+		{Kind: KindTemperature, Name: "P1 Therm Margin", Unit: UnitCelsius, Value: ptr(-71.0), Health: HealthOK}}
 	s.Power = []PowerReading{{Source: PowerFromDCMI, Watts: 0}}
 	s.PSUs = []PSU{{Bay: "1", InputWatts: ptr(1000.0), OutputWatts: ptr(1000.0), CapacityWatts: ptr(800.0), InputVolts: ptr(-48.0)}}
 	before, _ := json.Marshal(s)

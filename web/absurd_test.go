@@ -131,7 +131,7 @@ func TestAgentReportAbsurdReadingsSetAside(t *testing.T) {
 	}
 	all := strings.Join(reasons, "\n")
 	for _, want := range []string{
-		"hwmon: /sys/class/hwmon/hwmon1/temp1_input: sensor coretemp Package id 0 value -300 Cel below the plausible minimum -60 Cel: set aside as implausible",
+		"hwmon: /sys/class/hwmon/hwmon1/temp1_input: sensor coretemp Package id 0 value -300 Cel below the plausible minimum -200 Cel: set aside as implausible",
 		"sensor coretemp Core 0 crit 1e+308 Cel above the plausible maximum 200 Cel",
 		"smart: /dev/sda: drive temperature_c 500 Cel above the plausible maximum 200 Cel",
 		"edac: A1: DIMM correctable_errors -3 is negative",

@@ -146,11 +146,18 @@ func runProbe(ctx context.Context, ep bmc.Endpoint, o probeOptions, log *slog.Lo
 		return &exitError{code: 1, msg: fmt.Sprintf("probe %s (%s): %s: %v", ep.Server, ep.Address, bmc.KindOf(pollErr), pollErr)}
 	}
 	snap.Server = ep.Server
+	// What serve would set aside as implausible, probe sets aside too, and
+	// shows with the reasons (under QUIRKS, and SET ASIDE in the table).
+	bmc.SetAsideImplausible(snap)
 	chosen := newProbePower(snap, time.Now())
 	if o.json {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(probeJSON{Snapshot: snap, Power: chosen}); err != nil {
+		// Encoded whole before anything is printed: an error is the exit
+		// status with the reason, never half a document.
+		b, err := json.MarshalIndent(probeJSON{Snapshot: snap, Power: chosen}, "", "  ")
+		if err != nil {
+			return &exitError{code: 1, msg: fmt.Sprintf("probe %s: the snapshot cannot be printed as JSON: %v", ep.Server, err)}
+		}
+		if _, err := stdout.Write(append(b, '\n')); err != nil {
 			return err
 		}
 	} else {

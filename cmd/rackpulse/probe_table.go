@@ -98,6 +98,12 @@ func writeProbeTable(w io.Writer, ep bmc.Endpoint, s *bmc.Snapshot, chosen probe
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", at, orDash(string(x.Severity)), orDash(x.Component), orDash(x.Subject), x.Message)
 		}
 	})
+	aside := setAsideRows(s)
+	section(w, "SET ASIDE", len(aside), "WHAT\tREASON", func(tw io.Writer) {
+		for _, row := range aside {
+			fmt.Fprintf(tw, "%s\t%s\n", row[0], row[1])
+		}
+	})
 	section(w, "QUIRKS", len(s.Poll.Quirks), "PART\tRESOURCE\tPROPERTY\tSEEN\tDONE", func(tw io.Writer) {
 		for _, x := range s.Poll.Quirks {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", x.Part, x.Resource, orDash(x.Property), x.Seen, x.Action)
@@ -108,6 +114,31 @@ func writeProbeTable(w io.Writer, ep bmc.Endpoint, s *bmc.Snapshot, chosen probe
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", x.Part, x.Kind, orDash(x.Resource), x.Message)
 		}
 	})
+}
+
+// setAsideRows lists the values set aside as implausible (the sensors',
+// CPUs', DIMMs' and drives' Suspect; PSUs show theirs under NOTES and
+// power readings under SUSPECT): what, and why.
+func setAsideRows(s *bmc.Snapshot) [][2]string {
+	var rows [][2]string
+	add := func(what string, reasons []string) {
+		for _, r := range reasons {
+			rows = append(rows, [2]string{what, r})
+		}
+	}
+	for _, x := range s.Sensors {
+		add("sensor "+x.Name, x.Suspect)
+	}
+	for _, x := range s.CPUs {
+		add("CPU "+x.Socket, x.Suspect)
+	}
+	for _, x := range s.DIMMs {
+		add("DIMM "+x.Slot, x.Suspect)
+	}
+	for _, x := range s.Drives {
+		add("drive "+x.Bay, x.Suspect)
+	}
+	return rows
 }
 
 func section(w io.Writer, title string, n int, header string, rows func(io.Writer)) {
