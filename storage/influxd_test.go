@@ -62,11 +62,12 @@ func needInflux(t testing.TB) *influxtest.Server {
 	return testInflux
 }
 
-// waitFor polls cond until it holds; it fails the test after a minute
-// (a liveness bound, not a performance assertion).
+// waitFor polls cond until it holds; it fails the test after two minutes
+// (a liveness bound far above what any test here needs, not a performance
+// assertion).
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(2 * time.Minute)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

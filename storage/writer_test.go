@@ -1,17 +1,20 @@
 package storage
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"fmt"
-	"github.com/rackpulse/rackpulse/storage/influxtest"
 	"io"
+	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/rackpulse/rackpulse/bmc"
+	"github.com/rackpulse/rackpulse/storage/influxtest"
 )
 
 func testLogger(t testing.TB) *slog.Logger {
@@ -54,7 +58,9 @@ func startWriter(t testing.TB, w *Writer) {
 	t.Cleanup(func() {
 		cancel()
 		<-done
-		_ = w.Close(context.Background())
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_ = w.Close(ctx)
 	})
 }
 
@@ -199,64 +205,183 @@ func TestSnapshotPointsReadBack(t *testing.T) {
 	}
 }
 
-// TestOutageNoLoss stops influxd while a producer writes a numbered series,
-// restarts it, and checks every point is stored exactly once.
+// TestOutageNoLoss writes a numbered series through a recording proxy in
+// front of influxd, stops influxd, keeps writing into the spool (several
+// segments), restarts it and writes on while the spool is replayed. Every
+// point must be accepted by InfluxDB exactly once and in the order it was
+// written: InfluxDB itself cannot show a duplicate (a point with the same
+// series and time overwrites the first) nor the order (it sorts by time), so
+// the test counts the lines the proxy forwarded and influxd accepted, and
+// the Writer's own counts, besides reading the series back.
 func TestOutageNoLoss(t *testing.T) {
 	d := needInflux(t)
 	db := d.CreateDB(t)
-	w, err := NewWriter(testConfig(t, d.URL(), db), WithLogger(testLogger(t)))
+	rec := newRecordingProxy(t, d.URL())
+	cfg := testConfig(t, rec.URL, db)
+	cfg.SegmentMaxBytes = 8 << 10 // about 150 lines a segment: the outage spans several
+	// A request that times out may have been stored and is sent again: the
+	// limit is far above how long influxd takes, so that a slow machine is
+	// not taken for a duplicate.
+	cfg.WriteTimeout = time.Minute
+	w, err := NewWriter(cfg, WithLogger(testLogger(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	startWriter(t, w)
 
-	var next atomic.Int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for {
-			select {
-			case <-stop:
-				return
-			default:
+	next := 0
+	produce := func(n int) { // n points, in batches of 50 as a poller would
+		for n > 0 {
+			k := min(n, 50)
+			batch := make([]*write.Point, 0, k)
+			for range k {
+				batch = append(batch, seqPoint(next))
+				next++
 			}
-			i := int(next.Load())
-			batch := make([]*write.Point, 0, 50)
-			for j := range 50 {
-				batch = append(batch, seqPoint(i+j))
-			}
-			next.Add(50)
 			w.Write(batch...)
-			time.Sleep(2 * time.Millisecond)
+			n -= k
 		}
-	})
-	waitFor(t, "some points written", func() bool { return w.Stats().Written > 1000 })
+	}
+
+	produce(500)
+	waitFor(t, "the first points written", func() bool { return w.Stats().Written == 500 })
+
 	d.Stop()
-	waitFor(t, "points spooled during the outage", func() bool { return w.Stats().SpoolPoints > 2000 })
+	produce(1000)
+	waitFor(t, "the points written during the outage spooled", func() bool {
+		s := w.Stats()
+		return s.Queued == 0 && s.SpoolPoints == 1000
+	})
+	if s := w.Stats(); s.SpoolSegments < 3 || s.Written != 500 {
+		t.Fatalf("during the outage: %+v; want 1000 points spooled in several segments, none written", s)
+	}
+	if rec.failed() == 0 {
+		t.Fatal("no write failed during the outage")
+	}
+
 	if err := d.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "writes after the restart", func() bool {
+	// Write on while the spool is replayed: each batch after the Writer has
+	// made progress, so new points arrive between replayed batches.
+	for range 10 {
+		before := w.Stats().Written
+		produce(100)
+		waitFor(t, "progress after the restart", func() bool { return w.Stats().Written > before })
+	}
+	n := next
+	waitFor(t, "every point written after the restart", func() bool {
 		s := w.Stats()
-		return s.SpoolPoints == 0 && s.Written > int64(next.Load()/2)
+		return s.Written >= int64(n) && s.SpoolPoints == 0 && s.Queued == 0
 	})
-	close(stop)
-	wg.Wait()
 	closeWriter(t, w)
+
 	st := w.Stats()
-	if st.SpoolPoints != 0 || st.QueueDropped != 0 || st.SpoolDropped != 0 || st.Rejected != 0 {
-		t.Fatalf("stats after close: %+v", st)
+	if st.Written != int64(n) || st.SpoolPoints != 0 || st.QueueDropped != 0 || st.SpoolDropped != 0 || st.Rejected != 0 {
+		t.Fatalf("stats after close: %+v; want Written == %d and nothing spooled, dropped or rejected", st, n)
 	}
-	n := int(next.Load())
-	got := readSeq(t, d, db)
-	if len(got) != n {
-		t.Errorf("stored %d points, wrote %d", len(got), n)
+	accepted := rec.accepted()
+	if len(accepted) != n {
+		t.Errorf("influxd accepted %d lines through the proxy, want %d", len(accepted), n)
 	}
-	for i, v := range got {
+	for i, v := range accepted {
 		if v != i {
-			t.Fatalf("point %d has seq %d: missing or duplicated points", i, v)
+			t.Fatalf("accepted line %d has seq %d (%v...): a point sent twice, lost or out of order", i, v, accepted[max(0, i-3):min(len(accepted), i+3)])
 		}
 	}
+	got := readSeq(t, d, db)
+	if !slices.Equal(got, seqRange(0, n)) {
+		t.Errorf("stored %d points %v..., want 0..%d", len(got), head(got), n-1)
+	}
+}
+
+// recordingProxy forwards requests to influxd and records the seq of every
+// line in each write influxd accepted (2xx), in the order they came.
+type recordingProxy struct {
+	*httptest.Server
+	mu       sync.Mutex
+	seqs     []int
+	failures int
+}
+
+var seqField = regexp.MustCompile(`\bseq=(\d+)i\b`)
+
+func newRecordingProxy(t *testing.T, target string) *recordingProxy {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := &recordingProxy{}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	proxy.ErrorLog = log.New(io.Discard, "", 0) // influxd down is the point of the test
+	rp.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/v2/write" {
+			proxy.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		plain := body
+		if r.Header.Get("Content-Encoding") == "gzip" {
+			zr, err := gzip.NewReader(bytes.NewReader(body))
+			if err == nil {
+				plain, err = io.ReadAll(zr)
+			}
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		sw := &statusWriter{ResponseWriter: w}
+		proxy.ServeHTTP(sw, r)
+		rp.mu.Lock()
+		defer rp.mu.Unlock()
+		if sw.status/100 != 2 {
+			rp.failures++
+			return
+		}
+		for _, m := range seqField.FindAllSubmatch(plain, -1) {
+			v, _ := strconv.Atoi(string(m[1]))
+			rp.seqs = append(rp.seqs, v)
+		}
+	}))
+	t.Cleanup(rp.Close)
+	return rp
+}
+
+func (rp *recordingProxy) accepted() []int {
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
+	return slices.Clone(rp.seqs)
+}
+
+func (rp *recordingProxy) failed() int {
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
+	return rp.failures
+}
+
+// statusWriter remembers the status written through it.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
 }
 
 // TestSpoolReplayedOnRestart: a writer that could not reach InfluxDB leaves
