@@ -122,11 +122,18 @@ func NewAlertmanager(opts AlertmanagerOptions) (*Alertmanager, error) {
 	return am, nil
 }
 
-// Redact drops the password from a URL's userinfo, for logs.
+// Redact masks the secret of a URL's userinfo, for logs, metrics and
+// errors: the password (http://admin:xxxxx@host), or a userinfo without
+// a password, often a token (http://xxxxx@host).
 func Redact(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "[unparsable URL]"
+	}
+	if u.User != nil {
+		if _, hasPassword := u.User.Password(); !hasPassword {
+			u.User = url.User("xxxxx")
+		}
 	}
 	return u.Redacted()
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/rackpulse/rackpulse/agent"
-	"github.com/rackpulse/rackpulse/alert"
 	"github.com/rackpulse/rackpulse/bmc"
 )
 
@@ -149,5 +148,3 @@ func deref64(p *int64) int64 {
 	}
 	return *p
 }
-
-func redactURL(raw string) string { return alert.Redact(raw) }

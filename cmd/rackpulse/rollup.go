@@ -18,6 +18,7 @@ import (
 
 	"github.com/rackpulse/rackpulse/alert"
 	"github.com/rackpulse/rackpulse/fleet"
+	"github.com/rackpulse/rackpulse/inventory"
 	"github.com/rackpulse/rackpulse/rollup"
 	"github.com/rackpulse/rackpulse/storage"
 	"github.com/rackpulse/rackpulse/web"
@@ -50,6 +51,7 @@ estimate, never summed as live.`,
 				alerts:        alerts,
 				listen:        v.GetString("listen"),
 				webAuthFile:   v.GetString("web-auth-file"),
+				http:          readHTTPLimits(v),
 			}
 			return runSiteRollup(cmd.Context(), cfg, newLogger(v, cmd.ErrOrStderr()))
 		},
@@ -64,6 +66,7 @@ estimate, never summed as live.`,
 	f.String("web-auth-file", "", "protect the dashboard and /api with the users and bearer tokens in this file (see serve); RACKPULSE_WEB_AUTH_FILE")
 	addStorageFlags(cmd)
 	addAlertFlags(cmd)
+	addHTTPFlags(cmd)
 	return cmd
 }
 
@@ -76,9 +79,30 @@ type siteRollupConfig struct {
 	stateDir            string
 	alerts              alertConfig
 	listen, webAuthFile string
+	http                httpLimits
+	// runHook, when set, wraps each component's run (tests make one fail).
+	runHook func(name string, run func(context.Context) error) func(context.Context) error
 }
 
-func runSiteRollup(ctx context.Context, cfg siteRollupConfig, log *slog.Logger) error {
+// wrapRun returns run, wrapped by the test hook when one is set.
+func (c siteRollupConfig) wrapRun(name string, run func(context.Context) error) func(context.Context) error {
+	if c.runHook == nil {
+		return run
+	}
+	return c.runHook(name, run)
+}
+
+// runSiteRollup runs the site role until ctx is done (or once, with
+// --once). Its components start in this order and stop in reverse: the
+// dashboard's listener (bound first), the storage reader and writer, the
+// alert engine (its state saved at stop), the Alertmanager sender, the
+// rollup loop, and the dashboard's HTTP server. A component that returns
+// or panics takes the role down with an error naming it; under --once the
+// loop's end is the role's end.
+func runSiteRollup(ctx context.Context, cfg siteRollupConfig, log *slog.Logger) (err error) {
+	secretURLs := append([]string{cfg.storage.URL, cfg.alerts.externalURL}, cfg.alerts.alertmanagers...)
+	defer func() { err = redactErr(err, secretURLs...) }()
+
 	if !cfg.storage.Enabled() {
 		return fmt.Errorf("rollup reads the rack pollers' totals from InfluxDB: set --influx-url (RACKPULSE_INFLUX_URL)")
 	}
@@ -86,64 +110,90 @@ func runSiteRollup(ctx context.Context, cfg siteRollupConfig, log *slog.Logger) 
 	if err != nil {
 		return err
 	}
+	serveHTTP := cfg.listen != "" && !cfg.once
+	var auth *web.Auth
+	if serveHTTP && cfg.webAuthFile != "" {
+		if auth, err = web.LoadAuth(cfg.webAuthFile); err != nil {
+			return err
+		}
+	}
 	engine := rollup.NewEngine(inv, rollup.Options{Interval: cfg.interval, Freshness: cfg.freshness})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	life := newLifecycle(log)
+	var ln net.Listener
+	if serveHTTP {
+		if ln, err = net.Listen("tcp", cfg.listen); err != nil {
+			return fmt.Errorf("listen %s: %w", cfg.listen, err)
+		}
+		life.add(component{name: "http listener", stop: func(context.Context) error {
+			if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("closing %s: %w", cfg.listen, err)
+			}
+			return nil
+		}})
+	}
 	reader, err := storage.NewReader(cfg.storage)
 	if err != nil {
-		return fmt.Errorf("influx: %w", err)
+		return life.abort(fmt.Errorf("influx %s: %w", redactURL(cfg.storage.URL), err))
 	}
-	defer reader.Close()
+	life.add(component{name: "storage reader", stop: func(context.Context) error { reader.Close(); return nil }})
 	writer, err := storage.NewWriter(cfg.storage, storage.WithLogger(log))
 	if err != nil {
-		return fmt.Errorf("influx: %w", err)
+		return life.abort(fmt.Errorf("influx %s: %w", redactURL(cfg.storage.URL), err))
 	}
+	life.add(component{name: "storage writer", run: cfg.wrapRun("storage writer", writer.Run), stop: writer.Close})
 	// The site role evaluates the rack rules (RackOverBudget,
 	// FeedFailoverUnsafe) of every rack it rolls up, from the stored rack
 	// totals and feeds.
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	externalURL := cfg.alerts.externalURL
-	if externalURL == "" && cfg.listen != "" {
-		externalURL = "http://" + cfg.listen
+	externalURL := withoutUserinfo(cfg.alerts.externalURL)
+	if externalURL == "" && ln != nil {
+		externalURL = "http://" + ln.Addr().String()
 	}
 	alerts, am, err := newAlertEngine(cfg.alerts, cfg.stateDir, externalURL, cfg.interval, writer, reg, log)
 	if err != nil {
-		return err
+		return life.abort(err)
 	}
 	alerts.SetInventory(inv, nil, cfg.interval)
-	site := fleet.NewSiteState(cfg.interval)
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	if cfg.listen != "" && !cfg.once {
-		stopHTTP, err := serveSiteDashboard(cfg, site, alerts, reader, reg, log)
-		if err != nil {
-			return err
-		}
-		defer stopHTTP()
-	}
-	writerDone := make(chan error, 1)
-	go func() { writerDone <- writer.Run(runCtx) }()
-	amDone := make(chan struct{})
-	go func() {
-		defer close(amDone)
-		if am != nil {
-			am.Run(runCtx)
-		}
-	}()
-	defer func() {
-		stop()
-		<-amDone
+	life.add(component{name: "alert engine", stop: func(context.Context) error {
 		if err := alerts.Close(); err != nil {
-			log.Warn("alert state not saved", "err", err)
+			return fmt.Errorf("alert state not saved: %w", err)
 		}
-		<-writerDone
-		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if err := writer.Close(closeCtx); err != nil {
-			log.Warn("storage: points not written are kept in the spool", "err", err)
+		return nil
+	}})
+	if am != nil {
+		life.add(component{name: "alertmanager sender", run: cfg.wrapRun("alertmanager sender", func(ctx context.Context) error { am.Run(ctx); return nil })})
+	}
+	site := fleet.NewSiteState(cfg.interval)
+	loop := func(ctx context.Context) error {
+		return siteRollupLoop(ctx, cfg, inv, engine, reader, writer, alerts, site, log)
+	}
+	life.add(component{name: "rollup loop", run: cfg.wrapRun("rollup loop", loop), final: cfg.once})
+	if serveHTTP {
+		srv, err := siteDashboard(cfg, ln, auth, site, alerts, reader, reg, log)
+		if err != nil {
+			return life.abort(err)
 		}
-	}()
+		web := httpComponent("http server", srv.server, srv.listener)
+		web.run = cfg.wrapRun("http server", web.run)
+		web.stop = nil // the listener's own component closes it
+		life.add(web)
+	}
 
-	log.Info("site rollup", "site", inv.Site, "racks", len(inv.Racks()), "interval", cfg.interval, "freshness", cfg.freshness)
+	log.Info("site rollup", "site", inv.Site, "racks", len(inv.Racks()), "interval", cfg.interval, "freshness", cfg.freshness,
+		"influx", redactURL(cfg.storage.URL))
+	return life.run(ctx, func() {
+		if ln != nil {
+			log.Info("site dashboard", "url", "http://"+ln.Addr().String()+"/")
+		}
+	})
+}
+
+// siteRollupLoop rolls the stored rack totals up every interval until ctx
+// is done (once, with --once: then it returns the cycle's error).
+func siteRollupLoop(ctx context.Context, cfg siteRollupConfig, inv *inventory.Inventory, engine *rollup.Engine, reader *storage.Reader,
+	writer *storage.Writer, alerts *alert.Engine, site *fleet.SiteState, log *slog.Logger) error {
 	tick := time.NewTicker(cfg.interval)
 	defer tick.Stop()
 	for {
@@ -152,6 +202,7 @@ func runSiteRollup(ctx context.Context, cfg siteRollupConfig, log *slog.Logger) 
 		// totals are its estimate; ComputeFromRacks marks it silent.
 		points, err := reader.LatestRacks(ctx, inv.Site, max(cfg.lookback, cfg.freshness))
 		if err != nil {
+			err = redactErr(err, cfg.storage.URL)
 			log.Error("reading rack totals", "err", err)
 		} else {
 			totals := fleet.RackTotals(points)
@@ -161,7 +212,7 @@ func runSiteRollup(ctx context.Context, cfg siteRollupConfig, log *slog.Logger) 
 			// feed alerts are held.
 			feeds, ferr := reader.LatestFeeds(ctx, inv.Site, cfg.freshness)
 			if ferr != nil {
-				log.Error("reading rack feeds", "err", ferr)
+				log.Error("reading rack feeds", "err", redactErr(ferr, cfg.storage.URL))
 			}
 			racks := fleet.RackFeeds(inv, feeds, totals)
 			alerts.EvaluateRacks(now, res, racks)
@@ -180,13 +231,16 @@ func runSiteRollup(ctx context.Context, cfg siteRollupConfig, log *slog.Logger) 
 	}
 }
 
-// serveSiteDashboard serves the site role's dashboard, /api/alerts,
-// /metrics and /healthz on cfg.listen until the returned stop is called.
-func serveSiteDashboard(cfg siteRollupConfig, site *fleet.SiteState, alerts *alert.Engine, reader *storage.Reader, reg *prometheus.Registry, log *slog.Logger) (func(), error) {
-	ln, err := net.Listen("tcp", cfg.listen)
-	if err != nil {
-		return nil, fmt.Errorf("listen %s: %w", cfg.listen, err)
-	}
+// siteHTTP is the site dashboard's server and the listener bounding it.
+type siteHTTP struct {
+	server   *http.Server
+	listener net.Listener
+}
+
+// siteDashboard builds the site role's server on ln: the dashboard,
+// /api/alerts, /metrics and /healthz.
+func siteDashboard(cfg siteRollupConfig, ln net.Listener, auth *web.Auth, site *fleet.SiteState, alerts *alert.Engine, reader *storage.Reader,
+	reg *prometheus.Registry, log *slog.Logger) (siteHTTP, error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -197,29 +251,13 @@ func serveSiteDashboard(cfg siteRollupConfig, site *fleet.SiteState, alerts *ale
 	ui, err := web.NewUI(web.UIOptions{Live: site, Alerts: alerts, History: fleet.StoredHistory{Reader: reader},
 		InventoryPath: cfg.inventoryPath, Role: "site rollup", Logger: log})
 	if err != nil {
-		ln.Close()
-		return nil, err
+		return siteHTTP{}, err
 	}
 	ui.Register(mux)
 	var handler http.Handler = mux
-	if cfg.webAuthFile != "" {
-		auth, err := web.LoadAuth(cfg.webAuthFile)
-		if err != nil {
-			ln.Close()
-			return nil, err
-		}
+	if auth != nil {
 		handler = auth.Protect(mux, "/metrics", "/healthz")
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	log.Info("site dashboard", "url", "http://"+ln.Addr().String()+"/")
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Warn("site dashboard", "err", err)
-		}
-	}, nil
+	srv, bounded := newHTTPServer(ln, handler, cfg.http, reg, log)
+	return siteHTTP{server: srv, listener: bounded}, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -15,7 +14,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -57,6 +55,7 @@ running inventory kept.`,
 				webAuthFile:   v.GetString("web-auth-file"),
 				storage:       storageConfig(cmd, v),
 				alerts:        alerts,
+				http:          readHTTPLimits(v),
 			}
 			return runServe(cmd.Context(), cfg, newLogger(v, cmd.ErrOrStderr()), nil)
 		},
@@ -70,6 +69,7 @@ running inventory kept.`,
 	f.String("web-auth-file", "", "protect the dashboard and /api with the users (user:bcrypt-hash) and bearer tokens (bearer:bcrypt-hash) in this file; /metrics and /healthz stay open; RACKPULSE_WEB_AUTH_FILE")
 	addStorageFlags(cmd)
 	addAlertFlags(cmd)
+	addHTTPFlags(cmd)
 	f.String("state-dir", "var/state", "directory for small state files kept across restarts (log positions, alert state); RACKPULSE_STATE_DIR")
 	return cmd
 }
@@ -85,6 +85,19 @@ type serveConfig struct {
 	webAuthFile   string
 	storage       storage.Config
 	alerts        alertConfig
+	http          httpLimits
+	// listener, when set, is served instead of binding listen (tests).
+	listener net.Listener
+	// runHook, when set, wraps each component's run (tests make one fail).
+	runHook func(name string, run func(context.Context) error) func(context.Context) error
+}
+
+// wrapRun returns run, wrapped by the test hook when one is set.
+func (c serveConfig) wrapRun(name string, run func(context.Context) error) func(context.Context) error {
+	if c.runHook == nil {
+		return run
+	}
+	return c.runHook(name, run)
 }
 
 func splitList(s string) []string {
@@ -97,9 +110,21 @@ func splitList(s string) []string {
 	return out
 }
 
-// runServe runs the poller until ctx is done. ready, when set, receives the
-// bound listen address once the HTTP server is up (for tests).
-func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- string) error {
+// runServe runs the poller until ctx is done or one of its components
+// dies. ready, when set, receives the bound listen address once every
+// component has started (for tests).
+//
+// The components start in this order and stop in reverse: the HTTP
+// listener (bound first, so that a port in use fails the start before
+// anything else is opened), the storage writer and reader, the alert
+// engine (its state saved at stop), the Alertmanager sender, the fleet,
+// the scheduler (every BMC session logged out at stop), the inventory
+// watcher, and the HTTP server. A component that returns or panics takes
+// the daemon down with an error naming it (see docs/architecture.md).
+func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- string) (err error) {
+	secretURLs := append([]string{cfg.storage.URL, cfg.alerts.externalURL}, cfg.alerts.alertmanagers...)
+	defer func() { err = redactErr(err, secretURLs...) }()
+
 	inv, err := loadValidInventory(cfg.inventoryPath, log)
 	if err != nil {
 		return err
@@ -107,6 +132,12 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan
 	eps, err := inv.Endpoints(cfg.racks)
 	if err != nil {
 		return fmt.Errorf("inventory %s: %w", cfg.inventoryPath, err)
+	}
+	var auth *web.Auth
+	if cfg.webAuthFile != "" {
+		if auth, err = web.LoadAuth(cfg.webAuthFile); err != nil {
+			return err
+		}
 	}
 
 	reg := prometheus.NewRegistry()
@@ -119,35 +150,61 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan
 	})
 	reg.MustRegister(reloads, targets)
 
-	ln, err := net.Listen("tcp", cfg.listen)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", cfg.listen, err)
+	life := newLifecycle(log)
+	ln := cfg.listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", cfg.listen); err != nil {
+			return fmt.Errorf("listen %s: %w", cfg.listen, err)
+		}
 	}
+	srv, boundedLn := newHTTPServer(ln, nil, cfg.http, reg, log)
+	httpServer := httpComponent("http server", srv, boundedLn)
+	life.add(component{name: "http listener", stop: httpServer.stop})
 	externalURL := cfg.alerts.externalURL
 	if externalURL == "" {
 		externalURL = "http://" + ln.Addr().String()
+	} else if stripped := withoutUserinfo(externalURL); stripped != externalURL {
+		log.Warn("--external-url carries credentials: alert links leave them out", "external_url", redactURL(externalURL))
+		externalURL = stripped
 	}
 
 	interval := fleetInterval(eps)
 	live := fleet.New(inv, fleet.NewScope(cfg.racks), interval, fleet.Options{Registerer: reg, Logger: log})
 	var store *storage.Writer
+	var history fleet.StoredHistory
 	if cfg.storage.Enabled() {
 		store, err = storage.NewWriter(cfg.storage, storage.WithLogger(log), storage.WithRegisterer(reg))
 		if err != nil {
-			ln.Close()
-			return fmt.Errorf("influx: %w", err)
+			return life.abort(fmt.Errorf("influx %s: %w", redactURL(cfg.storage.URL), err))
 		}
+		life.add(component{name: "storage writer", run: cfg.wrapRun("storage writer", store.Run), stop: store.Close})
 		live.AddSink(fleet.NewStore(store))
-		log.Info("storing to InfluxDB", "url", cfg.storage.URL, "bucket", cfg.storage.Bucket, "spool", cfg.storage.SpoolDir)
+		reader, err := storage.NewReader(cfg.storage)
+		if err != nil {
+			return life.abort(fmt.Errorf("influx %s: %w", redactURL(cfg.storage.URL), err))
+		}
+		life.add(component{name: "storage reader", stop: func(context.Context) error { reader.Close(); return nil }})
+		history = fleet.StoredHistory{Reader: reader}
+		log.Info("storing to InfluxDB", "url", redactURL(cfg.storage.URL), "bucket", cfg.storage.Bucket, "spool", cfg.storage.SpoolDir)
 	} else {
 		log.Info("no InfluxDB configured (--influx-url): readings are served but not stored")
 	}
 	alerts, am, err := newAlertEngine(cfg.alerts, cfg.stateDir, externalURL, interval, store, reg, log)
 	if err != nil {
-		ln.Close()
-		return err
+		return life.abort(err)
+	}
+	life.add(component{name: "alert engine", stop: func(context.Context) error {
+		if err := alerts.Close(); err != nil {
+			return fmt.Errorf("alert state not saved: %w", err)
+		}
+		return nil
+	}})
+	if am != nil {
+		life.add(component{name: "alertmanager sender", run: cfg.wrapRun("alertmanager sender", func(ctx context.Context) error { am.Run(ctx); return nil })})
 	}
 	live.AddSink(alerts)
+	life.add(component{name: "fleet", run: cfg.wrapRun("fleet", func(ctx context.Context) error { live.Run(ctx); return nil })})
+
 	sched := bmc.NewScheduler(bmc.SchedulerConfig{
 		NewCollector:     newCollector,
 		CollectorOptions: bmc.CollectorOptions{StateDir: cfg.stateDir},
@@ -158,7 +215,42 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan
 	})
 	added, _, _ := sched.Update(eps)
 	targets.Set(float64(added))
-	log.Info("polling", "inventory", cfg.inventoryPath, "racks", rackList(cfg.racks), "bmcs", added, "workers", cfg.workers)
+	life.add(component{name: "scheduler", run: cfg.wrapRun("scheduler", sched.Run)})
+
+	agents := web.NewAgentReceiver(live, reg, log)
+	if tokens, err := inv.AgentTokens(cfg.racks); err != nil {
+		log.Error("agent tokens not read: agent reports are refused until a reload reads them", "err", err)
+	} else {
+		agents.SetTokens(tokens)
+	}
+	reload := func() {
+		next, err := loadValidInventory(cfg.inventoryPath, log)
+		if err != nil {
+			reloads.WithLabelValues("invalid").Inc()
+			log.Error("inventory reload rejected; keeping the running inventory", "inventory", cfg.inventoryPath, "err", err)
+			return
+		}
+		nextEps, err := next.Endpoints(cfg.racks)
+		if err != nil {
+			reloads.WithLabelValues("invalid").Inc()
+			log.Error("inventory reload rejected; keeping the running inventory", "inventory", cfg.inventoryPath, "err", err)
+			return
+		}
+		reloads.WithLabelValues("ok").Inc()
+		live.SetInventory(next, fleet.NewScope(cfg.racks), fleetInterval(nextEps))
+		if tokens, err := next.AgentTokens(cfg.racks); err != nil {
+			log.Error("agent tokens not read; keeping the previous ones", "err", err)
+		} else {
+			agents.SetTokens(tokens)
+		}
+		added, changed, removed := sched.Update(nextEps)
+		targets.Set(float64(len(nextEps)))
+		log.Info("inventory reloaded", "added", added, "changed", changed, "removed", removed, "bmcs", len(nextEps))
+	}
+	life.add(component{name: "inventory watcher", run: cfg.wrapRun("inventory watcher", func(ctx context.Context) error {
+		watchInventory(ctx, cfg.inventoryPath, cfg.reloadCheck, log, reload)
+		return nil
+	})})
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
@@ -167,118 +259,43 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan
 		_ = json.NewEncoder(w).Encode(map[string]any{"status": "ok", "bmcs": len(sched.Targets()), "reporting": live.Reporting()})
 	})
 	web.NewAPI(live, alerts, log).Register(mux)
-	agents := web.NewAgentReceiver(live, reg, log)
-	if tokens, err := inv.AgentTokens(cfg.racks); err != nil {
-		log.Error("agent tokens not read: agent reports are refused until a reload reads them", "err", err)
-	} else {
-		agents.SetTokens(tokens)
-	}
 	agents.Register(mux)
 	uiOpts := web.UIOptions{Live: live, Alerts: alerts, InventoryPath: cfg.inventoryPath, Role: "poller " + rackList(cfg.racks), Logger: log}
-	if cfg.storage.Enabled() {
-		reader, err := storage.NewReader(cfg.storage)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("influx: %w", err)
-		}
-		defer reader.Close()
-		uiOpts.History = fleet.StoredHistory{Reader: reader}
+	if history.Reader != nil {
+		uiOpts.History = history
 	}
 	ui, err := web.NewUI(uiOpts)
 	if err != nil {
-		ln.Close()
-		return err
+		return life.abort(err)
 	}
 	ui.Register(mux)
 	if cfg.pprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	}
-	var handler http.Handler = mux
-	if cfg.webAuthFile != "" {
-		auth, err := web.LoadAuth(cfg.webAuthFile)
-		if err != nil {
-			ln.Close()
-			return err
-		}
-		handler = auth.Protect(mux, "/metrics", "/healthz")
+	srv.Handler = mux
+	if auth != nil {
+		srv.Handler = auth.Protect(mux, "/metrics", "/healthz")
 		log.Info("dashboard and API protected", "auth_file", cfg.webAuthFile)
 	} else if !isLoopback(ln.Addr()) {
 		log.Warn("the dashboard and API are open to the network (no --web-auth-file)", "addr", ln.Addr().String())
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
-	httpDone := make(chan error, 1)
-	go func() { httpDone <- srv.Serve(ln) }()
-	log.Info("serving", "dashboard", "http://"+ln.Addr().String()+"/", "paths", "/metrics /healthz /api/servers /api/rollup /api/power /api/events /api/alerts")
-	if ready != nil {
-		ready <- ln.Addr().String()
-	}
+	httpServer.run = cfg.wrapRun("http server", httpServer.run)
+	httpServer.stop = nil // the listener's own component closes it
+	life.add(httpServer)
 
-	runCtx, stopAll := context.WithCancel(ctx)
-	defer stopAll()
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		watchInventory(runCtx, cfg.inventoryPath, cfg.reloadCheck, log, func() {
-			next, err := loadValidInventory(cfg.inventoryPath, log)
-			if err != nil {
-				reloads.WithLabelValues("invalid").Inc()
-				log.Error("inventory reload rejected; keeping the running inventory", "inventory", cfg.inventoryPath, "err", err)
-				return
-			}
-			nextEps, err := next.Endpoints(cfg.racks)
-			if err != nil {
-				reloads.WithLabelValues("invalid").Inc()
-				log.Error("inventory reload rejected; keeping the running inventory", "inventory", cfg.inventoryPath, "err", err)
-				return
-			}
-			reloads.WithLabelValues("ok").Inc()
-			live.SetInventory(next, fleet.NewScope(cfg.racks), fleetInterval(nextEps))
-			if tokens, err := next.AgentTokens(cfg.racks); err != nil {
-				log.Error("agent tokens not read; keeping the previous ones", "err", err)
-			} else {
-				agents.SetTokens(tokens)
-			}
-			added, changed, removed := sched.Update(nextEps)
-			targets.Set(float64(len(nextEps)))
-			log.Info("inventory reloaded", "added", added, "changed", changed, "removed", removed, "bmcs", len(nextEps))
-		})
-	})
-
-	wg.Go(func() { live.Run(runCtx) })
-	if am != nil {
-		wg.Go(func() { am.Run(runCtx) })
-	}
-	if store != nil {
-		wg.Go(func() {
-			if err := store.Run(runCtx); err != nil && runCtx.Err() == nil {
-				log.Error("storage writer stopped", "err", err)
-			}
-		})
-	}
-
-	runErr := sched.Run(runCtx)
-	stopAll()
-	wg.Wait()
-	if store != nil {
-		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		if err := store.Close(closeCtx); err != nil {
-			log.Warn("storage: points not written are kept in the spool", "err", err)
+	err = life.run(ctx, func() {
+		log.Info("polling", "inventory", cfg.inventoryPath, "racks", rackList(cfg.racks), "bmcs", added, "workers", cfg.workers)
+		log.Info("serving", "dashboard", "http://"+ln.Addr().String()+"/", "paths", "/metrics /healthz /api/servers /api/rollup /api/power /api/events /api/alerts")
+		if ready != nil {
+			ready <- ln.Addr().String()
 		}
-		cancel()
-	}
-	if err := alerts.Close(); err != nil {
-		log.Warn("alert state not saved", "err", err)
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		log.Warn("http shutdown", "err", err)
-	}
-	if err := <-httpDone; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("http server: %w", err)
+	})
+	if err != nil {
+		return err
 	}
 	log.Info("stopped; every BMC session logged out")
-	return runErr
+	return nil
 }
 
 func rackList(racks []string) string {
