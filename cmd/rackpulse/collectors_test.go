@@ -11,61 +11,6 @@ import (
 	"github.com/rackpulse/rackpulse/bmc/sim"
 )
 
-// protocol auto against a host that speaks only IPMI: Redfish is refused,
-// and the collector falls back to IPMI on the same host's port 623, then
-// keeps to it.
-func TestAutoFallsBackToIPMIOnPort623(t *testing.T) {
-	probe, err := net.ListenPacket("udp", "127.0.0.1:623")
-	if err != nil {
-		t.Skipf("cannot bind UDP 127.0.0.1:623 for the simulated IPMI BMC (needs root): %v", err)
-	}
-	probe.Close()
-	fleet, err := sim.NewFleet(sim.FleetOptions{
-		Count: 1, Mix: []sim.ProfileShare{{Profile: sim.ProfileIPMI, Weight: 1}},
-		Host: "127.0.0.1", IPMIBasePort: 623, BasePort: 10000, OutDir: t.TempDir(),
-		Username: "admin", Password: "auto-password",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if err := fleet.Start(ctx); err != nil {
-		t.Skipf("port 623 taken: %v", err)
-	}
-	t.Cleanup(func() { _ = fleet.Close() })
-
-	// A TCP port with nothing listening: the Redfish attempt is refused.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-
-	ep := bmc.Endpoint{
-		Server: "auto-1", Protocol: bmc.ProtocolAuto, Address: "https://127.0.0.1:" + strconv.Itoa(closed),
-		Username: "admin", Password: bmc.Secret("auto-password"), RequestTimeout: 2 * time.Second, PollTimeout: 20 * time.Second,
-	}.WithDefaults()
-	c, err := newCollector(ep, bmc.CollectorOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(context.Background())
-	for i := range 2 {
-		snap, err := c.Poll(t.Context())
-		if err != nil {
-			t.Fatalf("poll %d: %v", i, err)
-		}
-		if snap.Protocol != bmc.ProtocolIPMI || len(snap.Sensors) == 0 {
-			t.Fatalf("poll %d: protocol %q, %d sensors; want IPMI readings", i, snap.Protocol, len(snap.Sensors))
-		}
-	}
-	if fb, ok := c.(*bmc.FallbackCollector); !ok || fb.Protocol() != bmc.ProtocolIPMI {
-		t.Errorf("auto collector settled on %v, want ipmi", c)
-	}
-}
-
 // protocol auto with an ipmi_port: the fallback speaks IPMI on that port
 // of the address's host (here a simulated IPMI BMC on a free port), and
 // keeps to it.

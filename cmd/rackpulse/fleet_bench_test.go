@@ -3,12 +3,17 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"math"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,6 +25,7 @@ import (
 
 	"github.com/rackpulse/rackpulse/alert"
 	"github.com/rackpulse/rackpulse/alert/amtest"
+	"github.com/rackpulse/rackpulse/internal/peertest"
 )
 
 // BenchmarkFleet polls a simulated fleet with the real binary, as an
@@ -59,18 +65,23 @@ func BenchmarkFleet(b *testing.B) {
 	ctx, cancel := context.WithCancel(b.Context())
 	defer cancel()
 
+	// The simulator picks free ports for its BMCs and admin API, and says
+	// where in its "simulator ready" log line.
 	simDir := filepath.Join(dir, "sim")
 	sim := exec.CommandContext(ctx, bin, "sim", "--count", strconv.Itoa(bmcs), "--mix", mix,
-		"--latency", latency, "--base-port", "21000", "--admin", "127.0.0.1:18181", "--out", simDir, "--log-level", "warn")
+		"--latency", latency, "--base-port", "0", "--ipmi-base-port", "0", "--admin", "127.0.0.1:0", "--out", simDir,
+		"--log-level", "info", "--log-format", "json")
 	sim.Env = append(os.Environ(), "RACKPULSE_SIM_PASSWORD=bench-password")
-	sim.Stderr = os.Stderr
+	simLog, err := sim.StderrPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
 	if err := sim.Start(); err != nil {
 		b.Fatal(err)
 	}
 	defer stopProcess(sim)
-	simInv := filepath.Join(simDir, "inventory.yaml")
-	waitFor(b, 2*time.Minute, func() bool { st, err := os.Stat(simInv); return err == nil && st.Size() > 0 })
-	raw, err := os.ReadFile(simInv)
+	ready := simReadyLine(b, simLog, 2*time.Minute)
+	raw, err := os.ReadFile(ready.Inventory)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -80,8 +91,7 @@ func BenchmarkFleet(b *testing.B) {
 		b.Fatal(err)
 	}
 
-	const listen = "127.0.0.1:19391"
-	args := []string{"serve", "--inventory", inv, "--listen", listen,
+	args := []string{"serve", "--inventory", inv,
 		"--workers", "512", "--state-dir", filepath.Join(dir, "state"), "--log-level", "warn"}
 	switch alerts {
 	case "on":
@@ -96,20 +106,15 @@ func BenchmarkFleet(b *testing.B) {
 	default:
 		b.Fatalf("FLEET_ALERTS=%q: want on or off", alerts)
 	}
-	serve := exec.CommandContext(ctx, bin, args...)
-	serve.Env = sim.Env
-	serve.Stderr = os.Stderr
-	if err := serve.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer stopProcess(serve)
+	serve, listen := startServeOnFreePort(b, ctx, bin, args, sim.Env)
 
-	time.Sleep(interval + 5*time.Second) // every BMC has had its first poll
+	// Every BMC has had its first poll (a poll of each is counted).
+	waitFor(b, 2*interval+2*time.Minute, func() bool { return len(scrapeFleet(b, listen).allPolls) >= bmcs })
 	failing := 0
 	if alerts == "on" {
 		for i := 0; i < bmcs; i += 100 {
 			name := fmt.Sprintf("rack-%02d-u%02d", i/20+1, i%20+1)
-			resp, err := http.Post("http://127.0.0.1:18181/bmcs/"+name+"/faults", "application/json", strings.NewReader(`{"fault":"dimm-uncorrectable"}`))
+			resp, err := http.Post(ready.Admin+"/bmcs/"+name+"/faults", "application/json", strings.NewReader(`{"fault":"dimm-uncorrectable"}`))
 			if err != nil {
 				b.Fatalf("inject: %v", err)
 			}
@@ -121,12 +126,12 @@ func BenchmarkFleet(b *testing.B) {
 	}
 	b.ResetTimer()
 	before := scrapeFleet(b, listen)
-	cpuBefore := processCPUSeconds(b, serve.Process.Pid)
+	cpuBefore := processCPUSeconds(b, serve.Pid)
 	time.Sleep(window)
 	after := scrapeFleet(b, listen)
-	cpuAfter := processCPUSeconds(b, serve.Process.Pid)
+	cpuAfter := processCPUSeconds(b, serve.Pid)
 	b.StopTimer()
-	peakRSS := processPeakRSS(b, serve.Process.Pid)
+	peakRSS := processPeakRSS(b, serve.Pid)
 
 	polls := after.polls - before.polls
 	cpu := cpuAfter - cpuBefore
@@ -154,6 +159,103 @@ func BenchmarkFleet(b *testing.B) {
 	fmt.Printf("fleet: %d BMCs (%s) every %v, window %v, alerts %s (%d BMCs failing, %.0f alerts firing): %.1f polls/s, %.1f requests/poll, %.2f CPU s/1000 polls, %.3f cores (alert rules %.5f cores, %.2f %%), peak RSS %.0f MiB, %d/%d BMCs polled in every interval\n",
 		bmcs, mix, interval, window, alerts, failing, after.firing, polls/window.Seconds(), after.requestsPerPoll(), cpu/polls*1000, cpu/window.Seconds(),
 		alertCores, 100*alertCores/(cpu/window.Seconds()), float64(peakRSS)/(1<<20), onTime, bmcs)
+}
+
+// simReadyLine reads the simulator's JSON log until its "simulator ready"
+// line, copies the rest to the benchmark's standard error, and returns it.
+func simReadyLine(b *testing.B, log io.Reader, limit time.Duration) simReady {
+	b.Helper()
+	ready := make(chan simReady, 1)
+	go func() {
+		sc := bufio.NewScanner(log)
+		for sc.Scan() {
+			var line simReady
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "simulator ready" {
+				ready <- line
+				break
+			}
+			fmt.Fprintln(os.Stderr, sc.Text())
+		}
+		close(ready)
+		_, _ = io.Copy(os.Stderr, log)
+	}()
+	select {
+	case line, ok := <-ready:
+		if !ok {
+			b.Fatal("rackpulse sim exited before it was ready")
+		}
+		return line
+	case <-time.After(limit):
+		b.Fatalf("rackpulse sim not ready within %v", limit)
+	}
+	return simReady{}
+}
+
+// startServeOnFreePort starts `rackpulse serve args...` listening on a
+// free loopback port and waits until it answers there; it tries another
+// port when the one picked was taken before serve bound it. It returns the
+// process, stopped when the benchmark ends, and its listen address.
+func startServeOnFreePort(b *testing.B, ctx context.Context, bin string, args, env []string) (*os.Process, string) {
+	b.Helper()
+	for attempt := 1; ; attempt++ {
+		port, err := peertest.FreePort()
+		if err != nil {
+			b.Fatal(err)
+		}
+		listen := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		serve := exec.CommandContext(ctx, bin, append(slices.Clone(args), "--listen", listen)...)
+		serve.Env = env
+		serve.Stderr = os.Stderr
+		if err := serve.Start(); err != nil {
+			b.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- serve.Wait() }()
+		err = waitAnswering(listen, exited, 2*time.Minute)
+		if err == nil {
+			b.Cleanup(func() { stopStarted(serve.Process, exited) })
+			return serve.Process, listen
+		}
+		stopStarted(serve.Process, exited)
+		if !errors.Is(err, errExited) || attempt == 5 {
+			b.Fatalf("serve on %s: %v", listen, err)
+		}
+		b.Logf("serve on %s: %v; trying another port", listen, err)
+	}
+}
+
+var errExited = errors.New("exited")
+
+// waitAnswering waits until addr answers HTTP, the process exits (an error
+// wrapping errExited) or limit passes.
+func waitAnswering(addr string, exited <-chan error, limit time.Duration) error {
+	deadline := time.After(limit)
+	for {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		select {
+		case err := <-exited:
+			return fmt.Errorf("%w: %v", errExited, err)
+		case <-deadline:
+			return fmt.Errorf("not answering within %v", limit)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// stopStarted sends SIGINT to a process whose Wait is reported on exited,
+// and waits for it (killing it after 30 s).
+func stopStarted(p *os.Process, exited <-chan error) {
+	_ = p.Signal(os.Interrupt)
+	select {
+	case <-exited:
+	case <-time.After(30 * time.Second):
+		_ = p.Kill()
+		<-exited
+	}
 }
 
 type fleetScrape struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -22,7 +23,9 @@ func newSimCmd(v *viper.Viper) *cobra.Command {
 		Short: "Serve a fleet of simulated BMCs: Redfish over HTTPS, IPMI over UDP",
 		Long: `sim serves --count virtual BMCs, each on its own loopback port: Redfish
 BMCs over HTTPS from --base-port, with a certificate from a CA it generates
-at start, and IPMI BMCs over UDP (RMCP+) from --ipmi-base-port. It writes
+at start, and IPMI BMCs over UDP (RMCP+) from --ipmi-base-port. A base port
+of 0 picks a free range of ports (and --admin with port 0 a free port); the
+ports taken are in the inventory and the "simulator ready" log line. It writes
 ca.pem and an inventory.yaml for the fleet into --out, and serves an admin
 API on --admin to list the BMCs and inject or clear faults.
 
@@ -46,8 +49,8 @@ $` + sim.PasswordEnv + ` ("` + sim.DefaultPassword + `" when unset).`,
 	f.String("profile", sim.ProfileModern, "profile of every BMC: modern, legacy or ipmi; RACKPULSE_PROFILE")
 	f.String("mix", "", "profile mix instead of --profile, e.g. modern=40,legacy=30,ipmi=30; RACKPULSE_MIX")
 	f.String("mockup", "", "serve this DMTF mockup directory from every BMC instead of a profile; RACKPULSE_MOCKUP")
-	f.Int("base-port", sim.DefaultBasePort, "TCP port of the first Redfish BMC; the others follow; RACKPULSE_BASE_PORT")
-	f.Int("ipmi-base-port", sim.DefaultIPMIBasePort, "UDP port of the first IPMI BMC; the others follow; RACKPULSE_IPMI_BASE_PORT")
+	f.Int("base-port", sim.DefaultBasePort, "TCP port of the first Redfish BMC; the others follow; 0 picks free ones; RACKPULSE_BASE_PORT")
+	f.Int("ipmi-base-port", sim.DefaultIPMIBasePort, "UDP port of the first IPMI BMC; the others follow; 0 picks free ones; RACKPULSE_IPMI_BASE_PORT")
 	f.String("admin", "127.0.0.1:18080", "address of the admin API; RACKPULSE_ADMIN")
 	f.String("out", "var/sim", "directory for ca.pem and inventory.yaml; RACKPULSE_OUT")
 	f.String("latency", "", "per-request delay, e.g. 50ms-200ms or 80ms; RACKPULSE_LATENCY")
@@ -76,11 +79,17 @@ func simOptionsFrom(v *viper.Viper) (sim.FleetOptions, string, error) {
 	if opts.Count < 1 {
 		return opts, "", fmt.Errorf("--count %d: want at least 1", opts.Count)
 	}
-	if opts.BasePort < 1 || opts.BasePort+opts.Count-1 > 65535 {
-		return opts, "", fmt.Errorf("--base-port %d with --count %d: ports must lie within 1-65535", opts.BasePort, opts.Count)
+	// A base port of 0 is picked below floor+span: the fleet must fit there too.
+	highestBase := opts.BasePort
+	if highestBase == 0 {
+		highestBase = freeBasePortFloor + freeBasePortSpan - 1
 	}
-	if opts.IPMIBasePort < 1 || opts.IPMIBasePort > 65535 {
-		return opts, "", fmt.Errorf("--ipmi-base-port %d: want a port within 1-65535", opts.IPMIBasePort)
+	if opts.BasePort < 0 || highestBase+opts.Count-1 > 65535 {
+		return opts, "", fmt.Errorf("--base-port %d with --count %d: ports must lie within 1-65535 (0: free ones)", opts.BasePort, opts.Count)
+	}
+	if opts.IPMIBasePort < 0 || opts.IPMIBasePort > 65535 ||
+		opts.IPMIBasePort == 0 && freeIPMIBasePortFloor+freeBasePortSpan-1+opts.Count-1 > 65535 {
+		return opts, "", fmt.Errorf("--ipmi-base-port %d: want a port within 1-65535 (0: free ones)", opts.IPMIBasePort)
 	}
 	mix := v.GetString("mix")
 	if mix == "" {
@@ -115,15 +124,12 @@ func simOptionsFrom(v *viper.Viper) (sim.FleetOptions, string, error) {
 // runSim starts the fleet and the admin API, and serves until ctx is done.
 func runSim(ctx context.Context, opts sim.FleetOptions, adminAddr string) error {
 	log := opts.Logger
-	fleet, err := sim.NewFleet(opts)
-	if err != nil {
-		return err
-	}
 	adminLn, err := (&net.ListenConfig{}).Listen(ctx, "tcp", adminAddr)
 	if err != nil {
 		return fmt.Errorf("admin API: %w", err)
 	}
-	if err := fleet.Start(ctx); err != nil {
+	fleet, err := startSimulatedFleet(ctx, opts)
+	if err != nil {
 		_ = adminLn.Close()
 		return err
 	}
@@ -171,6 +177,44 @@ func runSim(ctx context.Context, opts sim.FleetOptions, adminAddr string) error 
 	}
 	log.Info("simulator stopped", "took", time.Since(stopStart).Round(time.Millisecond))
 	return serveErr
+}
+
+// Where a base port of 0 picks from: a base in [floor, floor+span), below
+// the ephemeral range (as sim.StartOnFreePorts does).
+const (
+	freeBasePortFloor     = 10000
+	freeBasePortSpan      = 10000
+	freeIPMIBasePortFloor = 20000
+)
+
+// startSimulatedFleet starts the fleet on its base ports; a base port of 0
+// is picked at random, and other ranges are tried while one is taken.
+func startSimulatedFleet(ctx context.Context, opts sim.FleetOptions) (*sim.Fleet, error) {
+	pickRedfish, pickIPMI := opts.BasePort == 0, opts.IPMIBasePort == 0
+	attempts := 1
+	if pickRedfish || pickIPMI {
+		attempts = 10
+	}
+	var err error
+	for range attempts {
+		if pickRedfish {
+			opts.BasePort = freeBasePortFloor + rand.IntN(freeBasePortSpan)
+		}
+		if pickIPMI {
+			opts.IPMIBasePort = freeIPMIBasePortFloor + rand.IntN(freeBasePortSpan)
+		}
+		var fleet *sim.Fleet
+		if fleet, err = sim.NewFleet(opts); err != nil {
+			return nil, err
+		}
+		if err = fleet.Start(ctx); err == nil {
+			return fleet, nil
+		}
+	}
+	if attempts > 1 {
+		return nil, fmt.Errorf("no free port range for %d BMCs: %w", opts.Count, err)
+	}
+	return nil, err
 }
 
 func profileSummary(counts map[string]int) string {
