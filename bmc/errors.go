@@ -27,6 +27,7 @@ const (
 	ErrKindMalformed    ErrorKind = "malformed"
 	ErrKindTooLarge     ErrorKind = "too_large"
 	ErrKindTLS          ErrorKind = "tls"
+	ErrKindRedirect     ErrorKind = "redirect" // a redirect not followed: to another origin, or one too many
 	ErrKindPanic        ErrorKind = "panic"
 	ErrKindOther        ErrorKind = "other"
 )

@@ -18,6 +18,7 @@ type PollMetrics struct {
 	partErrors  *prometheus.CounterVec
 	quirks      *prometheus.CounterVec
 	skipped     *prometheus.CounterVec
+	nextPages   *prometheus.CounterVec
 }
 
 var _ PollObserver = (*PollMetrics)(nil)
@@ -53,8 +54,11 @@ func NewPollMetrics(reg prometheus.Registerer) *PollMetrics {
 		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rackpulse_bmc_polls_skipped_total", Help: "Poll slots skipped because the previous poll overran its interval.",
 		}, labels),
+		nextPages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rackpulse_bmc_collection_next_pages_total", Help: "Later pages of collections read (Members@odata.nextLink followed), bounded per read.",
+		}, labels),
 	}
-	reg.MustRegister(m.duration, m.success, m.requests, m.bytes, m.lastSuccess, m.polls, m.partErrors, m.quirks, m.skipped)
+	reg.MustRegister(m.duration, m.success, m.requests, m.bytes, m.lastSuccess, m.polls, m.partErrors, m.quirks, m.skipped, m.nextPages)
 	return m
 }
 
@@ -74,6 +78,9 @@ func (m *PollMetrics) ObservePoll(ep Endpoint, snap *Snapshot, err error, took t
 	m.polls.WithLabelValues(ep.Server, ep.Rack, result).Inc()
 	m.requests.WithLabelValues(ep.Server, ep.Rack).Set(float64(snap.Poll.Requests))
 	m.bytes.WithLabelValues(ep.Server, ep.Rack).Set(float64(snap.Poll.Bytes))
+	if snap.Poll.NextPages > 0 {
+		m.nextPages.WithLabelValues(ep.Server, ep.Rack).Add(float64(snap.Poll.NextPages))
+	}
 	m.lastSuccess.WithLabelValues(ep.Server, ep.Rack).Set(float64(snap.Time.Unix()))
 	for _, pe := range snap.Poll.Errors {
 		m.partErrors.WithLabelValues(ep.Server, ep.Rack, string(pe.Part), string(pe.Kind)).Inc()
@@ -93,7 +100,7 @@ func (m *PollMetrics) Forget(server string) {
 	match := prometheus.Labels{"server": server}
 	for _, v := range []*prometheus.MetricVec{
 		m.duration.MetricVec, m.success.MetricVec, m.requests.MetricVec, m.bytes.MetricVec,
-		m.lastSuccess.MetricVec, m.polls.MetricVec, m.partErrors.MetricVec, m.quirks.MetricVec, m.skipped.MetricVec,
+		m.lastSuccess.MetricVec, m.polls.MetricVec, m.partErrors.MetricVec, m.quirks.MetricVec, m.skipped.MetricVec, m.nextPages.MetricVec,
 	} {
 		v.DeletePartialMatch(match)
 	}

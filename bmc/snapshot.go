@@ -390,6 +390,9 @@ type PollReport struct {
 	// the response bytes read.
 	Requests int   `json:"requests"`
 	Bytes    int64 `json:"bytes"`
+	// NextPages counts the later pages of collections read
+	// (Members@odata.nextLink followed); their requests are in Requests.
+	NextPages int `json:"next_pages,omitempty"`
 	// Read lists the parts read this poll; Cached those carried over from an
 	// earlier poll because their cadence had not come round.
 	Read   []Part      `json:"read"`

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
-	"sync"
 
 	"github.com/stmcginnis/gofish/schemas"
 
@@ -28,39 +28,59 @@ type collection struct {
 	NextLink string            `json:"Members@odata.nextLink"`
 }
 
-// member is one decoded collection member or the failure to get it.
-type member struct {
-	URI  string
-	Raw  json.RawMessage
-	Err  error
-	Gone bool // 404: listed in the collection but not served
-}
-
-// get reads one resource and returns its body. A 401 on a session-backed
-// client renews the session once and retries the request.
+// get reads one resource and returns its body. uri is a link the BMC
+// published (servicePath): the request goes to the BMC's origin whatever
+// the link says. A 401 on a session-backed client renews the session (once
+// a poll) and retries the request.
 func (c *Collector) get(ctx context.Context, uri string) ([]byte, error) {
 	if err := c.busy.check(uri); err != nil {
 		return nil, err
 	}
+	path, err := servicePath(uri)
+	if err != nil {
+		return nil, &bmc.Error{Kind: bmc.ErrKindMalformed, Resource: uri, Err: err}
+	}
 	for attempt := 0; ; attempt++ {
 		headers, generation := c.session.headers()
-		body, err := c.getOnce(ctx, uri, headers)
+		body, err := c.getOnce(ctx, path, headers)
 		if err == nil {
 			return body, nil
 		}
 		werr := classify(uri, err)
 		if werr.Status == http.StatusUnauthorized && attempt == 0 && c.session.renewable() {
-			c.log.Info("session rejected, logging in again", "server", c.ep.Server, "uri", uri)
-			if rerr := c.session.renew(ctx, generation); rerr != nil {
+			retry, rerr := c.session.renew(ctx, generation)
+			if rerr != nil {
 				return nil, rerr
 			}
-			continue
+			if retry {
+				c.log.Info("session rejected, logged in again", "server", c.ep.Server, "uri", uri)
+				continue
+			}
 		}
 		if werr.Kind == bmc.ErrKindBusy {
 			c.busy.saw(uri)
 		}
 		return nil, werr
 	}
+}
+
+// servicePath turns a link the BMC published into the path requested from
+// the BMC: an absolute path as it is; an absolute http(s) URL by its path
+// and query only, whatever host it names (a BMC behind NAT names its inside
+// address; and a link must never take a token to another host). Anything
+// else (a relative reference, "@host/...") is not followed.
+func servicePath(link string) (string, error) {
+	link = strings.TrimSpace(link)
+	if strings.HasPrefix(link, "/") {
+		return link, nil
+	}
+	if u, err := url.Parse(link); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" {
+		return u.RequestURI(), nil
+	}
+	if len(link) > 200 {
+		link = link[:200] + "..."
+	}
+	return "", fmt.Errorf("link %q is not a path on the BMC", link)
 }
 
 func (c *Collector) getOnce(ctx context.Context, uri string, headers map[string]string) ([]byte, error) {
@@ -86,82 +106,6 @@ func (c *Collector) getInto(ctx context.Context, part bmc.Part, uri string, v an
 		return err
 	}
 	return c.quirks.decode(part, uri, body, v)
-}
-
-// membersExpanded reads a collection and returns every member's body,
-// expanded in one request where the service honours $expand (with the
-// members' own subordinate resources up to levels deep where it allows),
-// else fetched one by one (at most MaxInFlight at a time, bounded by the
-// gofish client). A member that fails costs only itself.
-func (c *Collector) membersExpanded(ctx context.Context, part bmc.Part, uri string, levels int) ([]member, error) {
-	query := c.expand.queryLevels(levels)
-	var col collection
-	err := c.getInto(ctx, part, uri+query, &col)
-	if err != nil && query != "" && expandRefused(err) {
-		// The service advertised $expand and refuses it (QuirkExpandRefused):
-		// read members one by one, on this BMC from now on.
-		c.expand.markIgnored(uri)
-		c.log.Debug("service advertised $expand but refused it", "server", c.ep.Server, "quirk", QuirkExpandRefused, "uri", uri, "err", err)
-		query, col = "", collection{}
-		err = c.getInto(ctx, part, uri, &col)
-	}
-	if err != nil {
-		return nil, err
-	}
-	out := make([]member, len(col.Members))
-	var toFetch []int
-	for i, raw := range col.Members {
-		id, onlyLink := linkOnly(raw)
-		out[i] = member{URI: id, Raw: raw}
-		if onlyLink {
-			toFetch = append(toFetch, i)
-		}
-	}
-	// Every member a bare link: the service ignores $expand (and will not
-	// be asked again). Only some: those members could not be expanded
-	// (missing on the service); they are fetched and will fail on their own.
-	if len(toFetch) > 0 && len(toFetch) == len(out) && query != "" {
-		c.expand.markIgnored(uri)
-		c.log.Debug("service advertised $expand but returned links only", "server", c.ep.Server, "quirk", QuirkExpandIgnored, "uri", uri)
-	}
-	c.fetchInto(ctx, out, toFetch)
-	return out, nil
-}
-
-// fetchAll reads a list of resources, at most MaxInFlight at a time.
-func (c *Collector) fetchAll(ctx context.Context, uris []string) []member {
-	out := make([]member, len(uris))
-	idx := make([]int, len(uris))
-	for i, u := range uris {
-		out[i].URI, idx[i] = u, i
-	}
-	c.fetchInto(ctx, out, idx)
-	return out
-}
-
-// fetchInto fills out[i] for every i in which, concurrently up to
-// MaxInFlight.
-func (c *Collector) fetchInto(ctx context.Context, out []member, which []int) {
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, c.ep.MaxInFlight)
-	for _, i := range which {
-		if out[i].URI == "" {
-			out[i].Err = &bmc.Error{Kind: bmc.ErrKindMalformed, Err: fmt.Errorf("collection member %d has no @odata.id", i)}
-			continue
-		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			body, err := c.get(ctx, out[i].URI)
-			out[i].Raw, out[i].Err = body, err
-			if bmc.KindOf(err) == bmc.ErrKindNotFound {
-				out[i].Gone = true
-			}
-		}()
-	}
-	wg.Wait()
 }
 
 // linkOnly reports whether a collection member is a bare link, and its URI.
@@ -197,6 +141,14 @@ func classify(uri string, err error) *bmc.Error {
 			kind = bmc.ErrKindSessionLimit
 		}
 		return &bmc.Error{Kind: kind, Resource: uri, Status: re.HTTPReturnedStatusCode, Err: errors.New(redfishMessage(re))}
+	}
+	var rd *redirectError
+	if errors.As(err, &rd) {
+		return &bmc.Error{Kind: bmc.ErrKindRedirect, Resource: uri, Status: rd.status, Err: rd}
+	}
+	var off *offOriginError
+	if errors.As(err, &off) {
+		return &bmc.Error{Kind: bmc.ErrKindMalformed, Resource: uri, Err: off}
 	}
 	var syntax *json.SyntaxError
 	var typeErr *json.UnmarshalTypeError

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stmcginnis/gofish"
@@ -34,10 +35,12 @@ type Collector struct {
 
 	httpClient *http.Client
 	meter      *requestMeter
-	api        *gofish.APIClient
-	session    *session
-	busy       *busyGuard
-	expand     *expandSupport
+	// nextPages counts the later collection pages read in this poll.
+	nextPages atomic.Int64
+	api       *gofish.APIClient
+	session   *session
+	busy      *busyGuard
+	expand    *expandSupport
 
 	root       *serviceRoot
 	rootReadAt time.Time
@@ -116,18 +119,26 @@ func New(ep bmc.Endpoint, opts bmc.CollectorOptions) (*Collector, error) {
 		recentLogs: opts.RecentLogs,
 	}
 	c.logs.store = newLogStore(opts.StateDir, ep.Server)
-	c.httpClient = newHTTPClient(ep, tc, c.meter)
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil, fmt.Errorf("redfish endpoint for %s: %w", ep.Server, err)
+	}
+	origin := originOf(u)
+	c.httpClient = newHTTPClient(ep, tc, c.meter, origin)
 	clock := func() time.Time { return c.now() }
 	c.session = &session{
 		log:        logger,
 		server:     ep.Server,
+		origin:     origin,
 		username:   ep.Username,
 		password:   ep.Password,
+		store:      newSessionStore(opts.StateDir, ep.Server),
 		now:        clock,
 		minBackoff: ep.Cadence.Readings,
 		maxBackoff: max(ep.Cadence.Static, ep.Cadence.Readings),
 	}
 	c.busy = &busyGuard{now: clock, min: ep.Cadence.Readings, max: max(ep.Cadence.Slow, ep.Cadence.Readings)}
+	c.meter.observe = c.observeResponse
 	return c, nil
 }
 
@@ -165,7 +176,8 @@ func baseURL(address string) (string, error) {
 // and the service root when the static one has. A change in a system's or
 // chassis's health since the previous poll reads memory, drives, logs and
 // processors in this poll whatever their cadence (not while the BMC is in
-// a busy backoff: then at the first poll after it).
+// a busy backoff: then at the first poll after it). While a busy answer's
+// Retry-After runs, Poll sends nothing and returns a busy error.
 func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 	started := c.now()
 	ctx, cancel := context.WithTimeout(ctx, c.ep.PollTimeout)
@@ -175,9 +187,16 @@ func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 	// a BMC has few connection slots, and a poller of thousands of BMCs
 	// would otherwise hold two idle TLS connections to each all interval.
 	defer c.httpClient.CloseIdleConnections()
+	// Inside the wait a busy answer's Retry-After asked for, nothing is sent.
+	if err := c.busy.hold(); err != nil {
+		c.log.Debug("poll not started", "server", c.ep.Server, "kind", bmc.KindOf(err), "err", err)
+		return nil, err
+	}
 	busyBackoff := c.busy.startPoll()
 	defer c.busy.endPoll()
+	c.session.startPoll()
 	c.quirks.take() // a poll that failed early leaves its own behind
+	c.nextPages.Store(0)
 
 	if err := c.connect(ctx, started); err != nil {
 		c.log.Debug("poll failed", "server", c.ep.Server, "kind", bmc.KindOf(err), "err", err)
@@ -232,6 +251,7 @@ func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 
 	requests, bytes := c.meter.reset()
 	p.snap.Poll.Requests, p.snap.Poll.Bytes = requests, bytes
+	p.snap.Poll.NextPages = int(c.nextPages.Swap(0))
 	for _, q := range c.quirks.take() {
 		p.snap.Poll.AddQuirk(q)
 	}
@@ -295,8 +315,9 @@ func (c *Collector) connect(ctx context.Context, now time.Time) error {
 	return nil
 }
 
-// Close deletes the session and drops idle connections. It is safe after a
-// failed Poll and more than once.
+// Close deletes the session (and forgets it in the state directory) and
+// drops idle connections. It is safe after a failed Poll and more than
+// once.
 func (c *Collector) Close(ctx context.Context) error {
 	err := c.session.close(ctx)
 	c.httpClient.CloseIdleConnections()

@@ -96,10 +96,12 @@ type chassisRef struct {
 	links   navLinks
 }
 
-// eachMember reads a collection and calls fn for every member that could be
-// read. A failed member becomes a part error of its own
-// (QuirkMissingMember for a 404); it reports whether the collection itself
-// was read.
+// eachMember reads a collection (across its pages, within the bounds of
+// readCollection) and calls fn for every member that could be read. A
+// failed member becomes a part error of its own (QuirkMissingMember for a
+// 404), and so does a read cut short (too_large, or malformed for a page
+// link leading back), with the members read kept; it reports whether the
+// collection itself was read.
 func (p *poll) eachMember(ctx context.Context, part bmc.Part, uri string, fn func(uri string, raw []byte) error) bool {
 	return p.eachMemberExpanded(ctx, part, uri, 1, fn)
 }
@@ -110,7 +112,9 @@ func (p *poll) eachMemberExpanded(ctx context.Context, part bmc.Part, uri string
 	members, err := p.c.membersExpanded(ctx, part, uri, levels)
 	if err != nil {
 		p.fail(part, err)
-		return false
+		if members == nil {
+			return false
+		}
 	}
 	for _, m := range members {
 		if m.Err != nil {

@@ -3,7 +3,6 @@ package redfish
 import (
 	"context"
 	"encoding/json"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -24,13 +23,6 @@ func newestEntries[T any](items []T, n int, entry func(T) bmc.LogEntry) []bmc.Lo
 	slices.SortStableFunc(out, func(a, b bmc.LogEntry) int { return a.Time.Compare(b.Time) })
 	return out[max(0, len(out)-n):]
 }
-
-// Bounds of one read of a log: a log longer than this is read in part (the
-// pages the BMC lists first), so that a huge log cannot stall a poll.
-const (
-	maxLogPages   = 20
-	maxLogEntries = 2000
-)
 
 // readLogs reads the LogServices of every system and manager and emits the
 // entries new since the previous read. It runs on the slow cadence. The
@@ -93,10 +85,21 @@ func (p *poll) readLogEntries(ctx context.Context, entriesURI string) bool {
 		key   string
 		entry bmc.LogEntry
 	}
-	members, complete, err := p.c.logMembers(ctx, entriesURI)
+	members, cut, err := p.c.logMembers(ctx, entriesURI)
 	if err != nil {
 		p.fail(bmc.PartLogs, err)
 		return false
+	}
+	// A log longer than one read takes is read in part, and that is not a
+	// failure: logs grow long. A next page link leading back is one.
+	complete := cut == nil
+	switch {
+	case cut == nil:
+	case cut.Kind == bmc.ErrKindTooLarge:
+		p.c.log.Debug("log longer than one read takes; the rest is not read this time", "server", p.c.ep.Server, "uri", entriesURI,
+			"max_pages", maxCollectionPages, "max_entries", maxCollectionMembers, "err", cut.Err)
+	default:
+		p.fail(bmc.PartLogs, cut)
 	}
 	var entries []decoded
 	for _, m := range members {
@@ -145,70 +148,21 @@ func (p *poll) readLogEntries(ctx context.Context, entriesURI string) bool {
 	return true
 }
 
-// logMembers reads a log's Entries collection, following
-// Members@odata.nextLink up to maxLogPages pages and maxLogEntries entries,
-// and returns every entry's body (expanded where the service honours
-// $expand, else fetched one by one). complete is false when a bound cut the
-// read short: what was read is kept. A page that cannot be read fails the
-// whole read, so that the log's position stays where it was.
-func (c *Collector) logMembers(ctx context.Context, entriesURI string) (out []member, complete bool, err error) {
+// logMembers reads a log's Entries collection across its pages, within
+// the bounds of a collection read (readCollection), and returns every
+// entry's body (expanded where the service honours $expand, else fetched
+// one by one). cut, when the read stopped short, says why: what was read
+// is kept. A page that cannot be read fails the whole read, so that the
+// log's position stays where it was.
+func (c *Collector) logMembers(ctx context.Context, entriesURI string) (out []member, cut *bmc.Error, err error) {
 	query := c.expand.query()
-	var toFetch []int
-	visited := map[string]bool{}
-	pages := 0
-	complete = true
-	for next := entriesURI + query; next != ""; {
-		if pages == maxLogPages || len(out) >= maxLogEntries {
-			complete = false
-			break
-		}
-		if visited[next] {
-			c.log.Debug("log's next page link points back to a page already read", "server", c.ep.Server, "uri", entriesURI, "next", next)
-			complete = false
-			break
-		}
-		visited[next] = true
-		var col collection
-		if err := c.getInto(ctx, bmc.PartLogs, next, &col); err != nil {
-			return nil, false, err
-		}
-		pageLinks := 0
-		for _, raw := range col.Members {
-			id, onlyLink := linkOnly(raw)
-			if onlyLink {
-				toFetch = append(toFetch, len(out))
-				pageLinks++
-			}
-			out = append(out, member{URI: id, Raw: raw})
-		}
-		if pages == 0 && query != "" && pageLinks > 0 && pageLinks == len(col.Members) {
-			c.expand.markIgnored(entriesURI)
-			c.log.Debug("service advertised $expand but returned links only", "server", c.ep.Server, "quirk", QuirkExpandIgnored, "uri", entriesURI)
-		}
-		pages++
-		next = pagePath(col.NextLink)
+	r, err := c.readCollection(ctx, bmc.PartLogs, entriesURI, query)
+	if err != nil {
+		return nil, nil, err
 	}
-	if len(out) > maxLogEntries {
-		out = out[:maxLogEntries]
-		complete = false
-	}
-	if !complete {
-		c.log.Debug("log longer than one read takes; the rest is not read this time", "server", c.ep.Server, "uri", entriesURI,
-			"pages", pages, "entries", len(out), "max_pages", maxLogPages, "max_entries", maxLogEntries)
-	}
-	toFetch = slices.DeleteFunc(toFetch, func(i int) bool { return i >= len(out) })
-	c.fetchInto(ctx, out, toFetch)
-	return out, complete, nil
-}
-
-// pagePath turns a next page link into a path on the service: a link given
-// as an absolute URL keeps its path and query only.
-func pagePath(link string) string {
-	link = strings.TrimSpace(link)
-	if u, err := url.Parse(link); err == nil && u.Host != "" {
-		return u.RequestURI()
-	}
-	return link
+	c.noteExpandIgnored(r, query)
+	c.fetchMembers(ctx, r)
+	return r.members, r.cut, nil
 }
 
 // logEntryFromRedfish maps one LogEntry. Created dates of an unset BMC clock

@@ -275,8 +275,7 @@ func newLogStore(dir, server string) logStore {
 	if dir == "" {
 		return logStore{}
 	}
-	name := unsafeFileChars.ReplaceAllString(server, "_")
-	return logStore{path: filepath.Join(dir, "redfish-logs-"+name+".json")}
+	return logStore{path: filepath.Join(dir, "redfish-logs-"+safeFileName(server)+".json")}
 }
 
 // load returns the stored state; a missing file (or no file: state in
@@ -302,7 +301,8 @@ func (s logStore) load() (logState, error) {
 	return st, nil
 }
 
-// save writes the state to a temporary file and renames it into place.
+// save writes the state to a temporary file and renames it into place
+// (writeFileAtomic).
 func (s logStore) save(st logState) error {
 	if s.path == "" {
 		return nil
@@ -311,28 +311,5 @@ func (s logStore) save(st logState) error {
 	if err != nil {
 		return fmt.Errorf("encoding Redfish log state: %w", err)
 	}
-	dir := filepath.Dir(s.path)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return fmt.Errorf("creating state dir %s: %w", dir, err)
-	}
-	tmp, err := os.CreateTemp(dir, ".redfish-logs-*.tmp")
-	if err != nil {
-		return fmt.Errorf("writing Redfish log state: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing Redfish log state %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("syncing Redfish log state %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("closing Redfish log state %s: %w", tmp.Name(), err)
-	}
-	if err := os.Rename(tmp.Name(), s.path); err != nil {
-		return fmt.Errorf("replacing Redfish log state %s: %w", s.path, err)
-	}
-	return nil
+	return writeFileAtomic(s.path, append(b, '\n'))
 }

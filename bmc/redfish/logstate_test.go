@@ -419,7 +419,7 @@ func TestLogsPagedReadWhole(t *testing.T) {
 func TestLogsPageBound(t *testing.T) {
 	tree := loadMockup(t, "public-rackmount1")
 	log := &pagedLog{t: t, tree: tree}
-	const pages = maxLogPages + 5
+	const pages = maxCollectionPages + 5
 	all := make([][]int, pages)
 	for i := range all {
 		all[i] = []int{i + 1}
@@ -432,8 +432,8 @@ func TestLogsPageBound(t *testing.T) {
 	c, _ := newCollector(t, ep, opts)
 	snap := mustPoll(t, c)
 	got := mgrLogIDs(snap)
-	if len(got) != maxLogPages || got[0] != "1" || got[len(got)-1] != fmt.Sprint(maxLogPages) {
-		t.Errorf("read %d entries %v, want the %d of the first %d pages", len(got), got, maxLogPages, maxLogPages)
+	if len(got) != maxCollectionPages || got[0] != "1" || got[len(got)-1] != fmt.Sprint(maxCollectionPages) {
+		t.Errorf("read %d entries %v, want the %d of the first %d pages", len(got), got, maxCollectionPages, maxCollectionPages)
 	}
 	if !hasPart(snap.Poll.Read, bmc.PartLogs) {
 		t.Errorf("a log cut at the bound is still read; read = %v", snap.Poll.Read)
@@ -464,7 +464,7 @@ func TestLogsEntryBound(t *testing.T) {
 	opts.RecentLogs = 5000
 	c, _ := newCollector(t, ep, opts)
 	got := mgrLogIDs(mustPoll(t, c))
-	if len(got) != maxLogEntries || got[0] != "1" || got[len(got)-1] != fmt.Sprint(maxLogEntries) {
-		t.Errorf("read %d entries (%v ... %v), want the first %d", len(got), got[:min(3, len(got))], got[max(0, len(got)-3):], maxLogEntries)
+	if len(got) != maxCollectionMembers || got[0] != "1" || got[len(got)-1] != fmt.Sprint(maxCollectionMembers) {
+		t.Errorf("read %d entries (%v ... %v), want the first %d", len(got), got[:min(3, len(got))], got[max(0, len(got)-3):], maxCollectionMembers)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -260,10 +261,64 @@ func withPowerControlKey(body []byte) ([]byte, bool) {
 	return fixed, true
 }
 
+// gofishLooseNumbers are the legacy Power properties gofish v0.26.0
+// decodes through `any` and then parses itself: a string "NaN" becomes
+// NaN, any other text or a boolean 0, so that a BMC writing "N/A" would
+// read 0 W. They get the tolerant decoder's treatment before gofish sees
+// them (looseNumbers).
+var gofishLooseNumbers = [][]string{
+	{"PowerControl", "PowerAllocatedWatts"},
+	{"PowerControl", "PowerAvailableWatts"},
+	{"PowerControl", "PowerCapacityWatts"},
+	{"PowerControl", "PowerConsumedWatts"},
+	{"PowerControl", "PowerMetrics", "IntervalInMin"},
+	{"PowerControl", "PowerMetrics", "MaxConsumedWatts"},
+	{"PowerControl", "PowerMetrics", "MinConsumedWatts"},
+	{"PowerSupplies", "LineInputVoltage"},
+	{"PowerSupplies", "LastPowerOutputWatts"},
+	{"PowerSupplies", "PowerInputWatts"},
+	{"PowerSupplies", "PowerOutputWatts"},
+	{"Voltages", "UpperThresholdCritical"},
+	{"Voltages", "UpperThresholdFatal"},
+	{"Voltages", "UpperThresholdNonCritical"},
+	{"Voltages", "LowerThresholdCritical"},
+	{"Voltages", "LowerThresholdFatal"},
+	{"Voltages", "LowerThresholdNonCritical"},
+	{"Voltages", "ReadingVolts"},
+}
+
+// looseNumbers gives gofishLooseNumbers what tolerant decoding gives a
+// number of the wrong shape: a finite number in a string is read as the
+// number, anything else that is not a number is left out. A body that
+// is not JSON is returned as it is, for the decoder to call malformed.
+func looseNumbers(body []byte) ([]byte, []deviation) {
+	var doc any
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if dec.Decode(&doc) != nil {
+		return body, nil
+	}
+	var devs []deviation
+	for _, path := range gofishLooseNumbers {
+		devs = append(devs, fixShape(doc, path, shapeNumber, reflect.TypeFor[float32](), "")...)
+	}
+	if len(devs) == 0 {
+		return body, nil
+	}
+	fixed, err := json.Marshal(doc)
+	if err != nil {
+		return body, nil
+	}
+	return fixed, devs
+}
+
 // decodeLegacyPower decodes a legacy Power resource, working around
-// QuirkLegacyPowerWithoutPowerControl.
+// QuirkLegacyPowerWithoutPowerControl and gofish's loose numbers
+// (looseNumbers).
 func decodeLegacyPower(log *quirkLog, uri string, body []byte) (*schemas.Power, bool, error) {
 	fixed, patched := withPowerControlKey(body)
+	fixed, devs := looseNumbers(fixed)
+	log.record(bmc.PartPower, uri, devs)
 	var p schemas.Power
 	if err := log.decode(bmc.PartPower, uri, fixed, &p); err != nil {
 		return nil, patched, err

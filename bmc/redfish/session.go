@@ -18,10 +18,13 @@ import (
 
 // session is the collector's one login at the BMC: a Redfish session
 // (X-Auth-Token) where the service publishes a sessions link, else Basic
-// auth. It is created on first use, kept across polls, renewed once when a
-// request is refused with 401, and deleted on Close. A BMC that refuses a
-// login because its session table is full is left alone for a backoff period
-// that doubles on every refusal.
+// auth. It is created on first use, kept across polls, renewed at most once
+// a poll when a request is refused with 401, and deleted on Close. With a
+// state directory, the session's URI and token are kept in a file, so that
+// a collector started after a crash takes its session up again (or deletes
+// it) instead of leaving it open on the BMC until it times out. A BMC that
+// refuses a login because its session table is full is left alone for a
+// backoff period that doubles on every refusal.
 type session struct {
 	mu       sync.Mutex
 	api      *gofish.APIClient
@@ -30,6 +33,12 @@ type session struct {
 	username string
 	password bmc.Secret
 	now      func() time.Time
+	// origin is the BMC's (originOf): a saved session of another origin is
+	// never used, so that its token is not sent anywhere else.
+	origin string
+	store  sessionStore
+	// restored: the saved session, if any, was taken up or dropped.
+	restored bool
 	// minBackoff and maxBackoff bound the wait after a session-limit refusal.
 	minBackoff, maxBackoff time.Duration
 
@@ -41,8 +50,11 @@ type session struct {
 	// generation counts logins, so that concurrent 401s renew only once.
 	generation int
 	logins     int
-	backoff    time.Duration
-	retryAt    time.Time
+	// renewedInPoll: the session was renewed in this poll; a 401 to the
+	// new one is an answer, not a reason to log in again.
+	renewedInPoll bool
+	backoff       time.Duration
+	retryAt       time.Time
 }
 
 // configure sets how to authenticate, from the service root.
@@ -54,6 +66,13 @@ func (s *session) configure(api *gofish.APIClient, sessionsURI string) {
 	s.basic = sessionsURI == ""
 }
 
+// startPoll clears the per-poll state.
+func (s *session) startPoll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.renewedInPoll = false
+}
+
 // headers returns the authentication headers for one request and the login
 // generation they belong to.
 func (s *session) headers() (map[string]string, int) {
@@ -63,10 +82,14 @@ func (s *session) headers() (map[string]string, int) {
 	case s.token != "":
 		return map[string]string{"X-Auth-Token": s.token}, s.generation
 	case s.basic && s.username != "":
-		cred := base64.StdEncoding.EncodeToString([]byte(s.username + ":" + s.password.Reveal()))
-		return map[string]string{"Authorization": "Basic " + cred}, s.generation
+		return s.basicHeader(), s.generation
 	}
 	return nil, s.generation
+}
+
+func (s *session) basicHeader() map[string]string {
+	cred := base64.StdEncoding.EncodeToString([]byte(s.username + ":" + s.password.Reveal()))
+	return map[string]string{"Authorization": "Basic " + cred}
 }
 
 // renewable reports whether a 401 can be answered by logging in again.
@@ -76,29 +99,49 @@ func (s *session) renewable() bool {
 	return !s.basic && s.sessionsURI != "" && s.username != ""
 }
 
-// open makes sure there is a session, logging in if there is none.
+// open makes sure there is a session: the one saved before a restart if
+// the BMC still accepts it, else a new login.
 func (s *session) open(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.basic || s.token != "" || s.username == "" {
 		return nil
 	}
+	if !s.restored {
+		taken, err := s.restoreLocked(ctx)
+		if err != nil {
+			return err
+		}
+		s.restored = true
+		if taken {
+			return nil
+		}
+	}
 	return s.loginLocked(ctx)
 }
 
 // renew replaces a session the BMC no longer accepts. generation is the one
-// the refused request used: if another request renewed meanwhile, nothing
-// is done.
-func (s *session) renew(ctx context.Context, generation int) error {
+// the refused request used. retry says whether to send the request again:
+// yes when another request renewed meanwhile or the session was renewed
+// now; no when it was renewed already in this poll (a BMC refusing every
+// request gets one login a poll, not one per request).
+func (s *session) renew(ctx context.Context, generation int) (retry bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if generation != s.generation && s.token != "" {
-		return nil
+		return true, nil
 	}
+	if s.renewedInPoll {
+		return false, nil
+	}
+	s.renewedInPoll = true
 	// Delete the refused session anyway (best effort), so that a session the
 	// BMC still counts is never left behind.
 	s.deleteLocked(ctx)
-	return s.loginLocked(ctx)
+	if err := s.loginLocked(ctx); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 func (s *session) loginLocked(ctx context.Context) error {
@@ -117,17 +160,77 @@ func (s *session) loginLocked(ctx context.Context) error {
 		}
 		return werr
 	}
+	var location string
+	if auth != nil {
+		// gofish keeps the Location's path; a Location that is no path on
+		// the BMC cannot be deleted.
+		location, _ = servicePath(auth.Session)
+	}
 	if auth == nil || auth.Token == "" {
+		// The BMC holds the session until it times out: delete it through
+		// its Location, with the credentials the login used.
+		if location != "" {
+			s.deleteSession(ctx, location, s.basicHeader())
+		}
 		return &bmc.Error{Kind: bmc.ErrKindAuth, Resource: s.sessionsURI, Err: errors.New("session created without an X-Auth-Token")}
 	}
 	s.backoff, s.retryAt = 0, time.Time{}
-	s.token, s.location = auth.Token, auth.Session
+	s.token, s.location = auth.Token, location
 	s.generation++
 	if s.location == "" {
 		s.log.Warn("session created without a Location; it cannot be deleted and will time out on the BMC", "server", s.server)
+	} else {
+		s.store.save(s.log, savedSession{Server: s.server, Origin: s.origin, Username: s.username, URI: s.location, Token: s.token, Created: s.now().UTC()})
 	}
 	s.log.Debug("session created", "server", s.server, "session", s.location)
 	return nil
+}
+
+// restoreLocked takes up the session saved before a restart: a GET of it
+// with its token answering 200 means the BMC still holds it. A session
+// the BMC answers otherwise for is deleted (best effort) and forgotten. A
+// saved session of another BMC address or user is forgotten unused: its
+// token goes nowhere. taken says whether the session is in use; an error
+// means the BMC did not say (no answer, or busy): the saved session is
+// kept for the next poll.
+func (s *session) restoreLocked(ctx context.Context) (taken bool, err error) {
+	saved, err := s.store.load()
+	if err != nil {
+		s.log.Warn("saved Redfish session not usable; logging in anew", "server", s.server, "file", s.store.path, "err", err)
+		s.store.remove(s.log)
+		return false, nil
+	}
+	if saved == nil {
+		return false, nil
+	}
+	uri, perr := servicePath(saved.URI)
+	if saved.Origin != s.origin || saved.Username != s.username || perr != nil || saved.Token == "" {
+		s.log.Info("saved Redfish session is for another BMC address or user; not used", "server", s.server, "file", s.store.path,
+			"saved_origin", saved.Origin, "origin", s.origin)
+		s.store.remove(s.log)
+		return false, nil
+	}
+	headers := map[string]string{"X-Auth-Token": saved.Token}
+	resp, err := s.api.WithContext(ctx).GetWithHeaders(uri, headers)
+	if resp != nil {
+		schemas.DeferredCleanupHTTPResponse(resp)
+	}
+	if err == nil {
+		s.token, s.location = saved.Token, uri
+		s.generation++
+		s.log.Info("took up the Redfish session saved before a restart", "server", s.server, "session", uri)
+		return true, nil
+	}
+	werr := classify(uri, err)
+	switch {
+	case werr.Status == 0 || werr.Kind == bmc.ErrKindBusy:
+		return false, werr
+	case werr.Status != http.StatusUnauthorized && werr.Status != http.StatusNotFound:
+		s.deleteSession(ctx, uri, headers)
+	}
+	s.log.Info("Redfish session saved before a restart is no longer valid; logging in anew", "server", s.server, "session", uri, "status", werr.Status)
+	s.store.remove(s.log)
+	return false, nil
 }
 
 // close deletes the session. It is safe to call without a session and more
@@ -138,6 +241,9 @@ func (s *session) close(ctx context.Context) error {
 	return s.deleteLocked(ctx)
 }
 
+// deleteLocked deletes the session in use. The saved session is forgotten
+// once the BMC has deleted it or said it is gone; one whose deletion
+// failed stays saved, for the next start to delete.
 func (s *session) deleteLocked(ctx context.Context) error {
 	if s.token == "" {
 		return nil
@@ -147,7 +253,17 @@ func (s *session) deleteLocked(ctx context.Context) error {
 	if location == "" || s.api == nil {
 		return nil
 	}
-	resp, err := s.api.WithContext(ctx).DeleteWithHeaders(location, map[string]string{"X-Auth-Token": token})
+	if err := s.deleteSession(ctx, location, map[string]string{"X-Auth-Token": token}); err != nil {
+		return err
+	}
+	s.store.remove(s.log)
+	return nil
+}
+
+// deleteSession sends DELETE to a session's URI. A 401 or 404 means it is
+// gone already.
+func (s *session) deleteSession(ctx context.Context, location string, headers map[string]string) error {
+	resp, err := s.api.WithContext(ctx).DeleteWithHeaders(location, headers)
 	if resp != nil {
 		schemas.DeferredCleanupHTTPResponse(resp)
 	}
@@ -168,55 +284,4 @@ func (s *session) loginCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.logins
-}
-
-// busyGuard stops a poll from hammering a BMC that answered 503 or 429: the
-// rest of that poll's requests are not sent, and for a backoff period that
-// doubles while the BMC stays busy the slow and static parts are deferred.
-type busyGuard struct {
-	mu      sync.Mutex
-	tripped string // URI that answered busy in this poll
-	now     func() time.Time
-	min     time.Duration
-	max     time.Duration
-	backoff time.Duration
-	until   time.Time
-}
-
-// startPoll clears the per-poll state and says whether the BMC is still
-// inside a busy backoff.
-func (b *busyGuard) startPoll() (backingOff bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.tripped = ""
-	return b.now().Before(b.until)
-}
-
-// endPoll widens or clears the backoff after a poll.
-func (b *busyGuard) endPoll() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.tripped == "" {
-		b.backoff, b.until = 0, time.Time{}
-		return
-	}
-	b.backoff = min(max(2*b.backoff, b.min), b.max)
-	b.until = b.now().Add(b.backoff)
-}
-
-func (b *busyGuard) saw(uri string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.tripped == "" {
-		b.tripped = uri
-	}
-}
-
-func (b *busyGuard) check(uri string) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.tripped == "" {
-		return nil
-	}
-	return &bmc.Error{Kind: bmc.ErrKindBusy, Resource: uri, Err: fmt.Errorf("not requested: BMC answered busy at %s earlier in this poll", b.tripped)}
 }

@@ -32,7 +32,11 @@ func (p *poll) readStorage(ctx context.Context, systems []systemRef, _ []chassis
 						uris = append(uris, d)
 					}
 				}
-				for _, m := range p.c.fetchAll(ctx, uris) {
+				members, err := p.c.fetchAll(ctx, uri, uris)
+				if err != nil {
+					p.fail(bmc.PartStorage, err)
+				}
+				for _, m := range members {
 					if m.Err != nil {
 						p.fail(bmc.PartStorage, m.Err)
 						continue

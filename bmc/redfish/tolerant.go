@@ -469,6 +469,17 @@ func (l *quirkLog) add(q bmc.Quirk) {
 	}
 }
 
+// record adds the deviations of one resource as quirks of the part. A nil
+// log records nothing.
+func (l *quirkLog) record(part bmc.Part, uri string, devs []deviation) {
+	if l == nil {
+		return
+	}
+	for _, d := range devs {
+		l.add(bmc.Quirk{Part: part, Resource: uri, Property: d.Property, Seen: d.Seen, Action: d.Action})
+	}
+}
+
 // take returns the quirks collected and starts afresh.
 func (l *quirkLog) take() []bmc.Quirk {
 	l.mu.Lock()
@@ -484,11 +495,7 @@ func (l *quirkLog) take() []bmc.Quirk {
 // nothing.
 func (l *quirkLog) decode(part bmc.Part, uri string, body []byte, v any) error {
 	devs, err := decodeTolerant(body, v)
-	if l != nil {
-		for _, d := range devs {
-			l.add(bmc.Quirk{Part: part, Resource: uri, Property: d.Property, Seen: d.Seen, Action: d.Action})
-		}
-	}
+	l.record(part, uri, devs)
 	if err != nil {
 		return &bmc.Error{Kind: bmc.ErrKindMalformed, Resource: uri, Err: fmt.Errorf("decoding %s: %w", uri, err)}
 	}

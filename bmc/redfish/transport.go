@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -91,8 +92,11 @@ func parseFingerprint(s string) ([]byte, error) {
 
 // newHTTPClient builds the one HTTP client a collector keeps for its BMC:
 // keep-alive connections (at most MaxInFlight idle), a per-request timeout,
-// and the meter that counts and traces every request.
-func newHTTPClient(ep bmc.Endpoint, tc *tls.Config, m *requestMeter) *http.Client {
+// the meter that counts and traces every request, and the redirect policy:
+// a redirect is followed only to the BMC's own origin (scheme, host and
+// port), at most maxRedirects in a row. origin is the BMC's, as originOf
+// gives it.
+func newHTTPClient(ep bmc.Endpoint, tc *tls.Config, m *requestMeter, origin string) *http.Client {
 	dialer := &net.Dialer{Timeout: ep.RequestTimeout, KeepAlive: 30 * time.Second}
 	transport := &http.Transport{
 		// BMCs live on management networks: no proxy from the environment.
@@ -106,17 +110,98 @@ func newHTTPClient(ep bmc.Endpoint, tc *tls.Config, m *requestMeter) *http.Clien
 		MaxConnsPerHost:       ep.MaxInFlight + 1, // +1: a logout may overlap a request
 		IdleConnTimeout:       90 * time.Second,
 	}
-	m.next = transport
-	return &http.Client{Transport: m, Timeout: ep.RequestTimeout}
+	m.next, m.origin = transport, origin
+	return &http.Client{Transport: m, Timeout: ep.RequestTimeout, CheckRedirect: checkRedirect(origin)}
+}
+
+// maxRedirects bounds the redirects, all to the BMC's own origin, that one
+// request follows.
+const maxRedirects = 3
+
+// redirectError is a redirect the collector did not follow.
+type redirectError struct {
+	status int
+	// to is where it led: origin and path, without query or user info.
+	to  string
+	why string
+}
+
+func (e *redirectError) Error() string {
+	return fmt.Sprintf("HTTP %d redirect to %s not followed: %s", e.status, e.to, e.why)
+}
+
+// checkRedirect is the http.Client's redirect policy. It runs before the
+// redirected request is sent: a redirect to another origin (an http://
+// URL, another host, another port) is refused there, so that neither the
+// session token, nor Basic credentials, nor a login body (307 and 308
+// re-send it) ever leaves the BMC. A same-origin redirect is followed, at
+// most maxRedirects in a row (a loop ends there).
+func checkRedirect(origin string) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		status := 0
+		if req.Response != nil {
+			status = req.Response.StatusCode
+		}
+		if originOf(req.URL) != origin {
+			return &redirectError{status: status, to: shownURL(req.URL),
+				why: "it leads away from the BMC (" + origin + "), the only origin credentials and session tokens are sent to"}
+		}
+		if len(via) > maxRedirects {
+			return &redirectError{status: status, to: shownURL(req.URL), why: fmt.Sprintf("more than %d redirects in a row", maxRedirects)}
+		}
+		return nil
+	}
+}
+
+// offOriginError is a request the meter refused to send because its URL
+// is not on the BMC's origin. No link the collector follows can produce
+// one (servicePath keeps paths only); the check stands behind it.
+type offOriginError struct {
+	to, origin string
+}
+
+func (e *offOriginError) Error() string {
+	return fmt.Sprintf("request to %s not sent: not the BMC's origin %s", e.to, e.origin)
+}
+
+// originOf is scheme://host:port of u, lower-cased, the default port
+// made explicit.
+func originOf(u *url.URL) string {
+	scheme, port := strings.ToLower(u.Scheme), u.Port()
+	if port == "" {
+		switch scheme {
+		case "https":
+			port = "443"
+		case "http":
+			port = "80"
+		}
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
+// shownURL is u as errors and logs show it: no user info, no query, at
+// most 200 characters.
+func shownURL(u *url.URL) string {
+	v := *u
+	v.User, v.RawQuery, v.ForceQuery, v.Fragment, v.RawFragment = nil, "", false, "", ""
+	s := v.String()
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return s
 }
 
 // requestMeter is the RoundTripper wrapper that counts requests and response
 // bytes per poll, bounds every response body, and reports each request to
-// the trace callback once its body is closed.
+// the trace callback once its body is closed. It sends nothing to another
+// origin than the BMC's, and shows every response's status and headers to
+// observe (the Retry-After of a busy answer).
 type requestMeter struct {
 	next     http.RoundTripper
+	origin   string
 	maxBytes int64
 	trace    func(bmc.RequestTrace)
+	observe  func(*http.Response)
 
 	requests atomic.Int64
 	bytes    atomic.Int64
@@ -129,16 +214,24 @@ func (m *requestMeter) reset() (requests int, bytes int64) {
 
 // RoundTrip implements http.RoundTripper.
 func (m *requestMeter) RoundTrip(req *http.Request) (*http.Response, error) {
-	m.requests.Add(1)
 	start := time.Now()
 	path := req.URL.Path
 	if req.URL.RawQuery != "" {
 		path += "?" + req.URL.RawQuery
 	}
+	if o := originOf(req.URL); o != m.origin {
+		err := &offOriginError{to: shownURL(req.URL), origin: m.origin}
+		m.report(bmc.RequestTrace{Method: req.Method, URL: path, Err: err.Error()})
+		return nil, err
+	}
+	m.requests.Add(1)
 	resp, err := m.next.RoundTrip(req)
 	if err != nil {
 		m.report(bmc.RequestTrace{Method: req.Method, URL: path, Duration: time.Since(start), Err: err.Error()})
 		return nil, err
+	}
+	if m.observe != nil {
+		m.observe(resp)
 	}
 	if resp.ContentLength > m.maxBytes {
 		_ = resp.Body.Close()
