@@ -141,6 +141,15 @@ func (b *IPMIBMC) Requests() int64 { return b.requests.Load() }
 // ActiveSessions is the number of RMCP+ sessions the BMC holds.
 func (b *IPMIBMC) ActiveSessions() int { return b.bmc.Sessions.Count() }
 
+// SELEntries is how many records the SEL holds now (the faults' stages
+// due so far logged first).
+func (b *IPMIBMC) SELEntries() int {
+	b.syncSEL()
+	b.sel.mu.Lock()
+	defer b.sel.mu.Unlock()
+	return len(b.sel.entries)
+}
+
 // SetFault turns a transport fault on: timeout drops every datagram until
 // cleared; session-loss forgets every session at once and does not stay on.
 func (b *IPMIBMC) SetFault(f Fault) error {

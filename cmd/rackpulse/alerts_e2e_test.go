@@ -371,7 +371,13 @@ func TestCPUOscillationNotifiesBoundedly(t *testing.T) {
 	}
 	start := time.Now()
 	const periods = 6 // 12 threshold crossings each
-	time.Sleep(periods * 6 * time.Second)
+	// Run the swings for at least the periods, and until the wide one has
+	// fired and resolved (on a slow machine it takes longer to meet the
+	// for-duration): the bound below is per period elapsed, whatever it was.
+	waitFor(t, 10*time.Minute, func() bool {
+		resolved := serve.metric(t, "rackpulse_alert_changes_total", map[string]string{"alertname": "CPUHot", "state": "resolved"})
+		return time.Since(start) >= periods*6*time.Second && resolved >= 1
+	})
 	elapsed := time.Since(start)
 	narrow.Clear(sim.FaultCPUOscillate)
 	wide.Clear(sim.FaultCPUOscillate)

@@ -57,7 +57,7 @@ func (s *runningServe) stop() {
 // waitReporting waits until the serve's rollup has n servers reporting.
 func (s *runningServe) waitReporting(t *testing.T, n int) {
 	t.Helper()
-	waitFor(t, 30*time.Second, func() bool {
+	waitFor(t, 2*time.Minute, func() bool {
 		var res struct{ Racks []struct{ Reporting int } }
 		if json.Unmarshal([]byte(getBody(t, s.base+"/api/rollup")), &res) != nil {
 			return false
@@ -80,6 +80,24 @@ func lastSite(t *testing.T, d *influxtest.Server, db, field string) float64 {
 	return v
 }
 
+// lastStored returns the newest value of field in the rollup points
+// matching where, and its time; ok is false while there is none.
+func lastStored(t *testing.T, d *influxtest.Server, db, field, where string) (v float64, at time.Time, ok bool) {
+	t.Helper()
+	r := d.Query(t, db, fmt.Sprintf(`SELECT last(%q) FROM rollup WHERE %s`, field, where))
+	if len(r.Results) == 0 || len(r.Results[0].Series) == 0 || len(r.Results[0].Series[0].Values) == 0 {
+		return 0, time.Time{}, false
+	}
+	row := r.Results[0].Series[0].Values[0]
+	ts, _ := row[0].(string)
+	at, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return 0, time.Time{}, false
+	}
+	v, _ = row[1].(float64)
+	return v, at, true
+}
+
 func TestRackPollersAndSiteRollupMatchOneServe(t *testing.T) {
 	d := influxtest.Start(t)
 	for _, db := range []string{"multi", "single"} {
@@ -96,7 +114,24 @@ func TestRackPollersAndSiteRollupMatchOneServe(t *testing.T) {
 	one.waitReporting(t, 6)
 	rack1.waitReporting(t, 3)
 	rack2.waitReporting(t, 3)
-	time.Sleep(2500 * time.Millisecond) // a rollup or two after everyone reports, flushed
+	// Stored: the single serve's site with every server and rack-01 with
+	// energy integrated over a few polls, and each rack poller's rack with
+	// its three servers.
+	waitFor(t, 2*time.Minute, func() bool {
+		site, _, ok := lastStored(t, d, "single", "servers_reporting", "level='site'")
+		if !ok || site != 6 {
+			return false
+		}
+		if wh, _, ok := lastStored(t, d, "single", "energy_wh", "level='rack' AND rack='rack-01'"); !ok || wh <= 0 {
+			return false
+		}
+		for _, rack := range []string{"rack-01", "rack-02"} {
+			if n, _, ok := lastStored(t, d, "multi", "servers_reporting", "level='rack' AND rack='"+rack+"'"); !ok || n != 3 {
+				return false
+			}
+		}
+		return true
+	})
 
 	site := siteRollupConfig{inventoryPath: inv, interval: time.Second, freshness: time.Minute, lookback: time.Hour, once: true, storage: store("multi")}
 	if err := runSiteRollup(t.Context(), site, slog.New(slog.DiscardHandler)); err != nil {
@@ -114,8 +149,16 @@ func TestRackPollersAndSiteRollupMatchOneServe(t *testing.T) {
 	// A rack poller falls silent: its rack is not summed as live; its last
 	// watts become an estimate.
 	rack2.stop()
-	time.Sleep(4 * time.Second) // rack-02's last totals are older than the window; rack-01's are not
-	site.freshness = 3 * time.Second
+	// The rollup runs once rack-02's last totals are older than the
+	// freshness window and rack-01's are well inside it (it stores every
+	// second): a condition on the stored data, not on how fast the
+	// machine is.
+	site.freshness = 10 * time.Second
+	waitFor(t, 2*time.Minute, func() bool {
+		_, silentAt, ok2 := lastStored(t, d, "multi", "watts", "level='rack' AND rack='rack-02'")
+		_, liveAt, ok1 := lastStored(t, d, "multi", "watts", "level='rack' AND rack='rack-01'")
+		return ok1 && ok2 && time.Since(silentAt) > site.freshness && time.Since(liveAt) < site.freshness/3
+	})
 	if err := runSiteRollup(t.Context(), site, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatalf("site rollup: %v", err)
 	}

@@ -182,7 +182,8 @@ func TestProbeIPMIShowsSensorsPowerSourceAndSEL(t *testing.T) {
 	if err := b.Inject(sim.FaultSpec{Fault: sim.FaultDIMMECC, Every: 10 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(50 * time.Millisecond) // a few fault steps: the SEL has records
+	before := b.IPMI().SELEntries()
+	waitFor(t, 2*time.Minute, func() bool { return b.IPMI().SELEntries() > before }) // the fault's records are logged
 
 	t.Setenv("PROBE_PW", password)
 	stdout, stderr, err := probeArgs(t, "--protocol", "ipmi", b.URL(), "--user", "admin", "--password-env", "PROBE_PW", "--json", "--logs", "5")
