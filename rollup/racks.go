@@ -61,6 +61,7 @@ func (e *Engine) ComputeFromRacks(now time.Time, racks map[string]RackTotals, fr
 				n.EstimatedWatts = stored.Watts + stored.EstimatedWatts
 			}
 		}
+		n.noteDecimals(n.Watts, n.EstimatedWatts)
 		n.setBudget(info.budget)
 		r.Rows[info.rowIdx].addChild(&n.Totals)
 	}

@@ -1,6 +1,7 @@
 package rollup
 
 import (
+	"math"
 	"time"
 
 	"github.com/rackpulse/rackpulse/bmc"
@@ -99,6 +100,53 @@ type Totals struct {
 	RedundancyDegraded     int    `json:"psu_redundancy_degraded"`
 	RedundancyNotRedundant int    `json:"psu_redundancy_not_redundant"`
 	Faults                 Faults `json:"faults"`
+
+	// decimals is the most decimal places any reading summed here
+	// carries (at most maxSumDecimals): the sums are rounded to it, so
+	// that 104.8 + 104.8 + 104.8 reads 314.4, not 314.40000000000003.
+	decimals int
+}
+
+// maxSumDecimals bounds the decimals a sum keeps.
+const maxSumDecimals = 3
+
+// decimalsOf is how many decimal places v's shortest representation has,
+// at most maxSumDecimals.
+func decimalsOf(v float64) int {
+	if !bmc.Finite(v) || v == math.Trunc(v) {
+		return 0
+	}
+	for d := 1; d < maxSumDecimals; d++ {
+		p := math.Pow10(d)
+		if r := math.Round(v*p) / p; r == v {
+			return d
+		}
+	}
+	return maxSumDecimals
+}
+
+// noteDecimals widens the decimals the sums keep to those of vs.
+func (t *Totals) noteDecimals(vs ...float64) {
+	for _, v := range vs {
+		t.decimals = max(t.decimals, decimalsOf(v))
+	}
+}
+
+// roundSums rounds the summed watts to the decimals of what was summed,
+// and utilization to hundredths of a percent.
+func (t *Totals) roundSums() {
+	p := math.Pow10(t.decimals)
+	round := func(v float64) float64 {
+		if !bmc.Finite(v) {
+			return v
+		}
+		return math.Round(v*p) / p
+	}
+	t.Watts, t.EstimatedWatts = round(t.Watts), round(t.EstimatedWatts)
+	t.BudgetWatts, t.BudgetedWatts = round(t.BudgetWatts), round(t.BudgetedWatts)
+	if bmc.Finite(t.UtilizationPct) {
+		t.UtilizationPct = math.Round(t.UtilizationPct*100) / 100
+	}
 }
 
 // Coverage is the share of servers reporting, from 0 to 1 (1 when there
@@ -184,11 +232,13 @@ func (n *Node) addServer(s *ServerResult) {
 	case s.Status == StatusLive && s.PowerKnown:
 		t.Reporting++
 		t.Watts += s.Watts
+		t.noteDecimals(s.Watts)
 	case s.Status == StatusLive:
 		t.NoReading++
 	default:
 		t.NotLive++
 		t.EstimatedWatts += s.EstimatedWatts
+		t.noteDecimals(s.EstimatedWatts)
 	}
 	if s.Status == StatusLive {
 		switch s.Redundancy {
@@ -203,14 +253,17 @@ func (n *Node) addServer(s *ServerResult) {
 	t.Faults.merge(&s.Faults)
 }
 
-// setBudget sets a rack's budget and utilization from its Watts.
+// setBudget sets a rack's budget and utilization from its Watts, its
+// sums rounded to the decimals of what was summed.
 func (n *Node) setBudget(budget float64) {
 	t := &n.Totals
 	t.Racks = 1
 	if !bmc.Finite(budget) || budget < 0 {
 		budget = 0 // not a budget: the rack has none
 	}
+	t.noteDecimals(budget)
 	t.BudgetWatts = budget
+	defer t.roundSums()
 	if budget <= 0 {
 		t.UnbudgetedRacks = 1
 		return
@@ -240,6 +293,7 @@ func (n *Node) addChild(c *Totals) {
 	t.RedundancyLost += c.RedundancyLost
 	t.RedundancyDegraded += c.RedundancyDegraded
 	t.RedundancyNotRedundant += c.RedundancyNotRedundant
+	t.decimals = max(t.decimals, c.decimals)
 	t.Faults.merge(&c.Faults)
 }
 
@@ -248,4 +302,5 @@ func (n *Node) finish() {
 	if n.BudgetWatts > 0 {
 		n.UtilizationPct = 100 * n.BudgetedWatts / n.BudgetWatts
 	}
+	n.roundSums()
 }
