@@ -65,4 +65,3 @@ func TestLegacyReadingsKeepTheirDecimals(t *testing.T) {
 		t.Errorf("chassis power readings %+v; want 533.2 W exactly", snap.Power)
 	}
 }
-
