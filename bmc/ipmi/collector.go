@@ -95,7 +95,7 @@ func (p *poll) fail(part bmc.Part, err error) {
 		p.firstErr = err
 	}
 	pe := p.snap.Poll.AddError(part, err)
-	p.c.log.Debug("part failed", "server", p.c.ep.Server, "part", part, "kind", pe.Kind, "resource", pe.Resource, "err", err)
+	p.c.log.Debug("part failed", "part", part, "kind", pe.Kind, "resource", pe.Resource, "err", err)
 }
 
 // run runs one part of the poll, turning a panic (go-ipmi has panicked on
@@ -103,7 +103,7 @@ func (p *poll) fail(part bmc.Part, err error) {
 func (p *poll) run(part bmc.Part, fn func() error) (ok bool) {
 	defer func() {
 		if r := recover(); r != nil {
-			p.c.log.Error("part panicked", "server", p.c.ep.Server, "part", part, "panic", r, "stack", string(debug.Stack()))
+			p.c.log.Error("part panicked", "part", part, "panic", r, "stack", string(debug.Stack()))
 			p.fail(part, bmc.NewError(bmc.ErrKindPanic, string(part), fmt.Errorf("%s panicked: %v", part, r)))
 			// The session's state is unknown after a panic inside it.
 			p.c.sess.abandon()
@@ -143,7 +143,7 @@ func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 		if err == nil {
 			err = p.firstErr
 		}
-		c.log.Debug("poll failed", "server", c.ep.Server, "kind", bmc.KindOf(err), "err", err)
+		c.log.Debug("poll failed", "kind", bmc.KindOf(err), "err", err)
 		return nil, err
 	}
 
@@ -212,10 +212,10 @@ func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 		if err == nil {
 			err = bmc.NewError(bmc.ErrKindOther, "poll", errors.New("nothing could be read"))
 		}
-		c.log.Debug("poll failed", "server", c.ep.Server, "kind", bmc.KindOf(err), "requests", requests, "err", err)
+		c.log.Debug("poll failed", "kind", bmc.KindOf(err), "requests", requests, "err", err)
 		return nil, err
 	}
-	c.log.Debug("poll done", "server", c.ep.Server, "requests", requests, "bytes", bytes,
+	c.log.Debug("poll done", "requests", requests, "bytes", bytes,
 		"duration", p.snap.Poll.Duration, "part_errors", len(p.snap.Poll.Errors))
 	return p.snap, nil
 }
@@ -229,7 +229,7 @@ func (c *Collector) loadSELCursor() error {
 	if err != nil {
 		// A damaged state file is reported once; the position is recorded
 		// again rather than replaying the whole SEL.
-		c.log.Warn("SEL state unreadable; recording the position again", "server", c.ep.Server, "err", err)
+		c.log.Warn("SEL state unreadable; recording the position again", "err", err)
 		cur = selCursor{}
 	}
 	c.selCursor, c.selLoaded = cur, true

@@ -86,7 +86,7 @@ func (c *Collector) readDCMIPower(ctx context.Context) (*bmc.PowerReading, error
 			c.dcmi = dcmiSupported
 		case err == nil || answeredNo(err):
 			c.dcmi = dcmiUnsupported
-			c.log.Info("BMC does not support DCMI; power comes from sensors", "server", c.ep.Server, "err", err)
+			c.log.Info("BMC does not support DCMI; power comes from sensors", "err", err)
 			return nil, nil
 		default:
 			return nil, fmt.Errorf("probing DCMI: %w", err)
@@ -96,7 +96,7 @@ func (c *Collector) readDCMIPower(ctx context.Context) (*bmc.PowerReading, error
 	if err != nil {
 		if answeredNo(err) {
 			c.dcmi = dcmiUnsupported
-			c.log.Info("BMC has no DCMI power reading; power comes from sensors", "server", c.ep.Server, "err", err)
+			c.log.Info("BMC has no DCMI power reading; power comes from sensors", "err", err)
 			return nil, nil
 		}
 		return nil, fmt.Errorf("reading DCMI power: %w", err)

@@ -80,7 +80,7 @@ func (c *Collector) readSystemGUID(ctx context.Context) (string, error) {
 	b, err := c.sess.exchange(ctx, cmdGetSystemGUID, nil)
 	if err != nil {
 		if answeredNo(err) {
-			c.log.Debug("BMC has no system GUID", "server", c.ep.Server, "err", err)
+			c.log.Debug("BMC has no system GUID", "err", err)
 			return "", nil
 		}
 		return "", fmt.Errorf("reading the system GUID: %w", err)
@@ -89,7 +89,7 @@ func (c *Collector) readSystemGUID(ctx context.Context) (string, error) {
 		return "", bmc.NewError(bmc.ErrKindMalformed, cmdGetSystemGUID.Name, fmt.Errorf("answer of %d bytes, want 16", len(b)))
 	}
 	uuid, order := systemUUID([16]byte(b[:16]))
-	c.log.Debug("system GUID", "server", c.ep.Server, "uuid", uuid, "byte_order", order, "raw", fmt.Sprintf("% x", b[:16]))
+	c.log.Debug("system GUID", "uuid", uuid, "byte_order", order, "raw", fmt.Sprintf("% x", b[:16]))
 	return uuid, nil
 }
 
@@ -101,7 +101,7 @@ func (c *Collector) readFRUSerial(ctx context.Context) (string, error) {
 	b, err := c.sess.exchange(ctx, cmdGetFRUAreaInfo, []byte{fruDeviceBuiltin})
 	if err != nil {
 		if answeredNo(err) {
-			c.log.Debug("BMC has no FRU data", "server", c.ep.Server, "err", err)
+			c.log.Debug("BMC has no FRU data", "err", err)
 			return "", nil
 		}
 		return "", fmt.Errorf("reading FRU inventory area info: %w", err)
@@ -111,7 +111,7 @@ func (c *Collector) readFRUSerial(ctx context.Context) (string, error) {
 	}
 	size := int(le16(b[0:2]))
 	if b[2]&0x01 != 0 {
-		c.log.Info("FRU is accessed by words, which the collector does not read; no serial", "server", c.ep.Server)
+		c.log.Info("FRU is accessed by words, which the collector does not read; no serial")
 		return "", nil
 	}
 	if size < int(types.FRUCommonHeaderSize) {

@@ -317,7 +317,7 @@ func (c *Collector) refreshSDR(ctx context.Context) (bool, error) {
 	if c.sdr.valid && c.sdr.addition == info.addition && c.sdr.erase == info.erase {
 		return false, nil
 	}
-	fresh, err := readSDRRepository(ctx, c.log.With("server", c.ep.Server), c.getSDR)
+	fresh, err := readSDRRepository(ctx, c.log, c.getSDR)
 	if err != nil {
 		return false, err
 	}
@@ -325,7 +325,7 @@ func (c *Collector) refreshSDR(ctx context.Context) (bool, error) {
 	c.sdr = fresh
 	// New records: their thresholds are read again in this poll.
 	c.thresholds.readAt = time.Time{}
-	c.log.Debug("SDR repository read", "server", c.ep.Server, "records", len(fresh.records))
+	c.log.Debug("SDR repository read", "records", len(fresh.records))
 	return true, nil
 }
 

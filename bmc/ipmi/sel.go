@@ -316,12 +316,12 @@ func (c *Collector) readSEL(ctx context.Context) ([]bmc.LogEntry, error) {
 		}
 		next := startSELRead(cur, info, now).complete(info)
 		next.LastRecordID, next.Empty = last, empty
-		c.log.Info("SEL position recorded; older records are not reported", "server", c.ep.Server,
+		c.log.Info("SEL position recorded; older records are not reported",
 			"entries", info.entries, "last_record_id", last)
 		return []bmc.LogEntry{}, c.storeCursor(next)
 	case selFromStart:
 		if cur.Valid && cur.Erase != info.erase {
-			c.log.Info("SEL was cleared since the last read; reading it from the start", "server", c.ep.Server)
+			c.log.Info("SEL was cleared since the last read; reading it from the start")
 		}
 	case selResume:
 		// Resume after the last record read: its entry names the next one.
@@ -358,17 +358,17 @@ func (c *Collector) readSEL(ctx context.Context) ([]bmc.LogEntry, error) {
 			// Keep what was read: the cursor stays at the last record
 			// actually read, and the next read goes on from there.
 			next := read.interrupted()
-			c.log.Info("SEL read cut short; the next poll reads on from the last record read", "server", c.ep.Server,
+			c.log.Info("SEL read cut short; the next poll reads on from the last record read",
 				"last_record_id", fmt.Sprintf("0x%04x", next.LastRecordID), "records_read", len(entries), "err", err)
 			if serr := c.storeCursor(next); serr != nil {
-				c.log.Warn("SEL state not saved", "server", c.ep.Server, "err", serr)
+				c.log.Warn("SEL state not saved", "err", serr)
 			}
 			return c.recent(cur, entries), fmt.Errorf("reading SEL record 0x%04x: %w", id, err)
 		}
 		nextID := le16(b[0:2])
 		r, perr := parseSELRecord(b[2:])
 		if perr != nil {
-			c.log.Warn("skipping SEL record that does not decode", "server", c.ep.Server, "record_id", fmt.Sprintf("0x%04x", id), "err", perr)
+			c.log.Warn("skipping SEL record that does not decode", "record_id", fmt.Sprintf("0x%04x", id), "err", perr)
 		} else if !resumeByScan || r.ID > after {
 			sdr := c.sdr.lookup(uint8(r.Generator&0xff), r.SensorNum)
 			entries = append(entries, decodeEvent(r, sdr))

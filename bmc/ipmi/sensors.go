@@ -206,10 +206,10 @@ func (c *Collector) readSensors(ctx context.Context) ([]bmc.Sensor, []sensorRead
 		if err == nil {
 			rd, err = parseReading(b)
 			if err != nil {
-				c.log.Debug("sensor reading does not decode", "server", c.ep.Server, "sensor", rec.Name, "err", err)
+				c.log.Debug("sensor reading does not decode", "sensor", rec.Name, "err", err)
 			}
 		} else if _, answered := completionCode(err); answered {
-			c.log.Debug("sensor has no reading", "server", c.ep.Server, "sensor", rec.Name, "err", err)
+			c.log.Debug("sensor has no reading", "sensor", rec.Name, "err", err)
 		} else {
 			return out, rs, fmt.Errorf("reading sensor %s: %w", rec.Name, err)
 		}

@@ -273,12 +273,12 @@ func (s *session) open(ctx context.Context) error {
 	if err != nil {
 		s.endFailedLogin(ctx, c, err)
 		err = classify("session", err)
-		s.log.Debug("session failed", "server", s.ep.Server, "kind", bmc.KindOf(err), "err", err)
+		s.log.Debug("session failed", "kind", bmc.KindOf(err), "err", err)
 		return err
 	}
 	s.client = c
 	s.openedThisPoll = true
-	s.log.Debug("session opened", "server", s.ep.Server, "cipher_suite", s.ep.CipherSuite, "ipmi_v15", s.ep.IPMIv15,
+	s.log.Debug("session opened", "cipher_suite", s.ep.CipherSuite, "ipmi_v15", s.ep.IPMIv15,
 		"took", time.Since(start))
 	return nil
 }
@@ -309,7 +309,7 @@ func (s *session) endFailedLogin(ctx context.Context, c *client.Client, loginErr
 		err := c.Close(ctx)
 		s.traceCall("Close Session", start, 0, err)
 		if err != nil {
-			s.log.Debug("closing the session of a failed login", "server", s.ep.Server, "err", err)
+			s.log.Debug("closing the session of a failed login", "err", err)
 		}
 		return
 	}
@@ -323,7 +323,7 @@ func (s *session) endFailedLogin(ctx context.Context, c *client.Client, loginErr
 	s.traceCall("RAKP Message 3 (abort)", start, 0, err)
 	if err != nil && !errors.As(err, new(*types.RmcpStatusError)) {
 		// A BMC may drop the session without answering: that is fine.
-		s.log.Debug("aborting the session of a failed login", "server", s.ep.Server, "session_id", id, "err", err)
+		s.log.Debug("aborting the session of a failed login", "session_id", id, "err", err)
 	}
 }
 
@@ -373,7 +373,7 @@ func (s *session) exchangeTo(ctx context.Context, cmd types.Command, data []byte
 	}
 	out, err := s.send(ctx, cmd, data, owner, lun)
 	if err != nil && !s.openedThisPoll && !s.reconnected && sessionLost(err) && ctx.Err() == nil {
-		s.log.Info("BMC dropped the session; reconnecting", "server", s.ep.Server, "command", cmd.Name, "err", err)
+		s.log.Info("BMC dropped the session; reconnecting", "command", cmd.Name, "err", err)
 		s.reconnected = true
 		s.abandon()
 		if oerr := s.open(ctx); oerr != nil {

@@ -88,7 +88,7 @@ func (c *Collector) refreshThresholds(ctx context.Context) {
 		}
 		set, err := c.readSensorThresholds(ctx, rec)
 		if err != nil {
-			c.log.Debug("thresholds not read; keeping those read before", "server", c.ep.Server, "sensor", rec.Name, "err", err)
+			c.log.Debug("thresholds not read; keeping those read before", "sensor", rec.Name, "err", err)
 			complete = false
 			if old, ok := t.sets[key]; ok {
 				set = old
@@ -108,7 +108,7 @@ func (c *Collector) refreshThresholds(ctx context.Context) {
 			fromSDR++
 		}
 	}
-	c.log.Debug("thresholds read", "server", c.ep.Server, "sensors", len(fresh), "from_sdr", fromSDR)
+	c.log.Debug("thresholds read", "sensors", len(fresh), "from_sdr", fromSDR)
 }
 
 // readSensorThresholds returns one sensor's thresholds: the BMC's answer
@@ -121,13 +121,13 @@ func (c *Collector) readSensorThresholds(ctx context.Context, rec *sdrRecord) (t
 	b, err := c.sess.exchangeTo(ctx, cmdGetSensorThresholds, []byte{rec.Number}, rec.OwnerID, rec.OwnerLUN)
 	if err != nil {
 		if _, answered := completionCode(err); answered {
-			c.log.Debug("BMC does not give this sensor's thresholds; using the SDR's", "server", c.ep.Server, "sensor", rec.Name, "err", err)
+			c.log.Debug("BMC does not give this sensor's thresholds; using the SDR's", "sensor", rec.Name, "err", err)
 			return sdrThresholds(rec), nil
 		}
 		return sdrThresholds(rec), err
 	}
 	if len(b) < 7 {
-		c.log.Debug("short answer to Get Sensor Thresholds; using the SDR's", "server", c.ep.Server, "sensor", rec.Name, "bytes", len(b))
+		c.log.Debug("short answer to Get Sensor Thresholds; using the SDR's", "sensor", rec.Name, "bytes", len(b))
 		return sdrThresholds(rec), nil
 	}
 	var set thresholdSet

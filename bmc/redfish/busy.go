@@ -117,7 +117,7 @@ func (c *Collector) observeResponse(resp *http.Response) {
 	}
 	uri := resp.Request.URL.RequestURI()
 	c.busy.retryAfter(uri, d)
-	c.log.Debug("BMC busy, asks to retry later", "server", c.ep.Server, "uri", uri, "status", resp.StatusCode,
+	c.log.Debug("BMC busy, asks to retry later", "uri", uri, "status", resp.StatusCode,
 		"retry_after", d, "honoured", min(d, maxRetryAfter))
 }
 

@@ -53,7 +53,7 @@ func (c *Collector) get(ctx context.Context, uri string) ([]byte, error) {
 				return nil, rerr
 			}
 			if retry {
-				c.log.Info("session rejected, logged in again", "server", c.ep.Server, "uri", uri)
+				c.log.Info("session rejected, logged in again", "uri", uri)
 				continue
 			}
 		}

@@ -189,7 +189,7 @@ func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 	defer c.httpClient.CloseIdleConnections()
 	// Inside the wait a busy answer's Retry-After asked for, nothing is sent.
 	if err := c.busy.hold(); err != nil {
-		c.log.Debug("poll not started", "server", c.ep.Server, "kind", bmc.KindOf(err), "err", err)
+		c.log.Debug("poll not started", "kind", bmc.KindOf(err), "err", err)
 		return nil, err
 	}
 	busyBackoff := c.busy.startPoll()
@@ -199,11 +199,11 @@ func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 	c.nextPages.Store(0)
 
 	if err := c.connect(ctx, started); err != nil {
-		c.log.Debug("poll failed", "server", c.ep.Server, "kind", bmc.KindOf(err), "err", err)
+		c.log.Debug("poll failed", "kind", bmc.KindOf(err), "err", err)
 		return nil, err
 	}
 	if err := c.session.open(ctx); err != nil {
-		c.log.Debug("poll failed", "server", c.ep.Server, "kind", bmc.KindOf(err), "err", err)
+		c.log.Debug("poll failed", "kind", bmc.KindOf(err), "err", err)
 		return nil, err
 	}
 
@@ -261,10 +261,10 @@ func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 		if err == nil {
 			err = &bmc.Error{Kind: bmc.ErrKindOther, Resource: rootURI, Err: errors.New("nothing could be read")}
 		}
-		c.log.Debug("poll failed", "server", c.ep.Server, "kind", bmc.KindOf(err), "requests", requests, "err", err)
+		c.log.Debug("poll failed", "kind", bmc.KindOf(err), "requests", requests, "err", err)
 		return nil, err
 	}
-	c.log.Debug("poll done", "server", c.ep.Server, "requests", requests, "bytes", bytes,
+	c.log.Debug("poll done", "requests", requests, "bytes", bytes,
 		"duration", p.snap.Poll.Duration, "part_errors", len(p.snap.Poll.Errors), "quirks", len(p.snap.Poll.Quirks))
 	return p.snap, nil
 }
@@ -277,11 +277,11 @@ func (c *Collector) watchHealth(p *poll, busyBackoff bool) {
 	switch {
 	case len(parts) == 0:
 	case busyBackoff && len(changes) > 0:
-		c.log.Debug("health changed; the slow parts wait for the busy backoff", "server", c.ep.Server,
+		c.log.Debug("health changed; the slow parts wait for the busy backoff",
 			"changed", c.health.reason, "parts", parts)
 	case busyBackoff:
 	default:
-		c.log.Debug("reading slow parts early after a health change", "server", c.ep.Server,
+		c.log.Debug("reading slow parts early after a health change",
 			"changed", c.health.reason, "parts", parts)
 	}
 }
@@ -402,7 +402,7 @@ func (p *poll) fail(part bmc.Part, err error) {
 		p.firstErr = err
 	}
 	pe := p.snap.Poll.AddError(part, err)
-	p.c.log.Debug("part failed", "server", p.c.ep.Server, "part", part, "kind", pe.Kind, "resource", pe.Resource, "err", err)
+	p.c.log.Debug("part failed", "part", part, "kind", pe.Kind, "resource", pe.Resource, "err", err)
 }
 
 // carry lists a part as carried over from an earlier poll.

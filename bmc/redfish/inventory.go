@@ -119,14 +119,14 @@ func (p *poll) eachMemberExpanded(ctx context.Context, part bmc.Part, uri string
 	for _, m := range members {
 		if m.Err != nil {
 			if m.Gone {
-				p.c.log.Debug("collection member not served", "server", p.c.ep.Server, "quirk", QuirkMissingMember, "uri", m.URI)
+				p.c.log.Debug("collection member not served", "quirk", QuirkMissingMember, "uri", m.URI)
 			}
 			p.fail(part, m.Err)
 			continue
 		}
 		if err := fn(m.URI, m.Raw); err != nil {
 			if bmc.KindOf(err) == bmc.ErrKindMalformed {
-				p.c.log.Debug("member failed to decode", "server", p.c.ep.Server, "quirk", QuirkUndecodableMember, "uri", m.URI, "err", err)
+				p.c.log.Debug("member failed to decode", "quirk", QuirkUndecodableMember, "uri", m.URI, "err", err)
 			}
 			p.fail(part, err)
 		}

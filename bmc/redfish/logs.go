@@ -96,7 +96,7 @@ func (p *poll) readLogEntries(ctx context.Context, entriesURI string) bool {
 	switch {
 	case cut == nil:
 	case cut.Kind == bmc.ErrKindTooLarge:
-		p.c.log.Debug("log longer than one read takes; the rest is not read this time", "server", p.c.ep.Server, "uri", entriesURI,
+		p.c.log.Debug("log longer than one read takes; the rest is not read this time", "uri", entriesURI,
 			"max_pages", maxCollectionPages, "max_entries", maxCollectionMembers, "err", cut.Err)
 	default:
 		p.fail(bmc.PartLogs, cut)
@@ -105,7 +105,7 @@ func (p *poll) readLogEntries(ctx context.Context, entriesURI string) bool {
 	for _, m := range members {
 		if m.Err != nil {
 			if m.Gone {
-				p.c.log.Debug("collection member not served", "server", p.c.ep.Server, "quirk", QuirkMissingMember, "uri", m.URI)
+				p.c.log.Debug("collection member not served", "quirk", QuirkMissingMember, "uri", m.URI)
 			}
 			p.fail(bmc.PartLogs, m.Err)
 			complete = false
@@ -116,7 +116,7 @@ func (p *poll) readLogEntries(ctx context.Context, entriesURI string) bool {
 			Links struct{ OriginOfCondition odataID }
 		}
 		if err := p.decode(bmc.PartLogs, m.URI, m.Raw, &le); err != nil {
-			p.c.log.Debug("member failed to decode", "server", p.c.ep.Server, "quirk", QuirkUndecodableMember, "uri", m.URI, "err", err)
+			p.c.log.Debug("member failed to decode", "quirk", QuirkUndecodableMember, "uri", m.URI, "err", err)
 			p.fail(bmc.PartLogs, err)
 			complete = false
 			continue
@@ -134,7 +134,7 @@ func (p *poll) readLogEntries(ctx context.Context, entriesURI string) bool {
 	firstRead := !p.c.logs.known(entriesURI)
 	isNew, cleared := p.c.logs.advanceRead(entriesURI, read)
 	if cleared {
-		p.c.log.Info("log was cleared since the last read; reporting every entry in it", "server", p.c.ep.Server, "log", entriesURI)
+		p.c.log.Info("log was cleared since the last read; reporting every entry in it", "log", entriesURI)
 	}
 	for i, fresh := range isNew {
 		if fresh {

@@ -216,7 +216,7 @@ func (l *logCursor) load(log *slog.Logger, server string) {
 	l.loaded = true
 	st, err := l.store.load()
 	if err != nil {
-		log.Warn("Redfish log state not usable; log positions will be recorded afresh", "server", server, "file", l.store.path, "err", err)
+		log.Warn("Redfish log state not usable; log positions will be recorded afresh", "file", l.store.path, "err", err)
 		return
 	}
 	for uri, pos := range st.Logs {
@@ -247,7 +247,7 @@ func (l *logCursor) save(log *slog.Logger, server string, now time.Time) {
 	}
 	st := logState{Version: logStateVersion, Server: server, Updated: now.UTC(), Logs: l.logs, DIMMErrors: l.dimmErrors}
 	if err := l.store.save(st); err != nil {
-		log.Warn("Redfish log state not saved", "server", server, "file", l.store.path, "err", err)
+		log.Warn("Redfish log state not saved", "file", l.store.path, "err", err)
 		return
 	}
 	l.saved = b

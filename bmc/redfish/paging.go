@@ -118,7 +118,7 @@ func (c *Collector) readCollection(ctx context.Context, part bmc.Part, uri, quer
 		r.cut = r.tooLarge(budget)
 	}
 	if r.cut != nil {
-		c.log.Debug("collection read in part", "server", c.ep.Server, "uri", uri, "pages", r.pages, "members", len(r.members),
+		c.log.Debug("collection read in part", "uri", uri, "pages", r.pages, "members", len(r.members),
 			"kind", r.cut.Kind, "err", r.cut.Err)
 	}
 	return r, nil
@@ -145,7 +145,7 @@ func (c *Collector) fetchMembers(ctx context.Context, r *collectionRead) {
 	r.members = slices.DeleteFunc(r.members, func(m member) bool { return m.unread })
 	if len(r.members) < n && r.cut == nil {
 		r.cut = r.tooLarge(c.collectionBytes())
-		c.log.Debug("collection read in part", "server", c.ep.Server, "uri", r.uri, "members", len(r.members), "not_fetched", n-len(r.members))
+		c.log.Debug("collection read in part", "uri", r.uri, "members", len(r.members), "not_fetched", n-len(r.members))
 	}
 	r.links = nil
 }
@@ -164,7 +164,7 @@ func (c *Collector) membersExpanded(ctx context.Context, part bmc.Part, uri stri
 		// The service advertised $expand and refuses it (QuirkExpandRefused):
 		// read members one by one, on this BMC from now on.
 		c.expand.markIgnored(uri)
-		c.log.Debug("service advertised $expand but refused it", "server", c.ep.Server, "quirk", QuirkExpandRefused, "uri", uri, "err", err)
+		c.log.Debug("service advertised $expand but refused it", "quirk", QuirkExpandRefused, "uri", uri, "err", err)
 		query = ""
 		r, err = c.readCollection(ctx, part, uri, query)
 	}
@@ -189,7 +189,7 @@ func (c *Collector) membersExpanded(ctx context.Context, part bmc.Part, uri stri
 func (c *Collector) noteExpandIgnored(r *collectionRead, query string) {
 	if r.linksOnly && query != "" {
 		c.expand.markIgnored(r.uri)
-		c.log.Debug("service advertised $expand but returned links only", "server", c.ep.Server, "quirk", QuirkExpandIgnored, "uri", r.uri)
+		c.log.Debug("service advertised $expand but returned links only", "quirk", QuirkExpandIgnored, "uri", r.uri)
 	}
 }
 

@@ -54,7 +54,7 @@ func (p *poll) readLegacyPower(ctx context.Context, ch chassisRef) bool {
 		return false
 	}
 	if patched {
-		p.c.log.Debug("legacy Power without PowerControl", "server", p.c.ep.Server, "quirk", QuirkLegacyPowerWithoutPowerControl, "uri", uri)
+		p.c.log.Debug("legacy Power without PowerControl", "quirk", QuirkLegacyPowerWithoutPowerControl, "uri", uri)
 	}
 	for i, pc := range pw.PowerControl {
 		watts := sensorReading(pc.Status.State, f32(pc.PowerConsumedWatts))

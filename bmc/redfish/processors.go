@@ -42,7 +42,7 @@ func (p *poll) readProcessors(ctx context.Context, systems []systemRef, chassis 
 	if !inventoryDue && mayRefresh && p.c.processors.ok {
 		for _, f := range facts {
 			if s := p.cpuSensor(f, facts); s != nil && s.Health != f.sensorHealth {
-				p.c.log.Debug("CPU temperature health changed, reading processors again", "server", p.c.ep.Server,
+				p.c.log.Debug("CPU temperature health changed, reading processors again",
 					"socket", f.cpu.Socket, "was", f.sensorHealth, "now", s.Health)
 				inventoryDue = true
 				break

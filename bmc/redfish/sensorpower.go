@@ -88,7 +88,7 @@ func (p *poll) finishPower(ch chassisRef, firstPSU, firstReading int) {
 		p.snap.Power = append(p.snap.Power, bmc.PowerReading{Chassis: ch.ID, Source: bmc.PowerFromChassisSensor, Watts: s.watts, Resource: s.uri})
 		p.noteProvenance(ch.ID, s.uri)
 		if bestRank == 2 {
-			p.c.log.Debug("chassis input power from its input regulator sensor", "server", p.c.ep.Server, "quirk", QuirkChassisInputRegulator, "uri", s.uri)
+			p.c.log.Debug("chassis input power from its input regulator sensor", "quirk", QuirkChassisInputRegulator, "uri", s.uri)
 		}
 	}
 	p.addPSUSums(ch, psus)
@@ -207,7 +207,7 @@ func (p *poll) placeByProvenance(refs []chassisRef) {
 				base := strings.TrimSuffix(ref.URI, "/") + "/"
 				if ref.ID != c.ID && strings.HasPrefix(src, base) {
 					c.ContainedBy = ref.ID
-					p.c.log.Debug("chassis placed inside the chassis that measures its power", "server", p.c.ep.Server,
+					p.c.log.Debug("chassis placed inside the chassis that measures its power",
 						"quirk", QuirkNestedByProvenance, "chassis", c.ID, "inside", ref.ID, "source", src)
 				}
 			}

@@ -156,7 +156,7 @@ func (s *session) loginLocked(ctx context.Context) error {
 		if werr.Kind == bmc.ErrKindSessionLimit {
 			s.backoff = min(max(2*s.backoff, s.minBackoff), s.maxBackoff)
 			s.retryAt = s.now().Add(s.backoff)
-			s.log.Warn("BMC session table full, backing off", "server", s.server, "uri", s.sessionsURI, "backoff", s.backoff)
+			s.log.Warn("BMC session table full, backing off", "uri", s.sessionsURI, "backoff", s.backoff)
 		}
 		return werr
 	}
@@ -178,11 +178,11 @@ func (s *session) loginLocked(ctx context.Context) error {
 	s.token, s.location = auth.Token, location
 	s.generation++
 	if s.location == "" {
-		s.log.Warn("session created without a Location; it cannot be deleted and will time out on the BMC", "server", s.server)
+		s.log.Warn("session created without a Location; it cannot be deleted and will time out on the BMC")
 	} else {
 		s.store.save(s.log, savedSession{Server: s.server, Origin: s.origin, Username: s.username, URI: s.location, Token: s.token, Created: s.now().UTC()})
 	}
-	s.log.Debug("session created", "server", s.server, "session", s.location)
+	s.log.Debug("session created", "session", s.location)
 	return nil
 }
 
@@ -196,7 +196,7 @@ func (s *session) loginLocked(ctx context.Context) error {
 func (s *session) restoreLocked(ctx context.Context) (taken bool, err error) {
 	saved, err := s.store.load()
 	if err != nil {
-		s.log.Warn("saved Redfish session not usable; logging in anew", "server", s.server, "file", s.store.path, "err", err)
+		s.log.Warn("saved Redfish session not usable; logging in anew", "file", s.store.path, "err", err)
 		s.store.remove(s.log)
 		return false, nil
 	}
@@ -205,7 +205,7 @@ func (s *session) restoreLocked(ctx context.Context) (taken bool, err error) {
 	}
 	uri, perr := servicePath(saved.URI)
 	if saved.Origin != s.origin || saved.Username != s.username || perr != nil || saved.Token == "" {
-		s.log.Info("saved Redfish session is for another BMC address or user; not used", "server", s.server, "file", s.store.path,
+		s.log.Info("saved Redfish session is for another BMC address or user; not used", "file", s.store.path,
 			"saved_origin", saved.Origin, "origin", s.origin)
 		s.store.remove(s.log)
 		return false, nil
@@ -218,7 +218,7 @@ func (s *session) restoreLocked(ctx context.Context) (taken bool, err error) {
 	if err == nil {
 		s.token, s.location = saved.Token, uri
 		s.generation++
-		s.log.Info("took up the Redfish session saved before a restart", "server", s.server, "session", uri)
+		s.log.Info("took up the Redfish session saved before a restart", "session", uri)
 		return true, nil
 	}
 	werr := classify(uri, err)
@@ -228,7 +228,7 @@ func (s *session) restoreLocked(ctx context.Context) (taken bool, err error) {
 	case werr.Status != http.StatusUnauthorized && werr.Status != http.StatusNotFound:
 		s.deleteSession(ctx, uri, headers)
 	}
-	s.log.Info("Redfish session saved before a restart is no longer valid; logging in anew", "server", s.server, "session", uri, "status", werr.Status)
+	s.log.Info("Redfish session saved before a restart is no longer valid; logging in anew", "session", uri, "status", werr.Status)
 	s.store.remove(s.log)
 	return false, nil
 }
@@ -272,10 +272,10 @@ func (s *session) deleteSession(ctx context.Context, location string, headers ma
 		if werr.Status == http.StatusUnauthorized || werr.Status == http.StatusNotFound {
 			return nil // already gone on the BMC
 		}
-		s.log.Debug("deleting session failed", "server", s.server, "session", location, "err", werr)
+		s.log.Debug("deleting session failed", "session", location, "err", werr)
 		return werr
 	}
-	s.log.Debug("session deleted", "server", s.server, "session", location)
+	s.log.Debug("session deleted", "session", location)
 	return nil
 }
 

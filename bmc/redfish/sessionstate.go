@@ -77,7 +77,7 @@ func (s sessionStore) save(log *slog.Logger, st savedSession) {
 		err = writeFileAtomic(s.path, append(b, '\n'))
 	}
 	if err != nil {
-		log.Warn("Redfish session state not saved", "server", st.Server, "file", s.path, "err", err)
+		log.Warn("Redfish session state not saved", "file", s.path, "err", err)
 	}
 }
 

@@ -43,7 +43,7 @@ func (p *poll) readStorage(ctx context.Context, systems []systemRef, _ []chassis
 					}
 					d, err := p.driveFromRedfish(ctx, sys.ID, m.URI, m.Raw)
 					if err != nil {
-						p.c.log.Debug("drive failed", "server", p.c.ep.Server, "quirk", QuirkUndecodableMember, "uri", m.URI, "err", err)
+						p.c.log.Debug("drive failed", "quirk", QuirkUndecodableMember, "uri", m.URI, "err", err)
 						p.fail(bmc.PartStorage, err)
 						continue
 					}
@@ -119,7 +119,7 @@ func (p *poll) driveFromRedfish(ctx context.Context, system, uri string, raw []b
 	id := dr.ID
 	if id == "" {
 		id = lastSegment(firstNonEmpty(dr.ODataID, uri))
-		p.c.log.Debug("drive without Id", "server", p.c.ep.Server, "quirk", QuirkDriveWithoutID, "uri", uri)
+		p.c.log.Debug("drive without Id", "quirk", QuirkDriveWithoutID, "uri", uri)
 	}
 	label := dr.PhysicalLocation.PartLocation.ServiceLabel
 	if label == "" {
