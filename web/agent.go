@@ -66,7 +66,7 @@ func (a *AgentReceiver) SetTokens(tokens map[string]bmc.Secret) {
 
 // Register adds the report endpoint to a mux.
 func (a *AgentReceiver) Register(mux *http.ServeMux) {
-	mux.HandleFunc("POST /api/agents/{server}/report", a.receive)
+	handle(mux, "POST /api/agents/{server}/report", a.receive)
 }
 
 func (a *AgentReceiver) receive(w http.ResponseWriter, r *http.Request) {

@@ -5,8 +5,13 @@ package web
 
 import (
 	"encoding/json"
+	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/rackpulse/rackpulse/agent"
@@ -24,29 +29,40 @@ type API struct {
 	fleet  *fleet.Fleet
 	alerts AlertLister
 	log    *slog.Logger
+	// started is when the first rollup's interval began (the API is built
+	// in the same start-up as the fleet's rollup loop); now is the clock.
+	started time.Time
+	now     func() time.Time
 }
 
 // NewAPI builds the API over a fleet and its alerts (either may be nil:
-// the site role has no fleet).
+// the site role has no fleet). Build it when the fleet's rollup loop is
+// started: the 503 before the first rollup counts the first interval
+// from here.
 func NewAPI(f *fleet.Fleet, alerts AlertLister, log *slog.Logger) *API {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &API{fleet: f, alerts: alerts, log: log}
+	return &API{fleet: f, alerts: alerts, log: log, started: time.Now(), now: time.Now}
 }
 
-// Register adds the API's routes to a mux: the fleet's (servers, rollup,
-// power, events) when there is a fleet, the alerts when there are alerts.
+// Register adds the API's routes to a mux: the index (GET /api) and the
+// 404 naming it under /api/, the fleet's (servers, rollup, power, events,
+// agent) when there is a fleet, the alerts when there are alerts. Every
+// route comes from routeTable, which the index lists.
 func (a *API) Register(mux *http.ServeMux) {
+	handle(mux, "GET /api", a.index(mux))
+	handle(mux, "GET /api/{$}", a.index(mux))
+	handle(mux, "GET /api/", notFound(mux))
 	if a.fleet != nil {
-		mux.HandleFunc("GET /api/servers", a.servers)
-		mux.HandleFunc("GET /api/rollup", a.rollup)
-		mux.HandleFunc("GET /api/power", a.power)
-		mux.HandleFunc("GET /api/events", a.events)
-		mux.HandleFunc("GET /api/agent", a.agentReport)
+		handle(mux, "GET /api/servers", a.servers)
+		handle(mux, "GET /api/rollup", a.rollup)
+		handle(mux, "GET /api/power", a.power)
+		handle(mux, "GET /api/events", a.events)
+		handle(mux, "GET /api/agent", a.agentReport)
 	}
 	if a.alerts != nil {
-		mux.HandleFunc("GET /api/alerts", a.listAlerts)
+		handle(mux, "GET /api/alerts", a.listAlerts)
 	}
 }
 
@@ -71,10 +87,16 @@ func (a *API) listAlerts(w http.ResponseWriter, r *http.Request) {
 	a.writeJSON(w, out)
 }
 
-// servers lists the latest poll of every server, or with ?server=NAME that
-// server's whole Snapshot.
+// servers lists the latest poll of every server (?rack=, ?row=, ?room=:
+// of that part of the site), or with ?server=NAME that server's whole
+// Snapshot.
 func (a *API) servers(w http.ResponseWriter, r *http.Request) {
-	if name := r.URL.Query().Get("server"); name != "" {
+	q := r.URL.Query()
+	if name := q.Get("server"); name != "" {
+		if len(q) > 1 {
+			http.Error(w, "server= names one server: give it alone", http.StatusBadRequest)
+			return
+		}
 		snap, ok := a.fleet.Snapshot(name)
 		if !ok {
 			http.Error(w, "no snapshot for server "+name, http.StatusNotFound)
@@ -83,7 +105,33 @@ func (a *API) servers(w http.ResponseWriter, r *http.Request) {
 		a.writeJSON(w, snap)
 		return
 	}
-	a.writeJSON(w, a.fleet.Summaries())
+	p, ok := a.part(w, q)
+	if !ok {
+		return
+	}
+	sums := a.fleet.Summaries()
+	if !p.whole() {
+		in := map[string]bool{}
+		for _, rack := range p.racks {
+			for _, s := range rack.Servers {
+				in[s.Name] = true
+			}
+		}
+		sums = slices.DeleteFunc(sums, func(s fleet.ServerSummary) bool { return !in[s.Server] })
+	}
+	a.writeJSON(w, sums)
+}
+
+// part selects the part of the site the query names, or answers why it
+// cannot.
+func (a *API) part(w http.ResponseWriter, q url.Values) (*part, bool) {
+	inv, scope := a.fleet.Inventory()
+	p, err := selectPart(q, inv, scope)
+	if err != nil {
+		err.write(w)
+		return nil, false
+	}
+	return p, true
 }
 
 // events lists a server's recent BMC log entries (?server=NAME), newest
@@ -120,12 +168,48 @@ func (a *API) agentReport(w http.ResponseWriter, r *http.Request) {
 	}{name, ar.At, ar.Stale(time.Now(), 0), ar.Reconciliation, ar.Report})
 }
 
-func (a *API) rollup(w http.ResponseWriter, _ *http.Request) {
-	writeCycleJSON(w, a.fleet.RollupJSON())
+// rollup serves the last rollup, or with ?rack=, ?row= or ?room= that
+// part's nodes, servers and totals.
+func (a *API) rollup(w http.ResponseWriter, r *http.Request) {
+	p, ok := a.part(w, r.URL.Query())
+	if !ok {
+		return
+	}
+	if p.whole() {
+		a.writeCycleJSON(w, a.fleet.RollupJSON())
+		return
+	}
+	v := a.fleet.View()
+	if v == nil {
+		a.noRollupYet(w)
+		return
+	}
+	a.writeJSON(w, partRollupOf(v, p))
 }
 
-func (a *API) power(w http.ResponseWriter, _ *http.Request) {
-	writeCycleJSON(w, a.fleet.PowerJSON())
+// power serves the racks' feeds and energy at the last rollup, or with
+// ?rack=, ?row= or ?room= those of that part's racks.
+func (a *API) power(w http.ResponseWriter, r *http.Request) {
+	p, ok := a.part(w, r.URL.Query())
+	if !ok {
+		return
+	}
+	if p.whole() {
+		a.writeCycleJSON(w, a.fleet.PowerJSON())
+		return
+	}
+	v := a.fleet.View()
+	if v == nil {
+		a.noRollupYet(w)
+		return
+	}
+	out := []fleet.RackPower{}
+	for _, rack := range p.racks {
+		if rp, ok := v.Racks[rack.Name]; ok {
+			out = append(out, rp)
+		}
+	}
+	a.writeJSON(w, out)
 }
 
 // writeJSON encodes v whole before answering, so an encoding error is a
@@ -143,11 +227,38 @@ func (a *API) writeJSON(w http.ResponseWriter, v any) {
 
 // writeCycleJSON serves what the last rollup cycle published, or 503
 // before the first one.
-func writeCycleJSON(w http.ResponseWriter, b []byte) {
+func (a *API) writeCycleJSON(w http.ResponseWriter, b []byte) {
 	if b == nil {
-		http.Error(w, "no rollup yet", http.StatusServiceUnavailable)
+		a.noRollupYet(w)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(b)
+}
+
+// noRollupYet answers 503 before the first rollup, saying when it is
+// due: one interval after the start, when every BMC has had its first
+// poll (first polls are spread over the first interval). Retry-After
+// says the same.
+func (a *API) noRollupYet(w http.ResponseWriter) {
+	interval := a.fleet.Interval()
+	left := a.started.Add(interval).Sub(a.now())
+	var msg string
+	if left > 0 {
+		msg = fmt.Sprintf("no rollup yet: the first is due in about %s, after every BMC's first poll (interval %s)", about(left), interval)
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(left.Seconds()))))
+	} else {
+		msg = fmt.Sprintf("no rollup yet: the first was due about %s ago, after every BMC's first poll (interval %s); if this lasts, the log says why", about(-left), interval)
+		w.Header().Set("Retry-After", "1")
+	}
+	http.Error(w, msg, http.StatusServiceUnavailable)
+}
+
+// about is a duration for people: whole seconds (rounded up) below two
+// minutes, whole minutes above.
+func about(d time.Duration) string {
+	if d < 2*time.Minute {
+		return strconv.Itoa(int(math.Ceil(d.Seconds()))) + " s"
+	}
+	return strconv.Itoa(int(d.Round(time.Minute).Minutes())) + " min"
 }

@@ -89,16 +89,17 @@ func NewUI(opts UIOptions) (*UI, error) {
 	return ui, nil
 }
 
-// Register adds the pages, assets and chart data to a mux.
+// Register adds the pages, assets and chart data to a mux (routes of
+// routeTable).
 func (ui *UI) Register(mux *http.ServeMux) {
 	static, _ := fs.Sub(assets, "static")
 	files := http.FileServerFS(static)
-	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheFor(time.Hour, files)))
-	mux.HandleFunc("GET /{$}", ui.site)
-	mux.HandleFunc("GET /racks/{rack}", ui.rack)
-	mux.HandleFunc("GET /servers/{server}", ui.server)
-	mux.HandleFunc("GET /alerts", ui.alertsPage)
-	mux.HandleFunc("GET /api/history", ui.history)
+	Handle(mux, "GET /static/", http.StripPrefix("/static/", cacheFor(time.Hour, files)))
+	handle(mux, "GET /{$}", ui.site)
+	handle(mux, "GET /racks/{rack}", ui.rack)
+	handle(mux, "GET /servers/{server}", ui.server)
+	handle(mux, "GET /alerts", ui.alertsPage)
+	handle(mux, "GET /api/history", ui.history)
 }
 
 func cacheFor(d time.Duration, h http.Handler) http.Handler {
