@@ -19,6 +19,7 @@ RUN_MIX     ?= modern=40,legacy=30,ipmi=30
 RUN_LISTEN  ?= 127.0.0.1:9290
 RUN_INFLUX_PORT ?= 18086
 RUN_AM_PORT ?= 19093
+RUN_SIM_ADMIN ?= 127.0.0.1:18080
 INFLUXD     := $(TOOLS)/influxd
 ALERTMANAGER := $(TOOLS)/alertmanager
 
@@ -29,39 +30,14 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/rackpulse
 
-# run: InfluxDB and Alertmanager (installed into tools/bin on first use;
-# Alertmanager with configs/alertmanager.yml), a simulated fleet of
-# $(RUN_BMCS) BMCs, and serve polling it, storing to InfluxDB and sending
-# alerts to Alertmanager. Helpers run in their own sessions so that Ctrl-C
-# reaches serve first: serve logs out of every BMC and flushes to InfluxDB,
-# then the rest is stopped.
-run: build $(INFLUXD) $(ALERTMANAGER)
-	@mkdir -p $(VAR)/sim $(VAR)/state $(VAR)/influxdb $(VAR)/spool $(VAR)/alertmanager
-	@export RACKPULSE_SIM_PASSWORD="$${RACKPULSE_SIM_PASSWORD:-sim-password}"; \
-	bash .ci/influxd start $(VAR)/influxdb $(RUN_INFLUX_PORT) || exit 1; \
-	bash .ci/alertmanager start $(VAR)/alertmanager $(RUN_AM_PORT) configs/alertmanager.yml || { bash .ci/influxd stop $(VAR)/influxdb; exit 1; }; \
-	rm -f $(VAR)/sim/inventory.yaml; \
-	setsid $(BIN) sim --count $(RUN_BMCS) --mix $(RUN_MIX) --out $(VAR)/sim & sim=$$!; serve=; \
-	trap '[ -n "$$serve" ] && kill -INT $$serve 2>/dev/null; wait $$serve 2>/dev/null; kill -INT $$sim 2>/dev/null; wait $$sim 2>/dev/null; bash .ci/alertmanager stop $(VAR)/alertmanager; bash .ci/influxd stop $(VAR)/influxdb' EXIT; \
-	trap 'exit 130' INT TERM; \
-	for i in $$(seq 1 100); do [ -s $(VAR)/sim/inventory.yaml ] && break; sleep 0.1; done; \
-	echo; \
-	echo "rackpulse: polling $(RUN_BMCS) simulated BMCs ($(RUN_MIX)); Ctrl-C stops everything."; \
-	echo "  dashboard:            http://$(RUN_LISTEN)/   (racks, their elevation and power, servers, alerts; the first rollup comes after one poll interval)"; \
-	echo "  rack and site power:  http://$(RUN_LISTEN)/api/rollup   feeds and energy: http://$(RUN_LISTEN)/api/power"; \
-	echo "  servers:              http://$(RUN_LISTEN)/api/servers  metrics: http://$(RUN_LISTEN)/metrics"; \
-	echo "  one BMC:              RACKPULSE_SIM_PASSWORD=$$RACKPULSE_SIM_PASSWORD $(BIN) probe --inventory $(VAR)/sim/inventory.yaml rack-01-u01"; \
-	echo "  a fault:              curl -XPOST -d '{\"fault\":\"dimm-ecc\"}' http://127.0.0.1:18080/bmcs/rack-01-u03/faults"; \
-	echo "  alerts:               http://127.0.0.1:$(RUN_AM_PORT)/#/alerts  (Alertmanager, configs/alertmanager.yml)"; \
-	echo "  raise one:            curl -XPOST -d '{\"fault\":\"dimm-uncorrectable\",\"target\":\"DIMM1\"}' http://127.0.0.1:18080/bmcs/rack-01-u01/faults"; \
-	echo "    then:               curl -s http://127.0.0.1:$(RUN_AM_PORT)/api/v2/alerts"; \
-	echo "  a query to try (after a minute):"; \
-	echo "    curl -sG http://127.0.0.1:$(RUN_INFLUX_PORT)/query --data-urlencode db=rackpulse --data-urlencode \"q=SELECT last(watts), last(servers_reporting) FROM rollup WHERE level='rack' GROUP BY rack\""; \
-	echo; \
-	$(BIN) serve --inventory $(VAR)/sim/inventory.yaml --listen $(RUN_LISTEN) --state-dir $(VAR)/state \
-	  --influx-url http://127.0.0.1:$(RUN_INFLUX_PORT) --influx-bucket rackpulse --influx-spool-dir $(VAR)/spool \
-	  --alertmanager-url http://127.0.0.1:$(RUN_AM_PORT) & serve=$$!; \
-	wait $$serve
+# run: builds rackpulse (and, the first time, InfluxDB and Alertmanager into
+# tools/bin), starts them, a simulated fleet of $(RUN_BMCS) BMCs and serve
+# polling it, storing to InfluxDB and sending alerts to Alertmanager, and
+# prints where to look once the first rollup exists (.ci/demo). Ctrl-C stops
+# everything, serve first: it logs out of every BMC and flushes to InfluxDB.
+run:
+	@RUN_BMCS='$(RUN_BMCS)' RUN_MIX='$(RUN_MIX)' RUN_LISTEN='$(RUN_LISTEN)' RUN_INFLUX_PORT='$(RUN_INFLUX_PORT)' \
+	  RUN_AM_PORT='$(RUN_AM_PORT)' RUN_SIM_ADMIN='$(RUN_SIM_ADMIN)' bash .ci/demo
 
 $(INFLUXD):
 	bash .ci/influxd install
