@@ -28,7 +28,7 @@ func (a AgentAuth) IsSet() bool { return a.TokenEnv != "" || a.TokenFile != "" }
 func (d *decoder) agentAuth(n *yaml.Node, path string) AgentAuth {
 	a := AgentAuth{Source: d.source(n, path)}
 	given := d.mapping(n, path, []field{
-		{"token_env", d.str(&a.TokenEnv)},
+		{"token_env", d.token(&a.TokenEnv, "environment variable name")},
 		{"token_file", d.str(&a.TokenFile)},
 	})
 	switch {

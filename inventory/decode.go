@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 
@@ -207,6 +208,43 @@ func (d *decoder) str(dst *string) func(*yaml.Node, string) {
 	}
 }
 
+// token decodes a string in which whitespace is always a mistake: a
+// reference to a name, an environment variable name. Whitespace anywhere is
+// reported, saying where and which, and the value is kept trimmed so that
+// checks further on do not report the same mistake again.
+func (d *decoder) token(dst *string, what string) func(*yaml.Node, string) {
+	return d.trimmed(dst, what, strayWhitespace)
+}
+
+// nameToken decodes a room, row, rack or server name: leading or trailing
+// whitespace is reported here, whitespace inside by name.
+func (d *decoder) nameToken(dst *string, what string) func(*yaml.Node, string) {
+	return d.trimmed(dst, what, edgeWhitespace)
+}
+
+func (d *decoder) trimmed(dst *string, what string, check func(what, s string) string) func(*yaml.Node, string) {
+	return func(n *yaml.Node, path string) {
+		s, ok := d.scalar(n, path, "a string")
+		if !ok {
+			return
+		}
+		if msg := check(what, s); msg != "" {
+			d.errorf(n, path, "%s", msg)
+		}
+		*dst = strings.TrimSpace(s)
+	}
+}
+
+// raw decodes a string as written, for values checked later in full
+// (bmc.address, by ParseAddress).
+func (d *decoder) raw(dst *string) func(*yaml.Node, string) {
+	return func(n *yaml.Node, path string) {
+		if s, ok := d.scalar(n, path, "a string"); ok {
+			*dst = s
+		}
+	}
+}
+
 func (d *decoder) integer(dst *int, min int) func(*yaml.Node, string) {
 	return func(n *yaml.Node, path string) {
 		s, ok := d.scalar(n, path, "an integer")
@@ -315,7 +353,7 @@ func (d *decoder) name(n *yaml.Node, given map[string]*yaml.Node, path, what, va
 		}
 		return
 	}
-	if strings.ContainsAny(value, " \t\r\n,/") {
+	if strings.ContainsFunc(value, func(r rune) bool { return unicode.IsSpace(r) || r == ',' || r == '/' }) {
 		d.errorf(given["name"], joinPath(path, "name"), "%s name %q must not contain spaces, commas or slashes", what, value)
 	}
 }
@@ -340,7 +378,7 @@ func (d *decoder) document(root *yaml.Node) (*Inventory, Source) {
 		doc = doc.Content[0]
 	}
 	given := d.mapping(doc, "", []field{
-		{"site", d.str(&inv.Site)},
+		{"site", d.token(&inv.Site, "site name")},
 		{"credentials", func(n *yaml.Node, path string) { inv.Credentials = d.credentials(n, path) }},
 		{"defaults", func(n *yaml.Node, path string) { inv.Defaults = d.defaults(n, path) }},
 		{"rooms", func(n *yaml.Node, path string) { inv.Rooms = d.rooms(n, path) }},
@@ -374,7 +412,13 @@ func (d *decoder) credentials(n *yaml.Node, path string) map[string]CredentialPr
 			d.errorf(p.keyN, pp, "credential profile name is empty")
 			continue
 		}
-		profiles[p.key] = d.profile(p.keyN, p.value, p.key, pp)
+		// Kept trimmed, as references to it are (token): one mistake, one
+		// problem.
+		name := strings.TrimSpace(p.key)
+		if msg := strayWhitespace("credential profile name", p.key); msg != "" {
+			d.errorf(p.keyN, pp, "%s", msg)
+		}
+		profiles[name] = d.profile(p.keyN, p.value, name, pp)
 	}
 	return profiles
 }
@@ -384,7 +428,7 @@ func (d *decoder) profile(keyN, n *yaml.Node, name, path string) CredentialProfi
 	var password string
 	given := d.mapping(n, path, append([]field{
 		{"username", d.str(&c.Username)},
-		{"password_env", d.str(&c.PasswordEnv)},
+		{"password_env", d.token(&c.PasswordEnv, "environment variable name")},
 		{"password_file", d.str(&c.PasswordFile)},
 		{"password", func(n *yaml.Node, path string) {
 			if s, ok := d.scalar(n, path, "a string"); ok {
@@ -409,7 +453,11 @@ func (d *decoder) profile(keyN, n *yaml.Node, name, path string) CredentialProfi
 			if !ok {
 				return
 			}
-			switch up := strings.ToUpper(strings.TrimSpace(s)); up {
+			if msg := strayWhitespace("privilege", s); msg != "" {
+				d.errorf(n, path, "%s", msg)
+				return
+			}
+			switch up := strings.ToUpper(s); up {
 			case "USER", "OPERATOR", "ADMINISTRATOR":
 				c.Privilege = up
 			default:
@@ -585,21 +633,26 @@ func (d *decoder) bmcConfig(n *yaml.Node, path string, perServer bool) BMCConfig
 				d.errorf(n, path, "address belongs in a server's bmc block, not in defaults")
 				return
 			}
-			d.str(&c.Address)(n, path)
+			// Kept as written: ParseAddress reports whitespace.
+			d.raw(&c.Address)(n, path)
 		}},
 		{"protocol", func(n *yaml.Node, path string) {
 			s, ok := d.scalar(n, path, "a protocol")
 			if !ok {
 				return
 			}
-			p, err := bmc.ParseProtocol(strings.TrimSpace(s))
+			if msg := strayWhitespace("protocol", s); msg != "" {
+				d.errorf(n, path, "%s", msg)
+				return
+			}
+			p, err := bmc.ParseProtocol(s)
 			if err != nil || s == "" {
 				d.errorf(n, path, "unknown protocol %q (want redfish, ipmi or auto)", s)
 				return
 			}
 			c.Protocol = p
 		}},
-		{"credentials", d.str(&c.Credentials)},
+		{"credentials", d.token(&c.Credentials, "credential profile name")},
 		{"poll_interval", d.duration(&c.PollInterval)},
 		{"slow_interval", d.duration(&c.SlowInterval)},
 		{"static_interval", d.duration(&c.StaticInterval)},
@@ -623,7 +676,7 @@ func (d *decoder) rooms(n *yaml.Node, path string) []Room {
 	d.sequence(n, path, func(item *yaml.Node, path string) {
 		room := Room{Source: d.source(item, path)}
 		given := d.mapping(item, path, []field{
-			{"name", d.str(&room.Name)},
+			{"name", d.nameToken(&room.Name, "room name")},
 			{"defaults", func(n *yaml.Node, path string) { room.Defaults = d.defaults(n, path) }},
 			{"rows", func(n *yaml.Node, path string) { room.Rows = d.rows(n, path) }},
 		})
@@ -652,7 +705,7 @@ func (d *decoder) rows(n *yaml.Node, path string) []Row {
 	d.sequence(n, path, func(item *yaml.Node, path string) {
 		row := Row{Source: d.source(item, path)}
 		given := d.mapping(item, path, []field{
-			{"name", d.str(&row.Name)},
+			{"name", d.nameToken(&row.Name, "row name")},
 			{"defaults", func(n *yaml.Node, path string) { row.Defaults = d.defaults(n, path) }},
 			{"racks", func(n *yaml.Node, path string) { row.Racks = d.racks(n, path) }},
 		})
@@ -669,7 +722,7 @@ func (d *decoder) racks(n *yaml.Node, path string) []Rack {
 		rack := Rack{Source: d.source(item, path), HeightUnits: DefaultHeightUnits}
 		var psuFeedNodes []pair
 		given := d.mapping(item, path, []field{
-			{"name", d.str(&rack.Name)},
+			{"name", d.nameToken(&rack.Name, "rack name")},
 			{"power_budget_watts", d.watts(&rack.PowerBudgetWatts, false)},
 			{"height_units", d.integer(&rack.HeightUnits, 1)},
 			{"feeds", func(n *yaml.Node, path string) { rack.Feeds = d.feeds(n, path) }},
@@ -706,6 +759,9 @@ func (d *decoder) feeds(n *yaml.Node, path string) map[string]Feed {
 	}
 	for _, p := range d.pairs(n, path) {
 		pp := joinPath(path, p.key)
+		if msg := strayWhitespace("feed name", p.key); msg != "" {
+			d.errorf(p.keyN, pp, "%s", msg)
+		}
 		var f Feed
 		given := d.mapping(p.value, pp, []field{
 			{"capacity_watts", d.watts(&f.CapacityWatts, true)},
@@ -730,8 +786,11 @@ func (d *decoder) psuFeeds(n *yaml.Node, path string) (map[string]string, []pair
 	}
 	ps := d.pairs(n, path)
 	for _, p := range ps {
+		if msg := strayWhitespace("PSU bay", p.key); msg != "" {
+			d.errorf(p.keyN, joinPath(path, p.key), "%s", msg)
+		}
 		var feed string
-		d.str(&feed)(p.value, joinPath(path, p.key))
+		d.token(&feed, "feed name")(p.value, joinPath(path, p.key))
 		if feed == "" {
 			d.errorf(p.value, joinPath(path, p.key), "PSU bay %s: feed name is empty", p.key)
 		}
@@ -745,7 +804,7 @@ func (d *decoder) servers(n *yaml.Node, path string) []Server {
 	d.sequence(n, path, func(item *yaml.Node, path string) {
 		s := Server{Source: d.source(item, path), Height: 1}
 		given := d.mapping(item, path, []field{
-			{"name", d.str(&s.Name)},
+			{"name", d.nameToken(&s.Name, "server name")},
 			{"position", d.integer(&s.Position, 1)},
 			{"height", d.integer(&s.Height, 1)},
 			{"model", d.str(&s.Model)},
