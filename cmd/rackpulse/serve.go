@@ -286,7 +286,7 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan
 
 	err = life.run(ctx, func() {
 		log.Info("polling", "inventory", cfg.inventoryPath, "racks", rackList(cfg.racks), "bmcs", added, "workers", cfg.workers)
-		log.Info("serving", "dashboard", "http://"+ln.Addr().String()+"/", "paths", "/metrics /healthz /api/servers /api/rollup /api/power /api/events /api/alerts")
+		log.Info("serving", "dashboard", "http://"+ln.Addr().String()+"/", "api", "http://"+ln.Addr().String()+"/api")
 		if ready != nil {
 			ready <- ln.Addr().String()
 		}
