@@ -29,7 +29,23 @@ type FallbackCollector struct {
 	tried    []Collector
 }
 
-var _ Collector = (*FallbackCollector)(nil)
+var (
+	_ Collector      = (*FallbackCollector)(nil)
+	_ RequestCounter = (*FallbackCollector)(nil)
+)
+
+// RequestCounter is a Collector that counts every request it sends
+// (Redfish requests, IPMI datagrams), failed polls' included: the
+// scheduler turns the count into a cumulative per-BMC metric.
+type RequestCounter interface {
+	RequestsTotal() int64
+}
+
+// RequestObserver is a PollObserver that also takes the requests each
+// poll sent (PollMetrics: rackpulse_bmc_requests_total).
+type RequestObserver interface {
+	ObserveRequests(ep Endpoint, requests int64)
+}
 
 // NewFallbackCollector returns a collector trying candidates in order.
 func NewFallbackCollector(server string, candidates ...Candidate) *FallbackCollector {
@@ -99,6 +115,20 @@ func (f *FallbackCollector) collector(i int) (Collector, error) {
 	}
 	f.tried[i] = c
 	return c, nil
+}
+
+// RequestsTotal sums the requests of every candidate built.
+func (f *FallbackCollector) RequestsTotal() int64 {
+	f.mu.Lock()
+	tried := f.tried
+	f.mu.Unlock()
+	var n int64
+	for _, c := range tried {
+		if rc, ok := c.(RequestCounter); ok {
+			n += rc.RequestsTotal()
+		}
+	}
+	return n
 }
 
 // Close closes every candidate collector that was built.

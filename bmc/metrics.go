@@ -19,7 +19,10 @@ type PollMetrics struct {
 	quirks      *prometheus.CounterVec
 	skipped     *prometheus.CounterVec
 	nextPages   *prometheus.CounterVec
+	sent        *prometheus.CounterVec
 }
+
+var _ RequestObserver = (*PollMetrics)(nil)
 
 var _ PollObserver = (*PollMetrics)(nil)
 
@@ -58,7 +61,10 @@ func NewPollMetrics(reg prometheus.Registerer) *PollMetrics {
 			Name: "rackpulse_bmc_collection_next_pages_total", Help: "Later pages of collections read (Members@odata.nextLink followed), bounded per read.",
 		}, labels),
 	}
-	reg.MustRegister(m.duration, m.success, m.requests, m.bytes, m.lastSuccess, m.polls, m.partErrors, m.quirks, m.skipped, m.nextPages)
+	m.sent = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "rackpulse_bmc_requests_total", Help: "Requests (Redfish) or datagrams (IPMI) sent to the BMC, every poll's, failed ones included.",
+	}, labels)
+	reg.MustRegister(m.duration, m.success, m.requests, m.bytes, m.lastSuccess, m.polls, m.partErrors, m.quirks, m.skipped, m.nextPages, m.sent)
 	return m
 }
 
@@ -90,6 +96,13 @@ func (m *PollMetrics) ObservePoll(ep Endpoint, snap *Snapshot, err error, took t
 	}
 }
 
+// ObserveRequests implements RequestObserver.
+func (m *PollMetrics) ObserveRequests(ep Endpoint, requests int64) {
+	if requests > 0 {
+		m.sent.WithLabelValues(ep.Server, ep.Rack).Add(float64(requests))
+	}
+}
+
 // ObserveSkip implements PollObserver.
 func (m *PollMetrics) ObserveSkip(ep Endpoint) {
 	m.skipped.WithLabelValues(ep.Server, ep.Rack).Inc()
@@ -100,7 +113,7 @@ func (m *PollMetrics) Forget(server string) {
 	match := prometheus.Labels{"server": server}
 	for _, v := range []*prometheus.MetricVec{
 		m.duration.MetricVec, m.success.MetricVec, m.requests.MetricVec, m.bytes.MetricVec,
-		m.lastSuccess.MetricVec, m.polls.MetricVec, m.partErrors.MetricVec, m.quirks.MetricVec, m.skipped.MetricVec, m.nextPages.MetricVec,
+		m.lastSuccess.MetricVec, m.polls.MetricVec, m.partErrors.MetricVec, m.quirks.MetricVec, m.skipped.MetricVec, m.nextPages.MetricVec, m.sent.MetricVec,
 	} {
 		v.DeletePartialMatch(match)
 	}

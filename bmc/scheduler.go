@@ -271,6 +271,7 @@ func (s *Scheduler) runTarget(ctx context.Context, ep Endpoint) {
 		}
 	}()
 
+	var sentBefore int64 // the collector's request count after the last poll
 	offset := StartOffset(ep.Server, ep.Cadence.Readings)
 	timer := time.NewTimer(offset)
 	defer timer.Stop()
@@ -308,6 +309,13 @@ func (s *Scheduler) runTarget(ctx context.Context, ep Endpoint) {
 
 		if s.cfg.Observer != nil {
 			s.cfg.Observer.ObservePoll(ep, snap, err, took)
+			rc, counts := collector.(RequestCounter)
+			ro, observes := s.cfg.Observer.(RequestObserver)
+			if counts && observes {
+				total := rc.RequestsTotal()
+				ro.ObserveRequests(ep, total-sentBefore)
+				sentBefore = total
+			}
 		}
 		if snap != nil {
 			snap.Server, snap.Rack = ep.Server, ep.Rack

@@ -38,7 +38,14 @@ type Collector struct {
 	recentLogs int
 }
 
-var _ bmc.Collector = (*Collector)(nil)
+var (
+	_ bmc.Collector      = (*Collector)(nil)
+	_ bmc.RequestCounter = (*Collector)(nil)
+)
+
+// RequestsTotal is how many datagrams the collector has sent (retries
+// and session setup included).
+func (c *Collector) RequestsTotal() int64 { return c.sess.meter.sentTotal() }
 
 // New builds a collector for one endpoint. It checks the address and the
 // privilege but does no network I/O: the session opens on the first Poll.

@@ -82,6 +82,7 @@ func parsePrivilege(s string) (types.PrivilegeLevel, error) {
 type meter struct {
 	mu      sync.Mutex
 	sent    int
+	total   int64 // datagrams sent since the collector was built
 	bytes   int64
 	lost    int
 	budget  int
@@ -145,6 +146,13 @@ func (m *meter) reset() (sent int, bytes int64) {
 	return sent, bytes
 }
 
+// sentTotal is the datagrams sent since the collector was built.
+func (m *meter) sentTotal() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.total
+}
+
 func (m *meter) exhausted() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -192,6 +200,7 @@ func (c *meteredConn) Write(b []byte) (int, error) {
 	n, err := c.Conn.Write(b)
 	c.m.mu.Lock()
 	c.m.sent++
+	c.m.total++
 	c.m.mu.Unlock()
 	return n, err
 }

@@ -87,7 +87,13 @@ func (p *partCache[T]) store(v T, at time.Time) {
 	p.value, p.readAt, p.ok = v, at, true
 }
 
-var _ bmc.Collector = (*Collector)(nil)
+var (
+	_ bmc.Collector      = (*Collector)(nil)
+	_ bmc.RequestCounter = (*Collector)(nil)
+)
+
+// RequestsTotal is how many requests the collector has sent.
+func (c *Collector) RequestsTotal() int64 { return c.meter.total.Load() }
 
 // New builds a collector for one endpoint. It checks the address and TLS
 // settings but does no network I/O: the session is created on the first

@@ -204,7 +204,9 @@ type requestMeter struct {
 	observe  func(*http.Response)
 
 	requests atomic.Int64
-	bytes    atomic.Int64
+	// total counts every request sent since the collector was built.
+	total atomic.Int64
+	bytes atomic.Int64
 }
 
 // reset zeroes the per-poll counters and returns what they held.
@@ -225,6 +227,7 @@ func (m *requestMeter) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	m.requests.Add(1)
+	m.total.Add(1)
 	resp, err := m.next.RoundTrip(req)
 	if err != nil {
 		m.report(bmc.RequestTrace{Method: req.Method, URL: path, Duration: time.Since(start), Err: err.Error()})

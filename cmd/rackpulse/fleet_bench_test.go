@@ -148,7 +148,7 @@ func BenchmarkFleet(b *testing.B) {
 		}
 	}
 	b.ReportMetric(polls/window.Seconds(), "polls/s")
-	b.ReportMetric(after.requestsPerPoll(), "requests/poll")
+	b.ReportMetric(after.requestsPerPollSince(before), "requests/poll")
 	b.ReportMetric(cpu/polls*1000, "cpu-s/1000polls")
 	b.ReportMetric(cpu/window.Seconds(), "cores")
 	b.ReportMetric(float64(peakRSS)/(1<<20), "peak-MiB")
@@ -157,7 +157,7 @@ func BenchmarkFleet(b *testing.B) {
 	alertCores := (after.alertCPU - before.alertCPU) / window.Seconds()
 	b.ReportMetric(alertCores, "alert-cores")
 	fmt.Printf("fleet: %d BMCs (%s) every %v, window %v, alerts %s (%d BMCs failing, %.0f alerts firing): %.1f polls/s, %.1f requests/poll, %.2f CPU s/1000 polls, %.3f cores (alert rules %.5f cores, %.2f %%), peak RSS %.0f MiB, %d/%d BMCs polled in every interval\n",
-		bmcs, mix, interval, window, alerts, failing, after.firing, polls/window.Seconds(), after.requestsPerPoll(), cpu/polls*1000, cpu/window.Seconds(),
+		bmcs, mix, interval, window, alerts, failing, after.firing, polls/window.Seconds(), after.requestsPerPollSince(before), cpu/polls*1000, cpu/window.Seconds(),
 		alertCores, 100*alertCores/(cpu/window.Seconds()), float64(peakRSS)/(1<<20), onTime, bmcs)
 }
 
@@ -264,10 +264,19 @@ type fleetScrape struct {
 	allPolls map[string]float64 // poll attempts, per server
 	skipped  map[string]float64
 	requests map[string]float64 // last poll's requests, per server
+	sent     float64            // requests sent to all BMCs so far (rackpulse_bmc_requests_total)
 	firing   float64            // alerts firing
 	alertCPU float64            // seconds spent evaluating alert rules
 }
 
+// requestsPerPollSince is the mean requests a poll made between two
+// scrapes, from the cumulative counter: every poll's, failed ones
+// included, unlike the last poll's gauge.
+func (s fleetScrape) requestsPerPollSince(before fleetScrape) float64 {
+	return (s.sent - before.sent) / math.Max(1, s.polls-before.polls)
+}
+
+// requestsPerPoll is the mean of each BMC's last poll's requests.
 func (s fleetScrape) requestsPerPoll() float64 {
 	var sum float64
 	for _, r := range s.requests {
@@ -303,6 +312,9 @@ func scrapeFleet(b *testing.B, listen string) fleetScrape {
 	}
 	for _, m := range families["rackpulse_bmc_poll_requests"].GetMetric() {
 		s.requests[labelMap(m.GetLabel())["server"]] = m.GetGauge().GetValue()
+	}
+	for _, m := range families["rackpulse_bmc_requests_total"].GetMetric() {
+		s.sent += m.GetCounter().GetValue()
 	}
 	for _, m := range families["rackpulse_alerts_firing"].GetMetric() {
 		s.firing += m.GetGauge().GetValue()
