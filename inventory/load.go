@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -97,8 +96,6 @@ type fragment struct {
 	site Source
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
 func loadFile(file string, lookupEnv func(string) (string, bool)) (*fragment, Problems) {
 	data, err := readRegularFile(file, maxInventoryFileBytes)
 	if err != nil {
@@ -110,24 +107,19 @@ func loadFile(file string, lookupEnv func(string) (string, bool)) (*fragment, Pr
 		if errors.Is(err, io.EOF) {
 			return nil, Problems{{File: file, Message: "file is empty"}}
 		}
-		return nil, Problems{yamlProblem(file, err)}
+		return nil, Problems{yamlProblem(file, data, err)}
 	}
 	d := &decoder{file: file, dir: filepath.Dir(file), lookupEnv: lookupEnv}
 	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
+	switch err := dec.Decode(&extra); {
+	case err == nil:
 		d.errorf(&extra, "", "more than one YAML document; put one inventory document per file")
+	case !errors.Is(err, io.EOF):
+		// A broken document after the first is still a broken file.
+		d.problems = append(d.problems, yamlProblem(file, data, err))
 	}
 	inv, site := d.document(&root)
 	return &fragment{inv: inv, site: site}, d.problems
-}
-
-func yamlProblem(file string, err error) Problem {
-	msg := err.Error()
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return Problem{File: file, Line: line, Message: "invalid YAML: " + m[2]}
-	}
-	return Problem{File: file, Message: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
 }
 
 // merge joins the fragments of a directory inventory: one site name, rooms
