@@ -170,6 +170,7 @@ func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 		}
 		p.snap.Sensors, readings = sensors, rs
 		inventory(p.snap, readings)
+		slotDIMMs(p.snap, c.sdr.dimms)
 		return nil
 	})
 	p.run(bmc.PartPower, func() error {
@@ -205,6 +206,7 @@ func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 	// restarts with the SEL position). The memory part is read when the
 	// sensors were: the list of DIMMs is then complete.
 	if c.selLoaded {
+		c.selCursor.renameModules(c.sdr)
 		applySELCounts(p.snap, c.selCursor)
 	}
 	if sensorsRead {

@@ -113,18 +113,24 @@ func applyProcessorStates(cpu *bmc.CPU, rec *sdrRecord, r sensorReading) {
 }
 
 // namesDIMM reports whether a memory sensor is about one module: it sits
-// on a memory device entity or its name says DIMM.
+// on a memory device entity or its name says DIMM, and its entity holds
+// no DIMMs (a sensor over a memory module's DIMMs is a bank sensor).
 func namesDIMM(rec *sdrRecord) bool {
-	return rec.EntityID == entityMemoryDevice || strings.Contains(strings.ToUpper(rec.Name), "DIMM")
+	return len(rec.Modules) == 0 &&
+		(rec.EntityID == entityMemoryDevice || strings.Contains(strings.ToUpper(rec.Name), "DIMM"))
 }
 
 // partSuffix is what a sensor's name adds to the part it watches
 // ("DIMM A1 Status" → "DIMM A1", "Drive0 Status" → "Drive0").
 var partSuffix = regexp.MustCompile(`(?i)[ _]*(status|ecc|state|health)$`)
 
-// dimmSlot derives the slot label from a memory sensor's name ("DIMM A1
-// Status" → "DIMM A1"), else from its entity instance.
+// dimmSlot is the slot label of a memory sensor's DIMM: the name the FRU
+// device locator of its memory device entity gives ("DIMM_A1"), else the
+// sensor's name ("DIMM A1 Status" → "DIMM A1"), else its entity instance.
 func dimmSlot(rec *sdrRecord) string {
+	if rec.DIMM != "" {
+		return rec.DIMM
+	}
 	if strings.Contains(strings.ToUpper(rec.Name), "DIMM") {
 		return strings.TrimSpace(partSuffix.ReplaceAllString(rec.Name, ""))
 	}
@@ -136,6 +142,37 @@ func dimmSource(sensor string) string { return "SDR " + sensor }
 
 // dimmFromSEL is the Source of a DIMM only the SEL names.
 const dimmFromSEL = "SEL"
+
+// dimmLocatorSource is the Source of a DIMM slot the SDR's FRU device
+// locator names.
+func dimmLocatorSource(name string) string { return "SDR FRU " + name }
+
+// slotDIMMs lists the DIMM slots the BMC names in its FRU device locators,
+// in the order it publishes them, each once: the row a memory sensor made
+// for the slot, else a row of its own (no health or state: a sensor over
+// several slots says nothing about one). DIMMs no locator names follow.
+func slotDIMMs(snap *bmc.Snapshot, slots []fruLocator) {
+	if len(slots) == 0 {
+		return
+	}
+	out := make([]bmc.DIMM, 0, len(slots)+len(snap.DIMMs))
+	for _, l := range slots {
+		if slices.ContainsFunc(out, func(d bmc.DIMM) bool { return d.Slot == l.name }) {
+			continue
+		}
+		if i := slices.IndexFunc(snap.DIMMs, func(d bmc.DIMM) bool { return d.Slot == l.name }); i >= 0 {
+			out = append(out, snap.DIMMs[i])
+			continue
+		}
+		out = append(out, bmc.DIMM{Slot: l.name, Source: dimmLocatorSource(l.name)})
+	}
+	for _, d := range snap.DIMMs {
+		if !slices.ContainsFunc(out, func(o bmc.DIMM) bool { return o.Slot == d.Slot }) {
+			out = append(out, d)
+		}
+	}
+	snap.DIMMs = out
+}
 
 func dimmFrom(rec *sdrRecord, r sensorReading, s *bmc.Sensor) bmc.DIMM {
 	d := bmc.DIMM{Slot: dimmSlot(rec), Health: s.Health, State: "Enabled", Source: dimmSource(rec.Name)}

@@ -15,9 +15,11 @@ import (
 
 // SDR record types this package reads; others are skipped.
 const (
-	sdrFullSensor    = 0x01
-	sdrCompactSensor = 0x02
-	sdrHeaderLen     = 5
+	sdrFullSensor       = 0x01
+	sdrCompactSensor    = 0x02
+	sdrEntityAssoc      = 0x08
+	sdrFRUDeviceLocator = 0x11
+	sdrHeaderLen        = 5
 )
 
 // Threshold access support (SDR sensor capabilities bits 3:2).
@@ -61,6 +63,76 @@ type sdrRecord struct {
 	M, B          int
 	RExp, BExp    int
 	SDRThresholds [6]uint8 // LNC, LCR, LNR, UNC, UCR, UNR raw, as the mask bits
+
+	// From the repository's other records (see nameDIMMs): DIMM is the
+	// slot label of the memory device the sensor sits on, as its FRU
+	// device locator names it; Modules are the slot labels of the memory
+	// devices the sensor's entity contains (entity association records),
+	// in order: a memory event's data 3 counts them from 0.
+	DIMM    string
+	Modules []string
+}
+
+// entityKey is an entity: its id and instance.
+type entityKey struct{ id, instance uint8 }
+
+// fruLocator is a FRU Device Locator record (type 11h): the name the BMC
+// gives a FRU entity, for DIMMs the slot's silkscreen label.
+type fruLocator struct {
+	entity entityKey
+	name   string
+}
+
+// entityAssoc is an Entity Association record (type 08h): a container and
+// the entities it holds, in order, ranges expanded.
+type entityAssoc struct {
+	container entityKey
+	contained []entityKey
+}
+
+// parseFRULocator decodes a FRU Device Locator record; ok is false for a
+// record too short to hold its name.
+func parseFRULocator(b []byte) (fruLocator, bool) {
+	// Bytes 13-14 the FRU entity, 16 the ID string's type/length.
+	if len(b) < 16 {
+		return fruLocator{}, false
+	}
+	name, err := decodeIDString(b[15], b[16:])
+	if err != nil || name == "" {
+		return fruLocator{}, false
+	}
+	return fruLocator{entity: entityKey{b[12], b[13] & 0x7f}, name: name}, true
+}
+
+// parseEntityAssoc decodes an Entity Association record: up to four
+// contained entities, or two ranges when flags bit 7 is set.
+func parseEntityAssoc(b []byte) (entityAssoc, bool) {
+	if len(b) < 16 {
+		return entityAssoc{}, false
+	}
+	a := entityAssoc{container: entityKey{b[5], b[6] & 0x7f}}
+	pairs := b[8:16]
+	if b[7]&0x80 == 0 {
+		for i := 0; i < 8; i += 2 {
+			if pairs[i] != 0 {
+				a.contained = append(a.contained, entityKey{pairs[i], pairs[i+1] & 0x7f})
+			}
+		}
+		return a, true
+	}
+	for i := 0; i < 8; i += 4 {
+		id, first, last := pairs[i], pairs[i+1]&0x7f, pairs[i+3]&0x7f
+		if id == 0 || pairs[i+2] != id || last < first {
+			continue
+		}
+		for inst := first; ; inst++ {
+			a.contained = append(a.contained, entityKey{id, inst})
+			if inst == last {
+				break
+			}
+		}
+	}
+	return a, true
 }
 
 // isThreshold reports whether the sensor reports a reading with threshold
@@ -279,6 +351,41 @@ type sdrCache struct {
 	records  []*sdrRecord
 	// bySensor finds a record by owner and sensor number (for SEL events).
 	bySensor map[[2]uint8]*sdrRecord
+	// dimms are the DIMM slots the BMC names (FRU device locators on
+	// memory device entities), in the repository's order.
+	dimms []fruLocator
+	assoc []entityAssoc
+}
+
+// nameDIMMs gives each sensor record the slot labels of its DIMMs (DIMM,
+// Modules) from the FRU device locators and entity associations read.
+// A memory device without a locator is "DIMM<instance>", as a memory
+// sensor's entity names it.
+func (c *sdrCache) nameDIMMs() {
+	names := map[entityKey]string{}
+	for _, l := range c.dimms {
+		names[l.entity] = l.name
+	}
+	name := func(e entityKey) string {
+		if n, ok := names[e]; ok {
+			return n
+		}
+		return fmt.Sprintf("DIMM%d", e.instance)
+	}
+	for _, rec := range c.records {
+		e := entityKey{rec.EntityID, rec.EntityInstance}
+		rec.DIMM, rec.Modules = names[e], nil
+		for _, a := range c.assoc {
+			if a.container != e {
+				continue
+			}
+			for _, m := range a.contained {
+				if m.id == entityMemoryDevice {
+					rec.Modules = append(rec.Modules, name(m))
+				}
+			}
+		}
+	}
 }
 
 func (c *sdrCache) lookup(owner, number uint8) *sdrRecord {
@@ -357,12 +464,21 @@ func readSDRRepository(ctx context.Context, log *slog.Logger, fetch sdrFetcher) 
 		case rec != nil:
 			cache.records = append(cache.records, rec)
 			cache.bySensor[[2]uint8{rec.OwnerID, rec.Number}] = rec
+		case len(data) > 3 && data[3] == sdrFRUDeviceLocator:
+			if l, ok := parseFRULocator(data); ok && l.entity.id == entityMemoryDevice {
+				cache.dimms = append(cache.dimms, l)
+			}
+		case len(data) > 3 && data[3] == sdrEntityAssoc:
+			if a, ok := parseEntityAssoc(data); ok {
+				cache.assoc = append(cache.assoc, a)
+			}
 		}
 		if next == id {
 			break
 		}
 		id = next
 	}
+	cache.nameDIMMs()
 	return cache, nil
 }
 

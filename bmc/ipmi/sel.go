@@ -128,20 +128,26 @@ const (
 	dimmByEntity                      // the sensor sits on a memory device entity
 )
 
-// eventDIMM names the DIMM of a memory event: a sensor whose name names
-// its module ("DIMM A1 Status") gives that slot; otherwise event data 3
-// carries the module number, relative to the sensor's entity, when event
-// data 1 says so (bits 5:4 = 11b); otherwise a sensor on a memory device
-// entity names it by instance. The module number comes before the entity:
-// a sensor covering a bank of modules sits on one memory device entity on
-// some BMCs, and only the event says which module failed.
+// eventDIMM names the DIMM of a memory event: a sensor on a memory device
+// the SDR names, or whose name names its module ("DIMM A1 Status"), gives
+// that slot; otherwise event data 3 carries the module number, relative
+// to the sensor's entity, when event data 1 says so (bits 5:4 = 11b): the
+// slot of the n-th memory device the entity holds (its entity association
+// records, named by their FRU device locators), else "<sensor> DIMM n";
+// otherwise a sensor on a memory device entity names it by instance. The
+// module number comes before the entity: a sensor covering a bank of
+// modules sits on one memory device entity on some BMCs, and only the
+// event says which module failed.
 func eventDIMM(r selRecord, rec *sdrRecord) (string, dimmNaming) {
-	if rec != nil && strings.Contains(strings.ToUpper(rec.Name), "DIMM") {
+	if rec != nil && (rec.DIMM != "" || strings.Contains(strings.ToUpper(rec.Name), "DIMM")) && len(rec.Modules) == 0 {
 		return dimmSlot(rec), dimmBySensor
 	}
 	if r.Data[0]&0x30 == 0x30 && r.Data[2] != 0xff {
-		if rec != nil {
-			return fmt.Sprintf("%s DIMM %d", rec.Name, r.Data[2]), dimmByEventData
+		switch n := int(r.Data[2]); {
+		case rec != nil && n < len(rec.Modules):
+			return rec.Modules[n], dimmByEventData
+		case rec != nil:
+			return fmt.Sprintf("%s DIMM %d", rec.Name, n), dimmByEventData
 		}
 		return fmt.Sprintf("DIMM %d", r.Data[2]), dimmByEventData
 	}

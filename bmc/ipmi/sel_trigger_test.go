@@ -63,9 +63,9 @@ func TestSELEventArrivesWithTheSensorChange(t *testing.T) {
 		t.Fatalf("CPU2 Memory before the fault: %q", memStates(before))
 	}
 
-	// DIMM B5 (CPU2 group, module 4): correctable ECC at once; a step of an
+	// DIMM_B5 (CPU2 group, module 4): correctable ECC at once; a step of an
 	// hour keeps it there.
-	inject(t, b, bmcsim.FaultSpec{Fault: bmcsim.FaultDIMMECC, Target: "DIMM B5", Every: time.Hour})
+	inject(t, b, bmcsim.FaultSpec{Fault: bmcsim.FaultDIMMECC, Target: "DIMM_B5", Every: time.Hour})
 	snap := poll("poll after the fault")
 	afterFirst := memStates(snap)
 	if slices.Equal(afterFirst, memStates(before)) || !slices.Contains(afterFirst, "Correctable ECC") {
@@ -74,17 +74,17 @@ func TestSELEventArrivesWithTheSensorChange(t *testing.T) {
 	if mustSensor(t, snap, "CPU2 Memory").Health != bmc.HealthWarning {
 		t.Errorf("CPU2 Memory health %q, want Warning", mustSensor(t, snap, "CPU2 Memory").Health)
 	}
-	wantDIMMEvent(t, snap, "CPU2 Memory DIMM 4")
+	wantDIMMEvent(t, snap, "DIMM_B5")
 	quiet("poll after the event")
 
-	// DIMM B6 in the same group: the group's sensor already asserts
+	// DIMM_B6 in the same group: the group's sensor already asserts
 	// Correctable ECC and does not change; the SEL still names the module.
-	inject(t, b, bmcsim.FaultSpec{Fault: bmcsim.FaultDIMMECC, Target: "DIMM B6", Every: time.Hour})
+	inject(t, b, bmcsim.FaultSpec{Fault: bmcsim.FaultDIMMECC, Target: "DIMM_B6", Every: time.Hour})
 	snap = poll("poll after the second DIMM's fault")
 	if got := memStates(snap); !slices.Equal(got, afterFirst) {
 		t.Errorf("CPU2 Memory states %q, want them unchanged (%q)", got, afterFirst)
 	}
-	wantDIMMEvent(t, snap, "CPU2 Memory DIMM 5")
+	wantDIMMEvent(t, snap, "DIMM_B6")
 	quiet("poll after the second event")
 }
 

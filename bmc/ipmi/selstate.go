@@ -100,6 +100,29 @@ func (c *selCursor) count(r selRecord, sdr *sdrRecord) {
 	c.DIMMErrors[slot] = n
 }
 
+// renameModules moves counts kept under a bank sensor's module number
+// ("CPU2 Memory DIMM 4", as events were named before the SDR's slot
+// labels were read) to the slot the SDR now names for that module.
+func (c *selCursor) renameModules(sdr *sdrCache) {
+	if len(c.DIMMErrors) == 0 || sdr == nil {
+		return
+	}
+	for _, rec := range sdr.records {
+		for n, slot := range rec.Modules {
+			old := fmt.Sprintf("%s DIMM %d", rec.Name, n)
+			was, ok := c.DIMMErrors[old]
+			if !ok || old == slot {
+				continue
+			}
+			delete(c.DIMMErrors, old)
+			now := c.DIMMErrors[slot]
+			now.Correctable += was.Correctable
+			now.Uncorrectable += was.Uncorrectable
+			c.DIMMErrors[slot] = now
+		}
+	}
+}
+
 // selStore keeps a cursor in memory and, when dir is set, in a JSON file
 // per server under dir, replaced atomically on every change.
 type selStore struct {

@@ -436,10 +436,10 @@ func inject(t *testing.T, b *bmcsim.SimBMC, spec bmcsim.FaultSpec) {
 	}
 }
 
-// testDIMMECC: correctable errors on DIMM B5 (the fifth module of the CPU2
+// testDIMMECC: correctable errors on DIMM_B5 (the fifth module of the CPU2
 // group, event data 3 = 4), past the logging limit, then uncorrectable.
 func testDIMMECC(t *testing.T, b *bmcsim.SimBMC, c *Collector) {
-	inject(t, b, bmcsim.FaultSpec{Fault: bmcsim.FaultDIMMECC, Target: "DIMM B5", Every: 250 * time.Millisecond})
+	inject(t, b, bmcsim.FaultSpec{Fault: bmcsim.FaultDIMMECC, Target: "DIMM_B5", Every: 250 * time.Millisecond})
 	snaps := pollUntil(t, c, "CPU2 Memory Critical", func(s *bmc.Snapshot) bool { return healthOf(s, "CPU2 Memory") == bmc.HealthCritical })
 	// The memory sensor went Warning (correctable ECC) before Critical.
 	var healths []bmc.Health
@@ -464,23 +464,23 @@ func testDIMMECC(t *testing.T, b *bmcsim.SimBMC, c *Collector) {
 		t.Errorf("system health %q, want Critical", last.Systems[0].Health)
 	}
 
-	// The DIMMs: the bank sensor CPU2 Memory is no DIMM once its events
-	// named a module; the module the SEL names counts its errors, under
-	// the name the log entries give it (so that the alert rules take the
-	// counts and the entries for one DIMM).
+	// The DIMMs: the slots the SDR names, the bank sensor CPU2 Memory
+	// none of them; the module the SEL names counts its errors, under the
+	// slot's name, which the log entries give it too (so that the alert
+	// rules take the counts and the entries for one DIMM).
 	var b5 *bmc.DIMM
 	for i, d := range last.DIMMs {
 		if d.Source == dimmSource("CPU2 Memory") {
 			t.Errorf("the bank sensor CPU2 Memory is listed as a DIMM: %+v", d)
 		}
-		if d.Slot == "CPU2 Memory DIMM 4" {
+		if d.Slot == "DIMM_B5" {
 			b5 = &last.DIMMs[i]
 		} else if d.CorrectableErrors == nil || *d.CorrectableErrors != 0 || d.UncorrectableErrors == nil || *d.UncorrectableErrors != 0 {
 			t.Errorf("DIMM %s (not faulted) counts %s/%s errors", d.Slot, fmtCount(d.CorrectableErrors), fmtCount(d.UncorrectableErrors))
 		}
 	}
-	if b5 == nil || b5.CorrectableErrors == nil || *b5.CorrectableErrors != 1 || b5.UncorrectableErrors == nil || *b5.UncorrectableErrors != 1 || b5.Source != dimmFromSEL {
-		t.Errorf("DIMMs %+v: want CPU2 Memory DIMM 4 from the SEL with 1 correctable and 1 uncorrectable error", last.DIMMs)
+	if b5 == nil || b5.CorrectableErrors == nil || *b5.CorrectableErrors != 1 || b5.UncorrectableErrors == nil || *b5.UncorrectableErrors != 1 || b5.Source != dimmLocatorSource("DIMM_B5") {
+		t.Errorf("DIMMs %+v: want DIMM_B5 from its FRU locator with 1 correctable and 1 uncorrectable error", last.DIMMs)
 	}
 	if !slices.Contains(last.Poll.Read, bmc.PartMemory) {
 		t.Errorf("memory part not read: %v", last.Poll.Read)
@@ -501,9 +501,9 @@ func testDIMMECC(t *testing.T, b *bmcsim.SimBMC, c *Collector) {
 	}
 	for i, w := range want {
 		e := dimm[i]
-		if e.Severity != w.severity || e.Message != "CPU2 Memory: "+w.state || e.Subject != "CPU2 Memory DIMM 4" ||
+		if e.Severity != w.severity || e.Message != "CPU2 Memory: "+w.state || e.Subject != "DIMM_B5" ||
 			e.Source != "SEL" || e.Time.IsZero() {
-			t.Errorf("DIMM entry %d: %+v, want %s %q about CPU2 Memory DIMM 4", i, e, w.severity, w.state)
+			t.Errorf("DIMM entry %d: %+v, want %s %q about DIMM_B5", i, e, w.severity, w.state)
 		}
 	}
 
@@ -517,9 +517,9 @@ func testDIMMECC(t *testing.T, b *bmcsim.SimBMC, c *Collector) {
 	if mem := mustSensor(t, after, "CPU2 Memory"); mem.Health != bmc.HealthOK {
 		t.Errorf("CPU2 Memory after the replacement: %s %q", mem.Health, mem.States)
 	}
-	i := slices.IndexFunc(after.DIMMs, func(d bmc.DIMM) bool { return d.Slot == "CPU2 Memory DIMM 4" })
+	i := slices.IndexFunc(after.DIMMs, func(d bmc.DIMM) bool { return d.Slot == "DIMM_B5" })
 	if i < 0 || fmtCount(after.DIMMs[i].CorrectableErrors) != "1" || fmtCount(after.DIMMs[i].UncorrectableErrors) != "1" {
-		t.Errorf("DIMMs after the replacement %+v, want CPU2 Memory DIMM 4 still counting 1 and 1", after.DIMMs)
+		t.Errorf("DIMMs after the replacement %+v, want DIMM_B5 still counting 1 and 1", after.DIMMs)
 	}
 }
 

@@ -207,18 +207,28 @@ func (s FaultSpec) swing() float64 {
 	return cpuSwingDefault
 }
 
-// targetIndex resolves a fault target among the parts' ids and labels.
+// targetIndex resolves a fault target among the parts' ids and labels:
+// exactly (but for case), else ignoring spaces, '_' and '-' ("DIMM B5" and
+// "DIMMB5" are DIMM_B5).
 func targetIndex(target string, ids, labels []string) (int, error) {
 	if target == "" {
 		return 0, nil
 	}
-	for i := range ids {
-		if strings.EqualFold(target, ids[i]) || (i < len(labels) && strings.EqualFold(target, labels[i])) {
-			return i, nil
+	for _, same := range []func(a, b string) bool{strings.EqualFold, looselyEqual} {
+		for i := range ids {
+			if same(target, ids[i]) || (i < len(labels) && same(target, labels[i])) {
+				return i, nil
+			}
 		}
 	}
 	if n, err := strconv.Atoi(target); err == nil && n >= 0 && n < len(ids) {
 		return n, nil
 	}
 	return 0, fmt.Errorf("no part %q (have %s)", target, strings.Join(ids, ", "))
+}
+
+// looselyEqual compares two part names ignoring case, spaces, '_' and '-'.
+func looselyEqual(a, b string) bool {
+	strip := strings.NewReplacer(" ", "", "_", "", "-", "")
+	return strings.EqualFold(strip.Replace(a), strip.Replace(b))
 }

@@ -135,24 +135,55 @@ func buildFRU(m *machine) ([]byte, error) {
 	return b, nil
 }
 
-// ipmiStorage is the go-ipmi storage HAL of one BMC: FRU device 0 only
-// (the SDR repository is answered by the simulator's own handlers).
-type ipmiStorage struct{ fru []byte }
+// buildDIMMFRU is the FRU data of DIMM i (FRU device i+1, named by its
+// FRU device locator): a board info area with the module's serial number,
+// a new one after each replacement (gen).
+func buildDIMMFRU(m *machine, i, gen int) ([]byte, error) {
+	b, err := types.PackFRUInventory(&types.FRU{
+		BoardInfoArea: &types.FRUBoardInfoArea{
+			LanguageCode: 0x19, // English
+			Manufacturer: []byte("SK Hynix"),
+			ProductName:  []byte("32GB DDR4-2933 RDIMM"),
+			SerialNumber: []byte(m.partSerial(m.profile.layout.dimmSerialPrefix, partSlot{partDIMM, i}, gen)),
+			PartNumber:   []byte("HMA84GR7CJR4N-WM"),
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("DIMM FRU data: %w", err)
+	}
+	return b, nil
+}
+
+// ipmiStorage is the go-ipmi storage HAL of one BMC: FRU device 0 (the
+// system) and one FRU device per DIMM (the SDR repository is answered by
+// the simulator's own handlers).
+type ipmiStorage struct{ b *IPMIBMC }
 
 func (s ipmiStorage) FRU() hal.FRUStore { return ipmiFRU(s) }
 func (s ipmiStorage) SDR() hal.SDRStore { return nil }
 
 // ipmiFRU is the read-only FRU store behind go-ipmi's Get FRU Inventory
 // Area Info and Read FRU Data handlers.
-type ipmiFRU struct{ fru []byte }
+type ipmiFRU struct{ b *IPMIBMC }
 
 func (f ipmiFRU) Read(_ context.Context, id uint8) ([]byte, error) {
-	if id != 0 {
+	if id == 0 {
+		return f.b.fru, nil
+	}
+	m := f.b.machine
+	i := int(id) - 1
+	if i >= len(m.profile.layout.dimms) {
 		return nil, hal.ErrNotFound
 	}
-	return f.fru, nil
+	return buildDIMMFRU(m, i, m.read().dimms[i].generation)
 }
 
 func (f ipmiFRU) Write(context.Context, uint8, []byte) error { return hal.ErrNotSupported }
 func (f ipmiFRU) Delete(context.Context, uint8) error        { return hal.ErrNotSupported }
-func (f ipmiFRU) DeviceIDs(context.Context) ([]uint8, error) { return []uint8{0}, nil }
+func (f ipmiFRU) DeviceIDs(context.Context) ([]uint8, error) {
+	ids := []uint8{0}
+	for i := range f.b.machine.profile.layout.dimms {
+		ids = append(ids, uint8(i+1))
+	}
+	return ids, nil
+}

@@ -276,7 +276,7 @@ type ipmiHAL struct{ b *IPMIBMC }
 
 func (h *ipmiHAL) Chassis() hal.ChassisHAL { return ipmiChassis{} }
 func (h *ipmiHAL) Sensors() hal.SensorHAL  { return nil }
-func (h *ipmiHAL) Storage() hal.StorageHAL { return ipmiStorage{fru: h.b.fru} }
+func (h *ipmiHAL) Storage() hal.StorageHAL { return ipmiStorage{b: h.b} }
 func (h *ipmiHAL) Network() hal.NetworkHAL { return nil }
 func (h *ipmiHAL) GPIO() hal.GPIOHAL       { return nil }
 func (h *ipmiHAL) I2C() hal.I2CHAL         { return nil }

@@ -33,13 +33,14 @@ const (
 
 // Entity IDs (table 43-13).
 const (
-	ipmiEntityProcessor   = 0x03
-	ipmiEntityDiskBay     = 0x04
-	ipmiEntitySystemBoard = 0x07
-	ipmiEntityPowerSupply = 0x0A
-	ipmiEntityFan         = 0x1D
-	ipmiEntityMemory      = 0x20
-	ipmiEntityAirInlet    = 0x37
+	ipmiEntityProcessor    = 0x03
+	ipmiEntityDiskBay      = 0x04
+	ipmiEntitySystemBoard  = 0x07
+	ipmiEntityPowerSupply  = 0x0A
+	ipmiEntityMemoryModule = 0x08
+	ipmiEntityFan          = 0x1D
+	ipmiEntityMemory       = 0x20
+	ipmiEntityAirInlet     = 0x37
 )
 
 // Threshold indexes, in the order Get Sensor Thresholds returns them and
@@ -148,12 +149,18 @@ func newIPMIProfile() *ipmiProfile {
 			peakWatts:        620,
 			inletCautionC:    38,
 			inletCriticalC:   42,
+			dimmSerialPrefix: "80AD",
 		},
 	}
+	// The DIMMs by their silkscreen label, as the board prints it and the
+	// BMC names it in its SDR (FRU device locators) and the host's SMBIOS
+	// in its locators: DIMM_A1..DIMM_A8 beside CPU1, DIMM_B1..DIMM_B8
+	// beside CPU2.
 	for cpu := 1; cpu <= 2; cpu++ {
 		bank := string(rune('A' + cpu - 1))
 		for slot := 1; slot <= ipmiDIMMsPerCPU; slot++ {
-			p.layout.dimms = append(p.layout.dimms, part{fmt.Sprintf("DIMM%s%d", bank, slot), fmt.Sprintf("DIMM %s%d", bank, slot)})
+			label := fmt.Sprintf("DIMM_%s%d", bank, slot)
+			p.layout.dimms = append(p.layout.dimms, part{label, label})
 		}
 	}
 	ip := &ipmiProfile{profile: p, byNumber: map[uint8]*ipmiSensor{}, byPart: map[partKind][]*ipmiSensor{}}
@@ -181,7 +188,7 @@ func newIPMIProfile() *ipmiProfile {
 	temp(0x04, "Exhaust Temp", ipmiEntitySystemBoard, 1, 70, 75, 80, 40,
 		func(_ *machine, r *readings) (float64, bool) { return r.exhaustC, true })
 	for i := range l.cpus {
-		temp(uint8(0x05+i), fmt.Sprintf("CPU%d DIMM Temp", i+1), ipmiEntityMemory, uint8(i+1), 85, 90, 95, 35,
+		temp(uint8(0x05+i), fmt.Sprintf("CPU%d DIMM Temp", i+1), ipmiEntityMemoryModule, uint8(i+1), 85, 90, 95, 35,
 			func(_ *machine, r *readings) (float64, bool) {
 				return math.Round(r.inletC + 8 + 14*r.load + 1.5*float64(i)), true
 			})
@@ -259,7 +266,7 @@ func newIPMIProfile() *ipmiProfile {
 		}
 		s := add(&ipmiSensor{
 			number: uint8(0x50 + cpu), name: fmt.Sprintf("CPU%d Memory", cpu+1), sensorType: ipmiSensorMemory, readingType: ipmiReadingSensorSpecif,
-			entityID: ipmiEntityMemory, entityInst: uint8(cpu + 1), partIndexes: group,
+			entityID: ipmiEntityMemoryModule, entityInst: uint8(cpu + 1), partIndexes: group,
 			states: 1<<offMemCorrectable | 1<<offMemUncorrectable | 1<<offMemLogLimit | 1<<offMemPresence,
 			stateOf: func(r *readings) uint16 {
 				st := uint16(1 << offMemPresence)
@@ -317,7 +324,60 @@ func newIPMIProfile() *ipmiProfile {
 	for i, s := range ip.sensors {
 		ip.sdrs = append(ip.sdrs, s.fullSensorRecord(uint16(i+1)))
 	}
+	// Each DIMM slot: a FRU device locator naming it (memory device entity
+	// 20h, instance 1..16 in slot order), and each CPU's group of slots an
+	// entity association from its memory module (08h, the entity of the
+	// group's memory and temperature sensors) to the group's DIMMs, in the
+	// order a memory event's data 3 counts them.
+	for i, d := range l.dimms {
+		ip.sdrs = append(ip.sdrs, fruLocatorRecord(uint16(len(ip.sdrs)+1), uint8(i+1), ipmiEntityMemory, uint8(i+1), d.label))
+	}
+	for cpu := range l.cpus {
+		first := cpu*ipmiDIMMsPerCPU + 1
+		last := min(first+ipmiDIMMsPerCPU-1, len(l.dimms))
+		ip.sdrs = append(ip.sdrs, entityRangeRecord(uint16(len(ip.sdrs)+1),
+			ipmiEntityMemoryModule, uint8(cpu+1), ipmiEntityMemory, uint8(first), uint8(last)))
+	}
 	return ip
+}
+
+// fruLocatorRecord encodes a FRU Device Locator record (type 11h, IPMI 2.0
+// table 43-7) for a logical FRU device of the BMC: the device ID string is
+// the part's label.
+func fruLocatorRecord(id uint16, fruID, entity, instance uint8, name string) []byte {
+	if len(name) > 16 {
+		name = name[:16]
+	}
+	rec := []byte{
+		byte(id), byte(id >> 8), 0x51, 0x11, 0,
+		0x20,                   // device access address: the BMC
+		fruID,                  // FRU device ID
+		0x80,                   // logical FRU device, LUN 0, private bus 0
+		0x00,                   // channel 0
+		0x00,                   // reserved
+		0x10,                   // device type: FRU inventory device behind a management controller
+		0x00,                   // device type modifier
+		entity,                 // FRU entity ID
+		instance,               // FRU entity instance
+		0x00,                   // OEM
+		0xC0 | byte(len(name)), // 8-bit ASCII
+	}
+	rec = append(rec, name...)
+	rec[4] = byte(len(rec) - 5)
+	return rec
+}
+
+// entityRangeRecord encodes an Entity Association record (type 08h, IPMI
+// 2.0 table 43-4) whose container holds a range of entities of one kind.
+func entityRangeRecord(id uint16, container, containerInst, contained, first, last uint8) []byte {
+	rec := []byte{
+		byte(id), byte(id >> 8), 0x51, 0x08, 11,
+		container, containerInst,
+		0x80, // contained entities given as a range, no linked records
+		contained, first, contained, last,
+		0, 0, 0, 0, // no second range
+	}
+	return rec
 }
 
 // cpuNonRecoverableC is the CPU temperature's upper non-recoverable
