@@ -91,10 +91,7 @@ func parseHostPort(hostport, addr string) (Address, error) {
 // hostError names the host that is wrong, and the address around it when
 // there is more to the address than the host.
 func hostError(addr, host string, err error) error {
-	switch addr {
-	case "":
-		return err
-	case host:
+	if addr == host {
 		return fmt.Errorf("%s: %w", host, err)
 	}
 	if host == "" {
@@ -187,7 +184,7 @@ func checkHost(h string) (string, error) {
 // looksIPv4 reports whether h can only be meant as an IPv4 address: its
 // last dot-separated label is all digits, which no DNS name's is (RFC 3696).
 func looksIPv4(h string) bool {
-	labels := strings.Split(h, ".")
+	labels := strings.Split(strings.TrimSuffix(h, "."), ".")
 	return allDigits(labels[len(labels)-1])
 }
 

@@ -70,6 +70,7 @@ func TestParseAddressRejects(t *testing.T) {
 		{"10", bmc.ProtocolIPMI, "10: an IPv4 address has 4 octets, this has 1"},
 		{"10..11.3", bmc.ProtocolRedfish, "10..11.3: two dots in a row"},
 		{".10.0.11.3", bmc.ProtocolRedfish, ".10.0.11.3: starts with a dot"},
+		{"10.0.11.3.", bmc.ProtocolRedfish, "10.0.11.3.: ends with a dot"},
 		{"10.0.011.3", bmc.ProtocolRedfish, "10.0.011.3: 011 has a leading zero, which some tools read as octal"},
 		{"10.0.l1.3", bmc.ProtocolRedfish, `10.0.l1.3: "l1" is not a number; a host ending in a number must be an IPv4 address`},
 		{"10.0.11.300:443", bmc.ProtocolRedfish, `address "10.0.11.300:443": 10.0.11.300: 300 is not an IPv4 octet (0-255)`},
