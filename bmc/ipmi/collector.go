@@ -170,7 +170,7 @@ func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 		}
 		p.snap.Sensors, readings = sensors, rs
 		inventory(p.snap, readings)
-		slotDIMMs(p.snap, c.sdr.dimms)
+		slotDIMMs(p.snap, c.sdr.dimms, readings)
 		return nil
 	})
 	p.run(bmc.PartPower, func() error {

@@ -41,6 +41,11 @@ func TestSimIPMIDIMMNamesAgree(t *testing.T) {
 	if !slices.Equal(slots, simSlots()) {
 		t.Fatalf("DIMM table %q, want %q", slots, simSlots())
 	}
+	for _, d := range first.DIMMs {
+		if d.Health != bmc.HealthOK || d.Source != dimmLocatorSource(d.Slot) {
+			t.Errorf("healthy server's %s: health %q, source %q; want OK from its locator", d.Slot, d.Health, d.Source)
+		}
+	}
 
 	const target = "DIMM_A3"
 	inject(t, b, bmcsim.FaultSpec{Fault: bmcsim.FaultDIMMUncorrectable, Target: target})
@@ -56,6 +61,18 @@ func TestSimIPMIDIMMNamesAgree(t *testing.T) {
 	}
 	if d := last.DIMMs[i]; fmtCount(d.UncorrectableErrors) != "1" || fmtCount(d.CorrectableErrors) != "0" || !d.CountsFromZero {
 		t.Errorf("%s counts %s correctable, %s uncorrectable; want 0 and 1", d.Slot, fmtCount(d.CorrectableErrors), fmtCount(d.UncorrectableErrors))
+	}
+	// CPU1 Memory, over DIMM_A1..A8, is Critical: which of its slots
+	// failed is the SEL's to say, so none of them is OK any more; the
+	// CPU2 group stays OK.
+	for _, d := range last.DIMMs {
+		want := bmc.HealthOK
+		if strings.HasPrefix(d.Slot, "DIMM_A") {
+			want = bmc.HealthUnknown
+		}
+		if d.Health != want {
+			t.Errorf("%s health %q after the fault, want %q", d.Slot, d.Health, want)
+		}
 	}
 	if len(last.DIMMs) != len(simSlots()) {
 		t.Errorf("%d DIMMs after the event, want %d (no row of the bank sensor or the event's own)", len(last.DIMMs), len(simSlots()))

@@ -149,11 +149,24 @@ func dimmLocatorSource(name string) string { return "SDR FRU " + name }
 
 // slotDIMMs lists the DIMM slots the BMC names in its FRU device locators,
 // in the order it publishes them, each once: the row a memory sensor made
-// for the slot, else a row of its own (no health or state: a sensor over
-// several slots says nothing about one). DIMMs no locator names follow.
-func slotDIMMs(snap *bmc.Snapshot, slots []fruLocator) {
+// for the slot, else a row of its own. Such a row has the health of the
+// bank sensors over its slot when they are all OK; otherwise none (a
+// sensor over several slots does not say which one failed: the SEL
+// does). DIMMs no locator names follow.
+func slotDIMMs(snap *bmc.Snapshot, slots []fruLocator, rs []sensorReading) {
 	if len(slots) == 0 {
 		return
+	}
+	bankOK := map[string]bool{} // every memory sensor over the slot is OK
+	for _, r := range rs {
+		if r.rec.SensorType != sensorMemory {
+			continue
+		}
+		ok := snap.Sensors[r.sensor].Health == bmc.HealthOK
+		for _, m := range r.rec.Modules {
+			was, seen := bankOK[m]
+			bankOK[m] = ok && (was || !seen)
+		}
 	}
 	out := make([]bmc.DIMM, 0, len(slots)+len(snap.DIMMs))
 	for _, l := range slots {
@@ -164,7 +177,11 @@ func slotDIMMs(snap *bmc.Snapshot, slots []fruLocator) {
 			out = append(out, snap.DIMMs[i])
 			continue
 		}
-		out = append(out, bmc.DIMM{Slot: l.name, Source: dimmLocatorSource(l.name)})
+		d := bmc.DIMM{Slot: l.name, Source: dimmLocatorSource(l.name)}
+		if bankOK[l.name] {
+			d.Health = bmc.HealthOK
+		}
+		out = append(out, d)
 	}
 	for _, d := range snap.DIMMs {
 		if !slices.ContainsFunc(out, func(o bmc.DIMM) bool { return o.Slot == d.Slot }) {
