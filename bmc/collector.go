@@ -24,6 +24,8 @@ type Collector interface {
 // CollectorOptions are what every collector constructor takes besides the
 // endpoint.
 type CollectorOptions struct {
+	// Logger carries the server (the scheduler's and probe's do): collectors
+	// do not add it again.
 	Logger *slog.Logger
 	// Trace, when set, is called once per request with what it did.
 	Trace func(RequestTrace)
@@ -35,6 +37,17 @@ type CollectorOptions struct {
 	// StateDir is where a collector may keep small state files across
 	// restarts (the last IPMI SEL record seen). Empty: keep state in memory.
 	StateDir string
+	// SpreadReads: the parts read on the slow and static cadences are read
+	// at this BMC's own phase within their cadence (stable per BMC, as its
+	// first fast poll is), not all at the first poll, so that a fleet's
+	// slow reads spread over the cadence instead of landing in one
+	// interval. A BMC whose health is not OK at its first poll reads them
+	// at once. The scheduler sets it; probe, which polls once, does not.
+	SpreadReads bool
+	// IdleConns, when set, lets a collector keep one connection to its BMC
+	// open between polls while the budget has room (nil: every poll's
+	// connections are closed at its end).
+	IdleConns *IdleConnBudget
 }
 
 // NewCollectorFunc builds a collector for an endpoint. The scheduler is given

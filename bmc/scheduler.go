@@ -11,6 +11,8 @@ import (
 	"runtime/debug"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // PollObserver is told about every poll; the Prometheus metrics implement it.
@@ -37,8 +39,14 @@ type SchedulerConfig struct {
 	// snapshot's own Time is when it started). It must not block for long:
 	// sinks queue on their side.
 	OnPoll func(ep Endpoint, ended time.Time, snap *Snapshot, err error)
-	// Workers bounds polls in flight across the fleet (default 256).
-	Workers int
+	// Workers is the least bound on polls in flight across the fleet
+	// (default DefaultWorkers); the bound grows with the fleet's demand up
+	// to MaxWorkers (default DefaultMaxWorkers, at least Workers), and
+	// the scheduler says when the fleet does not fit (workers.go).
+	Workers    int
+	MaxWorkers int
+	// Registerer, when set, takes the worker pool's metrics.
+	Registerer prometheus.Registerer
 	// MaxBackoff caps the wait after repeated failures (default 10 min).
 	MaxBackoff time.Duration
 	Observer   PollObserver
@@ -51,8 +59,8 @@ type SchedulerConfig struct {
 // across restarts), and exponential backoff with jitter for failing BMCs.
 // Update swaps the fleet without disturbing the BMCs that did not change.
 type Scheduler struct {
-	cfg     SchedulerConfig
-	workers chan struct{}
+	cfg  SchedulerConfig
+	pool *workerPool
 
 	// mu guards the target set only: it is never held while waiting on a
 	// BMC (a poll, a logout), so Targets, which /healthz calls, always
@@ -77,7 +85,10 @@ type target struct {
 // NewScheduler returns a scheduler with no targets; call Update and Run.
 func NewScheduler(cfg SchedulerConfig) *Scheduler {
 	if cfg.Workers <= 0 {
-		cfg.Workers = 256
+		cfg.Workers = DefaultWorkers
+	}
+	if cfg.MaxWorkers <= 0 {
+		cfg.MaxWorkers = max(DefaultMaxWorkers, cfg.Workers)
 	}
 	if cfg.MaxBackoff <= 0 {
 		cfg.MaxBackoff = 10 * time.Minute
@@ -90,7 +101,7 @@ func NewScheduler(cfg SchedulerConfig) *Scheduler {
 	}
 	return &Scheduler{
 		cfg:     cfg,
-		workers: make(chan struct{}, cfg.Workers),
+		pool:    newWorkerPool(cfg.Workers, cfg.MaxWorkers, cfg.Registerer, cfg.Logger),
 		targets: map[string]*target{},
 	}
 }
@@ -260,6 +271,7 @@ func (s *Scheduler) runTarget(ctx context.Context, ep Endpoint) {
 	opts := s.cfg.CollectorOptions
 	opts.Logger = log
 	var collector Collector
+	defer s.pool.forget(ep.Server)
 	defer func() {
 		if collector == nil {
 			return
@@ -302,10 +314,11 @@ func (s *Scheduler) runTarget(ctx context.Context, ep Endpoint) {
 		}
 		snap, took, err := s.pollOnce(ctx, collector, ep, log)
 		ended := time.Now()
-		<-s.workers
+		s.pool.release()
 		if ctx.Err() != nil {
 			return // stopping: a poll cut short is not a BMC failure
 		}
+		s.pool.observe(ep.Server, took, ep.Cadence.Readings)
 
 		if s.cfg.Observer != nil {
 			s.cfg.Observer.ObservePoll(ep, snap, err, took)
@@ -347,19 +360,7 @@ func (s *Scheduler) runTarget(ctx context.Context, ep Endpoint) {
 }
 
 // acquire takes a worker slot, or gives up when ctx ends.
-func (s *Scheduler) acquire(ctx context.Context, ep Endpoint) bool {
-	select {
-	case s.workers <- struct{}{}:
-		return true
-	default:
-	}
-	select {
-	case s.workers <- struct{}{}:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
+func (s *Scheduler) acquire(ctx context.Context, _ Endpoint) bool { return s.pool.acquire(ctx) }
 
 // pollOnce runs one poll under the poll deadline, turning a panic in the
 // collector into an error so that one odd BMC never takes the poller down.

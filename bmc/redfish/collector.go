@@ -35,6 +35,12 @@ type Collector struct {
 
 	httpClient *http.Client
 	meter      *requestMeter
+	// conns tracks the open connections; idle is the poller's budget of
+	// BMCs keeping one between polls, and keepsConn whether this one holds
+	// a place in it.
+	conns     *connTracker
+	idle      *bmc.IdleConnBudget
+	keepsConn bool
 	// nextPages counts the later collection pages read in this poll.
 	nextPages atomic.Int64
 	api       *gofish.APIClient
@@ -61,6 +67,13 @@ type Collector struct {
 	// in that poll (see healthwatch.go).
 	health healthWatch
 
+	// spread: the slow and static parts are read at this BMC's phases
+	// within their cadences (CollectorOptions.SpreadReads), counted from
+	// the first poll.
+	spread                 bool
+	slowPhase, staticPhase time.Duration
+	firstPoll              time.Time
+
 	// quirks collects the schema deviations this poll coped with.
 	quirks *quirkLog
 
@@ -71,6 +84,24 @@ type Collector struct {
 	origins   map[string]subjectRef
 }
 
+// cadenceDue reports whether a part read every `every` (last read at
+// last; read false: never) is due at now. Without spreading, a part is
+// due once its cadence has passed since its last read, and at the first
+// poll. Spread, the time axis is cut into slots of one cadence starting
+// at the BMC's phase, and a part is due at the first poll of every slot
+// after the one it was last read in (never read: after the slot of the
+// collector's first poll).
+func (c *Collector) cadenceDue(now, last time.Time, read bool, every, phase time.Duration) bool {
+	if !c.spread || every <= 0 {
+		return !read || now.Sub(last) >= every
+	}
+	slot := func(t time.Time) int64 { return (t.UnixNano() - int64(phase)) / int64(every) }
+	if !read {
+		return slot(now) > slot(c.firstPoll)
+	}
+	return slot(now) > slot(last)
+}
+
 // partCache holds a part's last successful read.
 type partCache[T any] struct {
 	value  T
@@ -78,9 +109,10 @@ type partCache[T any] struct {
 	ok     bool
 }
 
-// due reports whether the part must be read again at now.
-func (p *partCache[T]) due(now time.Time, every time.Duration) bool {
-	return !p.ok || now.Sub(p.readAt) >= every
+// due reports whether the part must be read again at now, on the
+// collector's cadence (cadenceDue).
+func (p *partCache[T]) due(c *Collector, now time.Time, every, phase time.Duration) bool {
+	return c.cadenceDue(now, p.readAt, p.ok, every, phase)
 }
 
 func (p *partCache[T]) store(v T, at time.Time) {
@@ -125,12 +157,19 @@ func New(ep bmc.Endpoint, opts bmc.CollectorOptions) (*Collector, error) {
 		recentLogs: opts.RecentLogs,
 	}
 	c.logs.store = newLogStore(opts.StateDir, ep.Server)
+	if opts.SpreadReads {
+		c.spread = true
+		c.slowPhase = bmc.StartOffset(ep.Server+"/slow", ep.Cadence.Slow)
+		c.staticPhase = bmc.StartOffset(ep.Server+"/static", ep.Cadence.Static)
+	}
 	u, err := url.Parse(base)
 	if err != nil {
 		return nil, fmt.Errorf("redfish endpoint for %s: %w", ep.Server, err)
 	}
 	origin := originOf(u)
-	c.httpClient = newHTTPClient(ep, tc, c.meter, origin)
+	c.conns = newConnTracker(&net.Dialer{Timeout: ep.RequestTimeout, KeepAlive: 30 * time.Second})
+	c.idle = opts.IdleConns
+	c.httpClient = newHTTPClient(ep, tc, c.meter, origin, c.conns)
 	clock := func() time.Time { return c.now() }
 	c.session = &session{
 		log:        logger,
@@ -186,13 +225,17 @@ func baseURL(address string) (string, error) {
 // Retry-After runs, Poll sends nothing and returns a busy error.
 func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 	started := c.now()
+	if c.firstPoll.IsZero() {
+		c.firstPoll = started
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.ep.PollTimeout)
 	defer cancel()
 	c.meter.reset()
-	// Connections are kept for the requests of one poll, not between polls:
-	// a BMC has few connection slots, and a poller of thousands of BMCs
-	// would otherwise hold two idle TLS connections to each all interval.
-	defer c.httpClient.CloseIdleConnections()
+	// After the poll, one connection is kept for the next while the
+	// poller's idle budget has room; the others are closed: a BMC has few
+	// connection slots, and a poller of thousands of BMCs would otherwise
+	// hold every poll's connections all interval.
+	defer c.settleConns()
 	// Inside the wait a busy answer's Retry-After asked for, nothing is sent.
 	if err := c.busy.hold(); err != nil {
 		c.log.Debug("poll not started", "kind", bmc.KindOf(err), "err", err)
@@ -232,22 +275,23 @@ func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 	// systems: that would take the parts for gone.
 	mayRead := !busyBackoff
 	systemsListed := c.root.Systems.ID == "" || slices.Contains(p.snap.Poll.Read, bmc.PartSystems)
-	staticDue := mayRead && systemsListed && (c.processors.due(started, c.ep.Cadence.Static) || c.health.due(bmc.PartCPU))
+	staticDue := mayRead && systemsListed && (c.processors.due(c, started, c.ep.Cadence.Static, c.staticPhase) || c.health.due(bmc.PartCPU))
 	p.readProcessors(ctx, systems, chassis, staticDue, mayRead && systemsListed)
 
-	if mayRead && systemsListed && (c.memory.due(started, c.ep.Cadence.Slow) || c.health.due(bmc.PartMemory)) {
+	if mayRead && systemsListed && (c.memory.due(c, started, c.ep.Cadence.Slow, c.slowPhase) || c.health.due(bmc.PartMemory)) {
 		p.readMemory(ctx, systems)
 	} else {
 		p.carry(bmc.PartMemory, c.memory.ok)
 		p.snap.DIMMs = append(p.snap.DIMMs, c.memory.value...)
 	}
-	if mayRead && systemsListed && (c.storage.due(started, c.ep.Cadence.Slow) || c.health.due(bmc.PartStorage)) {
+	if mayRead && systemsListed && (c.storage.due(c, started, c.ep.Cadence.Slow, c.slowPhase) || c.health.due(bmc.PartStorage)) {
 		p.readStorage(ctx, systems, chassis)
 	} else {
 		p.carry(bmc.PartStorage, c.storage.ok)
 		p.snap.Drives = append(p.snap.Drives, c.storage.value...)
 	}
-	if mayRead && (c.logsReadAt.IsZero() || started.Sub(c.logsReadAt) >= c.ep.Cadence.Slow || c.health.due(bmc.PartLogs)) {
+	logsDue := c.cadenceDue(started, c.logsReadAt, !c.logsReadAt.IsZero(), c.ep.Cadence.Slow, c.slowPhase)
+	if mayRead && (logsDue || c.health.due(bmc.PartLogs)) {
 		p.readLogs(ctx, systems)
 	} else {
 		p.carry(bmc.PartLogs, !c.logsReadAt.IsZero())
@@ -278,7 +322,7 @@ func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 // watchHealth compares the statuses this poll read with the previous
 // poll's and says, in the poll's log, why slow parts are read early.
 func (c *Collector) watchHealth(p *poll, busyBackoff bool) {
-	changes := c.health.observe(p.health)
+	changes := c.health.observe(p.health, c.spread)
 	parts := c.health.parts()
 	switch {
 	case len(parts) == 0:
@@ -321,12 +365,28 @@ func (c *Collector) connect(ctx context.Context, now time.Time) error {
 	return nil
 }
 
-// Close deletes the session (and forgets it in the state directory) and
-// drops idle connections. It is safe after a failed Poll and more than
-// once.
+// settleConns ends a poll's connections: one kept for the next poll when
+// the collector holds (or can take) a place in the idle budget, else none.
+func (c *Collector) settleConns() {
+	if !c.keepsConn {
+		c.keepsConn = c.idle.TryTake()
+	}
+	if c.keepsConn && c.conns.keepOne() {
+		return
+	}
+	c.httpClient.CloseIdleConnections()
+}
+
+// Close deletes the session (and forgets it in the state directory),
+// drops idle connections and gives back its place in the idle budget. It
+// is safe after a failed Poll and more than once.
 func (c *Collector) Close(ctx context.Context) error {
 	err := c.session.close(ctx)
 	c.httpClient.CloseIdleConnections()
+	if c.keepsConn {
+		c.keepsConn = false
+		c.idle.Give()
+	}
 	return err
 }
 

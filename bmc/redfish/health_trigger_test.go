@@ -413,21 +413,21 @@ func TestHealthWatchObserve(t *testing.T) {
 	ok := healthPair{bmc.HealthOK, bmc.HealthOK}
 	warnRollup := healthPair{bmc.HealthOK, bmc.HealthWarning}
 	var w healthWatch
-	if ch := w.observe(map[string]healthPair{"system 1": ok, "chassis 1": ok}); ch != nil || len(w.parts()) != 0 {
+	if ch := w.observe(map[string]healthPair{"system 1": ok, "chassis 1": ok}, false); ch != nil || len(w.parts()) != 0 {
 		t.Fatalf("first observation: changes %v, pending %v; want none", ch, w.parts())
 	}
-	if ch := w.observe(map[string]healthPair{"system 1": ok, "chassis 1": ok}); ch != nil {
+	if ch := w.observe(map[string]healthPair{"system 1": ok, "chassis 1": ok}, false); ch != nil {
 		t.Fatalf("same statuses: changes %v", ch)
 	}
 	// A member not read this poll keeps its status: not a change, then or
 	// when it is read again unchanged.
-	if ch := w.observe(map[string]healthPair{"chassis 1": ok}); ch != nil {
+	if ch := w.observe(map[string]healthPair{"chassis 1": ok}, false); ch != nil {
 		t.Fatalf("system 1 not read: changes %v", ch)
 	}
-	if ch := w.observe(map[string]healthPair{"system 1": ok, "chassis 1": ok}); ch != nil {
+	if ch := w.observe(map[string]healthPair{"system 1": ok, "chassis 1": ok}, false); ch != nil {
 		t.Fatalf("system 1 read again unchanged: changes %v", ch)
 	}
-	ch := w.observe(map[string]healthPair{"system 1": ok, "chassis 1": warnRollup, "chassis 2": ok})
+	ch := w.observe(map[string]healthPair{"system 1": ok, "chassis 1": warnRollup, "chassis 2": ok}, false)
 	want := []string{"chassis 1 HealthRollup OK->Warning", "chassis 2 appeared (Health OK, HealthRollup OK)"}
 	if !slices.Equal(ch, want) {
 		t.Errorf("changes %q, want %q", ch, want)
@@ -443,7 +443,7 @@ func TestHealthWatchObserve(t *testing.T) {
 	if len(w.parts()) != 0 || w.reason != "" {
 		t.Errorf("pending after every part was read: %v (%q)", w.parts(), w.reason)
 	}
-	if ch := w.observe(map[string]healthPair{"system 1": {bmc.HealthUnknown, bmc.HealthOK}}); !slices.Equal(ch, []string{"system 1 Health OK->none"}) {
+	if ch := w.observe(map[string]healthPair{"system 1": {bmc.HealthUnknown, bmc.HealthOK}}, false); !slices.Equal(ch, []string{"system 1 Health OK->none"}) {
 		t.Errorf("health gone: changes %q", ch)
 	}
 }

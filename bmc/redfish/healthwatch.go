@@ -53,12 +53,26 @@ type healthWatch struct {
 // observe compares the statuses read this poll with the previous ones and
 // remembers them. It returns what changed, in key order; a change makes
 // every early part pending. The first poll only records the statuses
-// (it reads every part anyway).
-func (w *healthWatch) observe(cur map[string]healthPair) []string {
+// (without spreading, it reads every part anyway); with notOKFirst, a
+// status that is not OK at the first poll makes the early parts pending,
+// so that a BMC with a fault at start-up names the part at once.
+func (w *healthWatch) observe(cur map[string]healthPair, notOKFirst bool) []string {
 	if w.last == nil {
 		w.last = make(map[string]healthPair, len(cur))
 		maps.Copy(w.last, cur)
-		return nil
+		if !notOKFirst {
+			return nil
+		}
+		var notOK []string
+		for _, key := range slices.Sorted(maps.Keys(cur)) {
+			if h := cur[key]; notOKHealth(h.health) || notOKHealth(h.rollup) {
+				notOK = append(notOK, fmt.Sprintf("%s not OK at the first poll (Health %s, HealthRollup %s)", key, healthName(h.health), healthName(h.rollup)))
+			}
+		}
+		if len(notOK) > 0 {
+			w.markPending(notOK)
+		}
+		return notOK
 	}
 	var changes []string
 	for _, key := range slices.Sorted(maps.Keys(cur)) {
@@ -82,14 +96,22 @@ func (w *healthWatch) observe(cur map[string]healthPair) []string {
 	if len(changes) == 0 {
 		return nil
 	}
+	w.markPending(changes)
+	return changes
+}
+
+// notOKHealth is Warning or Critical.
+func notOKHealth(h bmc.Health) bool { return h == bmc.HealthWarning || h == bmc.HealthCritical }
+
+// markPending makes every early part pending, for the reasons given.
+func (w *healthWatch) markPending(reasons []string) {
 	if w.pending == nil {
 		w.pending = make(map[bmc.Part]bool, 4)
 	}
 	for _, part := range earlyParts() {
 		w.pending[part] = true
 	}
-	w.reason = strings.Join(changes, "; ")
-	return changes
+	w.reason = strings.Join(reasons, "; ")
 }
 
 // due reports whether a health change makes part due.

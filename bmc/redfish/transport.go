@@ -96,19 +96,19 @@ func parseFingerprint(s string) ([]byte, error) {
 // a redirect is followed only to the BMC's own origin (scheme, host and
 // port), at most maxRedirects in a row. origin is the BMC's, as originOf
 // gives it.
-func newHTTPClient(ep bmc.Endpoint, tc *tls.Config, m *requestMeter, origin string) *http.Client {
-	dialer := &net.Dialer{Timeout: ep.RequestTimeout, KeepAlive: 30 * time.Second}
+func newHTTPClient(ep bmc.Endpoint, tc *tls.Config, m *requestMeter, origin string, conns *connTracker) *http.Client {
 	transport := &http.Transport{
 		// BMCs live on management networks: no proxy from the environment.
 		Proxy:                 nil,
-		DialContext:           dialer.DialContext,
+		DialContext:           conns.DialContext,
 		TLSClientConfig:       tc,
 		TLSHandshakeTimeout:   ep.RequestTimeout,
 		ResponseHeaderTimeout: ep.RequestTimeout,
 		MaxIdleConns:          ep.MaxInFlight,
 		MaxIdleConnsPerHost:   ep.MaxInFlight,
 		MaxConnsPerHost:       ep.MaxInFlight + 1, // +1: a logout may overlap a request
-		IdleConnTimeout:       90 * time.Second,
+		// A connection kept between polls must outlive the interval.
+		IdleConnTimeout: max(90*time.Second, 2*ep.Cadence.Readings+ep.PollTimeout),
 	}
 	m.next, m.origin = transport, origin
 	return &http.Client{Transport: m, Timeout: ep.RequestTimeout, CheckRedirect: checkRedirect(origin)}

@@ -123,7 +123,7 @@ func looksLikeAddress(s string) bool {
 }
 
 func runProbe(ctx context.Context, ep bmc.Endpoint, o probeOptions, log *slog.Logger, stdout, stderr io.Writer) error {
-	opts := bmc.CollectorOptions{Logger: log, RecentLogs: o.recentLogs}
+	opts := bmc.CollectorOptions{Logger: log.With("server", ep.Server), RecentLogs: o.recentLogs}
 	if o.verbose {
 		opts.Trace = func(t bmc.RequestTrace) { fmt.Fprintln(stderr, formatTrace(t)) }
 	}

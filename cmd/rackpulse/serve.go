@@ -49,6 +49,8 @@ running inventory kept.`,
 				racks:         splitList(v.GetString("racks")),
 				listen:        v.GetString("listen"),
 				workers:       v.GetInt("workers"),
+				maxWorkers:    v.GetInt("max-workers"),
+				keepConns:     v.GetInt("keep-connections"),
 				reloadCheck:   v.GetDuration("reload-check"),
 				stateDir:      v.GetString("state-dir"),
 				pprof:         v.GetBool("pprof"),
@@ -63,7 +65,9 @@ running inventory kept.`,
 	f := cmd.Flags()
 	f.String("racks", "", "comma-separated racks to poll (default all); RACKPULSE_RACKS")
 	f.String("listen", "127.0.0.1:9290", "address for /metrics, /healthz and /api; RACKPULSE_LISTEN")
-	f.Int("workers", 256, "polls in flight across the fleet; RACKPULSE_WORKERS")
+	f.Int("workers", bmc.DefaultWorkers, "least polls in flight across the fleet; the bound grows with the fleet's demand up to --max-workers; RACKPULSE_WORKERS")
+	f.Int("keep-connections", defaultKeepConnections, "BMCs that keep one connection open between polls (sparing a TCP and TLS handshake a poll); the others reconnect with TLS session resumption; RACKPULSE_KEEP_CONNECTIONS")
+	f.Int("max-workers", bmc.DefaultMaxWorkers, "most polls in flight across the fleet; a fleet that needs more does not fit its interval, and serve says so; RACKPULSE_MAX_WORKERS")
 	f.Duration("reload-check", 2*time.Second, "how often to look for inventory changes; RACKPULSE_RELOAD_CHECK")
 	f.Bool("pprof", false, "serve Go profiles under /debug/pprof/ on the listen address; RACKPULSE_PPROF")
 	f.String("web-auth-file", "", "protect the dashboard and /api with the users (user:bcrypt-hash) and bearer tokens (bearer:bcrypt-hash) in this file; /metrics and /healthz stay open; RACKPULSE_WEB_AUTH_FILE")
@@ -79,6 +83,8 @@ type serveConfig struct {
 	racks         []string
 	listen        string
 	workers       int
+	maxWorkers    int
+	keepConns     int
 	reloadCheck   time.Duration
 	stateDir      string
 	pprof         bool
@@ -99,6 +105,12 @@ func (c serveConfig) wrapRun(name string, run func(context.Context) error) func(
 	}
 	return c.runHook(name, run)
 }
+
+// defaultKeepConnections is how many BMCs keep a connection between polls
+// by default: an idle TLS connection holds a few tens of KiB here (and a
+// connection slot on its BMC), so past a few thousand BMCs TLS session
+// resumption is the cheaper trade (docs/performance.md).
+const defaultKeepConnections = 2048
 
 func splitList(s string) []string {
 	var out []string
@@ -205,11 +217,17 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan
 	live.AddSink(alerts)
 	life.add(component{name: "fleet", run: cfg.wrapRun("fleet", func(ctx context.Context) error { live.Run(ctx); return nil })})
 
+	idle := bmc.NewIdleConnBudget(cfg.keepConns)
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "rackpulse_bmc_kept_connections", Help: "BMCs keeping a connection open between polls (bounded by --keep-connections).",
+	}, func() float64 { return float64(idle.Held()) }))
 	sched := bmc.NewScheduler(bmc.SchedulerConfig{
 		NewCollector:     newCollector,
-		CollectorOptions: bmc.CollectorOptions{StateDir: cfg.stateDir},
+		CollectorOptions: bmc.CollectorOptions{StateDir: cfg.stateDir, SpreadReads: true, IdleConns: idle},
 		OnPoll:           live.Observe,
 		Workers:          cfg.workers,
+		MaxWorkers:       cfg.maxWorkers,
+		Registerer:       reg,
 		Observer:         bmc.NewPollMetrics(reg),
 		Logger:           log,
 	})
