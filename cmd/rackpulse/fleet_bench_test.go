@@ -91,8 +91,11 @@ func BenchmarkFleet(b *testing.B) {
 		b.Fatal(err)
 	}
 
-	args := []string{"serve", "--inventory", inv,
-		"--workers", "512", "--state-dir", filepath.Join(dir, "state"), "--log-level", "warn"}
+	// The shipped defaults, unless FLEET_WORKERS sets the workers.
+	args := []string{"serve", "--inventory", inv, "--state-dir", filepath.Join(dir, "state"), "--log-level", "warn"}
+	if w := envString("FLEET_WORKERS", ""); w != "" {
+		args = append(args, "--workers", w)
+	}
 	switch alerts {
 	case "on":
 		am := amtest.Start(b)
@@ -124,12 +127,23 @@ func BenchmarkFleet(b *testing.B) {
 			}
 		}
 	}
+	// FLEET_HOG busy processes beside the poller, for the window: a
+	// CPU-heavy job sharing the machine.
+	for range envInt(b, "FLEET_HOG", 0) {
+		hog := exec.CommandContext(ctx, "sh", "-c", "exec yes > /dev/null")
+		if err := hog.Start(); err != nil {
+			b.Fatal(err)
+		}
+		defer func() { _ = hog.Process.Kill(); _ = hog.Wait() }()
+	}
 	b.ResetTimer()
 	before := scrapeFleet(b, listen)
 	cpuBefore := processCPUSeconds(b, serve.Pid)
+	simCPUBefore := processCPUSeconds(b, sim.Process.Pid)
 	time.Sleep(window)
 	after := scrapeFleet(b, listen)
 	cpuAfter := processCPUSeconds(b, serve.Pid)
+	simCPU := processCPUSeconds(b, sim.Process.Pid) - simCPUBefore
 	b.StopTimer()
 	peakRSS := processPeakRSS(b, serve.Pid)
 
@@ -154,6 +168,8 @@ func BenchmarkFleet(b *testing.B) {
 	b.ReportMetric(float64(peakRSS)/(1<<20), "peak-MiB")
 	b.ReportMetric(100*float64(onTime)/float64(bmcs), "%on-time")
 	b.ReportMetric(after.firing, "alerts-firing")
+	b.ReportMetric(simCPU/window.Seconds(), "sim-cores")
+	b.ReportMetric((after.sent-before.sent)/float64(bmcs)/float64(intervals), "requests/bmc/interval")
 	alertCores := (after.alertCPU - before.alertCPU) / window.Seconds()
 	b.ReportMetric(alertCores, "alert-cores")
 	fmt.Printf("fleet: %d BMCs (%s) every %v, window %v, alerts %s (%d BMCs failing, %.0f alerts firing): %.1f polls/s, %.1f requests/poll, %.2f CPU s/1000 polls, %.3f cores (alert rules %.5f cores, %.2f %%), peak RSS %.0f MiB, %d/%d BMCs polled in every interval\n",
