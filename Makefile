@@ -23,7 +23,7 @@ RUN_SIM_ADMIN ?= 127.0.0.1:18080
 INFLUXD     := $(TOOLS)/influxd
 ALERTMANAGER := $(TOOLS)/alertmanager
 
-.PHONY: all build run test bench bench-go bench-fleet bench-fleet-ipmi bench-agent lint tools clean
+.PHONY: all build run test bench bench-go bench-fleet bench-fleet-ipmi bench-agent bench-compare lint tools clean
 
 all: build
 
@@ -70,6 +70,19 @@ bench-fleet-ipmi:
 # = an hour of work): its share of a core and its peak RSS.
 bench-agent:
 	RACKPULSE_AGENT_BENCH=1 $(GO) test -run '^$$' -bench BenchmarkAgentHost -benchtime 1x -timeout 30m -v ./cmd/rackpulse
+
+# bench-compare: rackpulse and Telegraf (built into tools/bin the first time)
+# polling the same simulated fleet side by side: CPU, RSS, requests and
+# values per poll, on-time share (docs/performance.md). COMPARE_BMCS,
+# COMPARE_MIX, COMPARE_IPMI, COMPARE_WINDOW, COMPARE_LATENCY tune it.
+TELEGRAF    := $(TOOLS)/telegraf
+bench-compare: $(TELEGRAF)
+	RACKPULSE_COMPARE_BENCH=1 COMPARE_BMCS='$(COMPARE_BMCS)' COMPARE_MIX='$(COMPARE_MIX)' COMPARE_IPMI='$(COMPARE_IPMI)' \
+	  COMPARE_WINDOW='$(COMPARE_WINDOW)' COMPARE_LATENCY='$(COMPARE_LATENCY)' \
+	  $(GO) test -run '^$$' -bench BenchmarkCompareTelegraf -benchtime 1x -timeout 60m ./cmd/rackpulse/
+
+$(TELEGRAF):
+	bash .ci/telegraf install
 
 lint: $(STATICCHECK)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
