@@ -136,8 +136,14 @@ func (p *poll) readLogEntries(ctx context.Context, entriesURI string) bool {
 	if cleared {
 		p.c.log.Info("log was cleared since the last read; reporting every entry in it", "log", entriesURI)
 	}
+	// A first read that spreading put after the collector's first poll
+	// (CollectorOptions.SpreadReads): what the BMC logged since that poll
+	// is news, as it would have been had the log been read then. Created
+	// times have whole seconds: an entry of the first poll's second counts.
+	sinceFirstPoll := firstRead && p.c.spread && p.snap.Time.After(p.c.firstPoll)
+	firstSecond := p.c.firstPoll.Truncate(time.Second)
 	for i, fresh := range isNew {
-		if fresh {
+		if fresh || sinceFirstPoll && !entries[i].entry.Time.Before(firstSecond) {
 			p.snap.Logs = append(p.snap.Logs, entries[i].entry)
 			p.c.logs.countDIMMError(entries[i].entry)
 		}

@@ -149,3 +149,45 @@ func TestSpreadReadsNotOKAtFirstPollReadsAtOnce(t *testing.T) {
 		t.Errorf("no failing DIMM named at the first poll: %+v", snap.DIMMs)
 	}
 }
+
+// A log first read after the first poll (spreading deferred it, a health
+// change brought it on) reports what the BMC logged since that first poll:
+// the DIMM fault that changed the health is named, older entries are not.
+func TestSpreadLogsReportWhatCameAfterTheFirstPoll(t *testing.T) {
+	f, err := sim.NewFleet(sim.FleetOptions{Count: 1, Mix: []sim.ProfileShare{{Profile: sim.ProfileModern, Weight: 1}}, Username: testUser, Password: testPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := f.BMCs()[0]
+	_, ep := tlsServer(t, b.Handler())
+	ep.Server = b.Name()
+	ep.Cadence = bmc.Cadence{Readings: 30 * time.Second, Slow: time.Hour, Static: time.Hour}
+	opts := bmcOpts(t)
+	opts.SpreadReads = true
+	c, clock := newCollector(t, ep, opts)
+	clock.t = time.Now()
+	first := mustPoll(t, c)
+	if hasPart(first.Poll.Read, bmc.PartLogs) {
+		t.Fatalf("a healthy BMC's first spread poll read its logs: %v", first.Poll.Read)
+	}
+	if err := b.Inject(sim.FaultSpec{Fault: sim.FaultDIMMUncorrectable}); err != nil {
+		t.Fatal(err)
+	}
+	clock.advance(ep.Cadence.Readings)
+	snap := mustPoll(t, c)
+	if !hasPart(snap.Poll.Read, bmc.PartLogs) {
+		t.Fatalf("the health change did not read the logs: %v", snap.Poll.Read)
+	}
+	dimm := 0
+	for _, e := range snap.Logs {
+		if e.Time.Before(first.Time.Truncate(time.Second)) {
+			t.Errorf("entry %s dated %v, before the first poll at %v, reported", e.ID, e.Time, first.Time)
+		}
+		if e.Component == "DIMM" {
+			dimm++
+		}
+	}
+	if dimm == 0 {
+		t.Errorf("the DIMM fault's entry is not reported: %+v", snap.Logs)
+	}
+}
