@@ -44,6 +44,13 @@ import (
 // (the alert settings' disabled list), for the cost of alerting by
 // difference.
 //
+// serve runs at the shipped defaults; FLEET_WORKERS and FLEET_KEEP set
+// --workers and --keep-connections. FLEET_HOG=N runs N busy processes
+// beside it during the window (a CPU-heavy job sharing the machine), and
+// FLEET_PROFILE=FILE saves a 60 s CPU profile of serve taken in the
+// window. The simulator's own CPU is reported apart (sim-cores), and the
+// requests per BMC per interval come from rackpulse_bmc_requests_total.
+//
 // Run it with `make bench-fleet` (RACKPULSE_FLEET_BENCH=1); it is skipped
 // otherwise, since it takes minutes.
 func BenchmarkFleet(b *testing.B) {
@@ -96,6 +103,13 @@ func BenchmarkFleet(b *testing.B) {
 	if w := envString("FLEET_WORKERS", ""); w != "" {
 		args = append(args, "--workers", w)
 	}
+	if k := envString("FLEET_KEEP", ""); k != "" {
+		args = append(args, "--keep-connections", k)
+	}
+	profile := envString("FLEET_PROFILE", "") // a file for a 60 s CPU profile of serve in the window
+	if profile != "" {
+		args = append(args, "--pprof")
+	}
 	switch alerts {
 	case "on":
 		am := amtest.Start(b)
@@ -140,7 +154,16 @@ func BenchmarkFleet(b *testing.B) {
 	before := scrapeFleet(b, listen)
 	cpuBefore := processCPUSeconds(b, serve.Pid)
 	simCPUBefore := processCPUSeconds(b, sim.Process.Pid)
+	profiled := make(chan error, 1)
+	if profile != "" {
+		go func() { profiled <- fetchProfile("http://"+listen+"/debug/pprof/profile?seconds=60", profile) }()
+	} else {
+		profiled <- nil
+	}
 	time.Sleep(window)
+	if err := <-profiled; err != nil {
+		b.Errorf("CPU profile: %v", err)
+	}
 	after := scrapeFleet(b, listen)
 	cpuAfter := processCPUSeconds(b, serve.Pid)
 	simCPU := processCPUSeconds(b, sim.Process.Pid) - simCPUBefore
@@ -175,6 +198,27 @@ func BenchmarkFleet(b *testing.B) {
 	fmt.Printf("fleet: %d BMCs (%s) every %v, window %v, alerts %s (%d BMCs failing, %.0f alerts firing): %.1f polls/s, %.1f requests/poll, %.2f CPU s/1000 polls, %.3f cores (alert rules %.5f cores, %.2f %%), peak RSS %.0f MiB, %d/%d BMCs polled in every interval\n",
 		bmcs, mix, interval, window, alerts, failing, after.firing, polls/window.Seconds(), after.requestsPerPollSince(before), cpu/polls*1000, cpu/window.Seconds(),
 		alertCores, 100*alertCores/(cpu/window.Seconds()), float64(peakRSS)/(1<<20), onTime, bmcs)
+}
+
+// fetchProfile saves the CPU profile at url into file.
+func fetchProfile(url, file string) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // simReadyLine reads the simulator's JSON log until its "simulator ready"
