@@ -51,8 +51,8 @@ import (
 //     fields of its redfish_* and ipmi_sensor lines timestamped in the
 //     window (ipmi_sensor's 0/1 "status" field left out), over its
 //     BMC-polls (BMC and interval with at least one line). rackpulse: the
-//     numeric readings of the last Snapshot (/api/servers?server=) of a
-//     sample of BMCs, as snapshotValues counts them; "like for like" counts
+//     numeric readings of the last Snapshot (/api/servers?server=) of every
+//     BMC (up to 1,000), as snapshotValues counts them; "like for like" counts
 //     only sensors, PSUs and power readings, what Telegraf's inputs read;
 //   - CPU per value: core-seconds per 1,000 values read in the window;
 //   - on-time share: rackpulse, as BenchmarkFleet: BMCs whose polls in the
@@ -224,7 +224,7 @@ func runComparison(b *testing.B, dir string, opts compareOptions) comparison {
 		}
 	}
 	var all, like, n float64
-	for _, name := range sampleNames(rpSim.bmcs, 20) {
+	for _, name := range sampleNames(rpSim.bmcs, 1000) {
 		snap, ok := fetchSnapshot(b, listen, name)
 		if !ok {
 			continue
@@ -466,12 +466,17 @@ func readTelegrafOutput(b *testing.B, file string, start time.Time, interval tim
 
 // snapshotValues counts the numeric readings of a Snapshot: per sensor its
 // value and each threshold; per PSU input, output and capacity watts and
-// input volts; per power reading its watts, interval and capacity; per
-// DIMM its size and error counts; per CPU its cores and temperature; per
-// drive its capacity, life left and error counts. Each is counted when
-// present, not when absent. like is the part Telegraf's inputs also read:
-// sensors, PSUs and power readings. Identity (serials, models), health and
-// state, logs and redundancy groups are not counted.
+// input volts; per power reading the BMC reports (not the sums over the
+// PSUs that rackpulse adds) its watts, interval and capacity; per DIMM its
+// size and error counts; per CPU its cores and temperature; per drive its
+// capacity, life left and error counts. Each is counted when present, not
+// when absent. DIMMs, CPUs and drives count only in a poll that read them
+// (Poll.Read: the slow and static parts, every 5 min or less often), not
+// when the Snapshot carries them over from an earlier poll; counting every
+// BMC's last Snapshot averages both kinds of poll. like is the part
+// Telegraf's inputs also read: sensors, PSUs and power readings. Identity
+// (serials, models), health and state, logs and redundancy groups are not
+// counted.
 func snapshotValues(s bmc.Snapshot) (all, like int) {
 	count := func(ps ...any) int {
 		n := 0
@@ -507,17 +512,27 @@ func snapshotValues(s bmc.Snapshot) (all, like int) {
 		like += count(x.InputWatts, x.OutputWatts, x.CapacityWatts, x.InputVolts)
 	}
 	for _, x := range s.Power {
+		if x.Source == bmc.PowerFromPSUInput || x.Source == bmc.PowerFromPSUOutput {
+			continue // summed from the PSUs by rackpulse, not read
+		}
 		like += count(x.Watts, x.IntervalMin, x.CapacityWatts)
 	}
 	all = like
-	for _, x := range s.DIMMs {
-		all += count(x.SizeMiB, x.CorrectableErrors, x.UncorrectableErrors)
+	read := func(p bmc.Part) bool { return slices.Contains(s.Poll.Read, p) }
+	if read(bmc.PartMemory) {
+		for _, x := range s.DIMMs {
+			all += count(x.SizeMiB, x.CorrectableErrors, x.UncorrectableErrors)
+		}
 	}
-	for _, x := range s.CPUs {
-		all += count(x.Cores, x.TemperatureC)
+	if read(bmc.PartCPU) {
+		for _, x := range s.CPUs {
+			all += count(x.Cores, x.TemperatureC)
+		}
 	}
-	for _, x := range s.Drives {
-		all += count(x.CapacityBytes, x.LifeLeftPercent, x.CorrectableErrors, x.UncorrectableErrors, x.MediaErrors)
+	if read(bmc.PartStorage) {
+		for _, x := range s.Drives {
+			all += count(x.CapacityBytes, x.LifeLeftPercent, x.CorrectableErrors, x.UncorrectableErrors, x.MediaErrors)
+		}
 	}
 	return all, like
 }
