@@ -336,15 +336,6 @@ func (s fleetScrape) requestsPerPollSince(before fleetScrape) float64 {
 	return (s.sent - before.sent) / math.Max(1, s.polls-before.polls)
 }
 
-// requestsPerPoll is the mean of each BMC's last poll's requests.
-func (s fleetScrape) requestsPerPoll() float64 {
-	var sum float64
-	for _, r := range s.requests {
-		sum += r
-	}
-	return sum / math.Max(1, float64(len(s.requests)))
-}
-
 func scrapeFleet(b *testing.B, listen string) fleetScrape {
 	b.Helper()
 	resp, err := http.Get("http://" + listen + "/metrics")
