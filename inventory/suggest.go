@@ -19,16 +19,17 @@ func suggest(word string, known []string) string {
 func closest(word string, known []string) (string, bool) {
 	best, bestDist := "", -1
 	for _, k := range known {
-		if d := editDistance(strings.ToLower(word), strings.ToLower(k)); bestDist < 0 || d < bestDist {
+		if d := EditDistance(strings.ToLower(word), strings.ToLower(k)); bestDist < 0 || d < bestDist {
 			best, bestDist = k, d
 		}
 	}
 	return best, best != "" && bestDist <= max(2, len(word)/3)
 }
 
-// editDistance is the Levenshtein distance between a and b, counting an
-// adjacent transposition as one edit.
-func editDistance(a, b string) int {
+// EditDistance is the Levenshtein distance between a and b, counting an
+// adjacent transposition as one edit: how far a mistyped name is from a
+// known one, for "did you mean" hints.
+func EditDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
 	prev2 := make([]int, len(rb)+1)
 	prev := make([]int, len(rb)+1)

@@ -127,7 +127,7 @@ func suggestName(what, name string, known []string) string {
 	}
 	best, bestDist, ties := "", -1, 0
 	for _, k := range known {
-		switch d := editDistance(strings.ToLower(name), strings.ToLower(k)); {
+		switch d := inventory.EditDistance(strings.ToLower(name), strings.ToLower(k)); {
 		case bestDist < 0 || d < bestDist:
 			best, bestDist, ties = k, d, 1
 		case d == bestDist:
@@ -138,28 +138,6 @@ func suggestName(what, name string, known []string) string {
 		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
 	return fmt.Sprintf(" (known %ss: %s)", what, strings.Join(known, ", "))
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
 
 // partRollup is /api/rollup for a part of the site: the rollup's shape,
