@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"os"
@@ -59,7 +60,9 @@ import (
 //     window all succeeded, one per interval; Telegraf: BMCs with lines in
 //     every interval of the window. The window starts half an interval
 //     after one of Telegraf's aligned ticks, so that each of its intervals
-//     holds exactly one tick.
+//     holds exactly one tick;
+//   - failures: rackpulse's failed polls in the window; Telegraf's errors
+//     ("E!" lines) logged in the window, the first of each plugin printed.
 //
 // It prints a Markdown table with the ratio rackpulse/Telegraf of each
 // figure, and reports the key ones as metrics. Run it with
@@ -124,7 +127,9 @@ type toolResult struct {
 	likeValues       float64 // sensors, PSUs and power readings per poll
 	polls            float64 // polls that read data in the window
 	valuesInWindow   float64
-	onTime           int // BMCs with data in every interval
+	onTime           int               // BMCs with data in every interval
+	failed           int               // rackpulse: failed polls; Telegraf: errors logged
+	firstErrors      map[string]string // Telegraf: per source ("[inputs.redfish]"), its first error in the window
 }
 
 func (r toolResult) cpuPerKValue(window time.Duration) float64 {
@@ -219,6 +224,7 @@ func runComparison(b *testing.B, dir string, opts compareOptions) comparison {
 		okInWindow := ok - rpBefore.okPolls[server]
 		allInWindow := rpAfter.allPolls[server] - rpBefore.allPolls[server]
 		rp.polls += okInWindow
+		rp.failed += int(allInWindow - okInWindow)
 		if okInWindow >= float64(intervals-1) && okInWindow == allInWindow && rpAfter.skipped[server] == rpBefore.skipped[server] {
 			rp.onTime++
 		}
@@ -257,7 +263,34 @@ func runComparison(b *testing.B, dir string, opts compareOptions) comparison {
 	tg.valuesInWindow = float64(out.values)
 	tg.valuesPerPoll = tg.valuesInWindow / math.Max(1, tg.polls)
 	tg.likeValues = tg.valuesPerPoll // every value Telegraf reads is a sensor, PSU or power reading
+	tg.failed, tg.firstErrors = telegrafErrors(b, tgLog.Name(), start, end)
 	return c
+}
+
+// telegrafErrors counts the errors ("E!" lines) Telegraf logged between
+// start and end, and returns the first of each source (the bracketed
+// plugin or "[agent]" that logged it).
+func telegrafErrors(b *testing.B, file string, start, end time.Time) (int, map[string]string) {
+	b.Helper()
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		b.Fatal(err)
+	}
+	n, first := 0, map[string]string{}
+	for line := range strings.Lines(string(raw)) {
+		stamp, rest, ok := strings.Cut(line, " ")
+		t, err := time.Parse(time.RFC3339, stamp)
+		msg, isError := strings.CutPrefix(strings.TrimSpace(rest), "E! ")
+		if !ok || err != nil || t.Before(start.Truncate(time.Second)) || !t.Before(end) || !isError {
+			continue
+		}
+		n++
+		source, _, _ := strings.Cut(msg, " ")
+		if _, seen := first[source]; !seen {
+			first[source] = msg
+		}
+	}
+	return n, first
 }
 
 // within checks cond every second until it holds (true) or limit passes
@@ -695,7 +728,14 @@ func (c comparison) print(w io.Writer) {
 	row("CPU core-seconds per 1,000 values", "%.3f", rp.cpuPerKValue(o.window), tg.cpuPerKValue(o.window))
 	row("BMC-polls with data in the window", "%.0f", rp.polls, tg.polls)
 	row("on time, % of BMCs", "%.1f", 100*float64(rp.onTime)/float64(o.bmcs), 100*float64(tg.onTime)/float64(o.bmcs))
+	row("failed polls (Telegraf: errors logged)", "%.0f", float64(rp.failed), float64(tg.failed))
 	fmt.Fprintln(w)
+	for _, source := range slices.Sorted(maps.Keys(tg.firstErrors)) {
+		fmt.Fprintf(w, "Telegraf's first error from %s in the window: %s\n", source, tg.firstErrors[source])
+	}
+	if len(tg.firstErrors) > 0 {
+		fmt.Fprintln(w)
+	}
 }
 
 // report reports the key figures as benchmark metrics, their units
