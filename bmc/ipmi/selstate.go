@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"slices"
 	"time"
+
+	"github.com/rackpulse/rackpulse/bmc"
 )
 
 // selCursor is where the collector is in a BMC's SEL (the last record
@@ -158,7 +160,8 @@ func (s selStore) load() (selCursor, error) {
 	return c, nil
 }
 
-// save writes the cursor to a temporary file and renames it into place.
+// save writes the cursor to a temporary file and renames it into place
+// (bmc.WriteStateFile).
 func (s selStore) save(c selCursor) error {
 	if s.path == "" {
 		return nil
@@ -167,28 +170,5 @@ func (s selStore) save(c selCursor) error {
 	if err != nil {
 		return fmt.Errorf("encoding SEL state: %w", err)
 	}
-	dir := filepath.Dir(s.path)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return fmt.Errorf("creating state dir %s: %w", dir, err)
-	}
-	tmp, err := os.CreateTemp(dir, ".ipmi-sel-*.tmp")
-	if err != nil {
-		return fmt.Errorf("writing SEL state: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing SEL state %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("syncing SEL state %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("closing SEL state %s: %w", tmp.Name(), err)
-	}
-	if err := os.Rename(tmp.Name(), s.path); err != nil {
-		return fmt.Errorf("replacing SEL state %s: %w", s.path, err)
-	}
-	return nil
+	return bmc.WriteStateFile(s.path, append(b, '\n'))
 }

@@ -302,7 +302,7 @@ func (s logStore) load() (logState, error) {
 }
 
 // save writes the state to a temporary file and renames it into place
-// (writeFileAtomic).
+// (bmc.WriteStateFile).
 func (s logStore) save(st logState) error {
 	if s.path == "" {
 		return nil
@@ -311,5 +311,5 @@ func (s logStore) save(st logState) error {
 	if err != nil {
 		return fmt.Errorf("encoding Redfish log state: %w", err)
 	}
-	return writeFileAtomic(s.path, append(b, '\n'))
+	return bmc.WriteStateFile(s.path, append(b, '\n'))
 }

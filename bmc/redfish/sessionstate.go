@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/rackpulse/rackpulse/bmc"
 )
 
 // sessionStateVersion is the layout of the session state file.
@@ -74,7 +76,7 @@ func (s sessionStore) save(log *slog.Logger, st savedSession) {
 	st.Version = sessionStateVersion
 	b, err := json.MarshalIndent(st, "", "  ")
 	if err == nil {
-		err = writeFileAtomic(s.path, append(b, '\n'))
+		err = bmc.WriteStateFile(s.path, append(b, '\n'))
 	}
 	if err != nil {
 		log.Warn("Redfish session state not saved", "file", s.path, "err", err)
@@ -89,37 +91,6 @@ func (s sessionStore) remove(log *slog.Logger) {
 	if err := os.Remove(s.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		log.Warn("Redfish session state not removed", "file", s.path, "err", err)
 	}
-}
-
-// writeFileAtomic writes a state file: to a temporary file of mode 0600 in
-// the same directory (created 0750 if missing), synced and renamed into
-// place, so that a crash leaves the old file or the new one, never half of
-// one.
-func writeFileAtomic(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return fmt.Errorf("creating state dir %s: %w", dir, err)
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+"-*.tmp")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("syncing %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("closing %s: %w", tmp.Name(), err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("replacing %s: %w", path, err)
-	}
-	return nil
 }
 
 // safeFileName turns a server name into a file name part: unsafe

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -114,4 +115,19 @@ func newAlertEngine(cfg alertConfig, stateDir, externalURL string, interval time
 		log.Info("no Alertmanager configured (--alertmanager-url): alerts are logged, listed on /api/alerts and counted on /metrics")
 	}
 	return alert.New(opts), am, nil
+}
+
+// addAlertComponents adds the alert engine (its state saved at stop) and,
+// when there is one, the Alertmanager sender to a daemon's lifecycle.
+func addAlertComponents(life *lifecycle, alerts *alert.Engine, am *alert.Alertmanager,
+	wrapRun func(name string, run func(context.Context) error) func(context.Context) error) {
+	life.add(component{name: "alert engine", stop: func(context.Context) error {
+		if err := alerts.Close(); err != nil {
+			return fmt.Errorf("alert state not saved: %w", err)
+		}
+		return nil
+	}})
+	if am != nil {
+		life.add(component{name: "alertmanager sender", run: wrapRun("alertmanager sender", func(ctx context.Context) error { am.Run(ctx); return nil })})
+	}
 }

@@ -156,15 +156,7 @@ func runSiteRollup(ctx context.Context, cfg siteRollupConfig, log *slog.Logger) 
 		return life.abort(err)
 	}
 	alerts.SetInventory(inv, nil, cfg.interval)
-	life.add(component{name: "alert engine", stop: func(context.Context) error {
-		if err := alerts.Close(); err != nil {
-			return fmt.Errorf("alert state not saved: %w", err)
-		}
-		return nil
-	}})
-	if am != nil {
-		life.add(component{name: "alertmanager sender", run: cfg.wrapRun("alertmanager sender", func(ctx context.Context) error { am.Run(ctx); return nil })})
-	}
+	addAlertComponents(life, alerts, am, cfg.wrapRun)
 	site := fleet.NewSiteState(cfg.interval)
 	loop := func(ctx context.Context) error {
 		return siteRollupLoop(ctx, cfg, inv, engine, reader, writer, alerts, site, log)

@@ -205,15 +205,7 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan
 	if err != nil {
 		return life.abort(err)
 	}
-	life.add(component{name: "alert engine", stop: func(context.Context) error {
-		if err := alerts.Close(); err != nil {
-			return fmt.Errorf("alert state not saved: %w", err)
-		}
-		return nil
-	}})
-	if am != nil {
-		life.add(component{name: "alertmanager sender", run: cfg.wrapRun("alertmanager sender", func(ctx context.Context) error { am.Run(ctx); return nil })})
-	}
+	addAlertComponents(life, alerts, am, cfg.wrapRun)
 	live.AddSink(alerts)
 	life.add(component{name: "fleet", run: cfg.wrapRun("fleet", func(ctx context.Context) error { live.Run(ctx); return nil })})
 
