@@ -47,6 +47,9 @@ const (
 	// server supplies are rated up to about 5.5 kW, power shelves up to
 	// about 33 kW.
 	MaxPSUWatts = 50_000.0
+	// MaxRackWatts bounds a rack's power: the densest racks built draw
+	// a few hundred kW; 2 MW leaves room for the next generations.
+	MaxRackWatts = 2_000_000.0
 	// PSUOverRating is how far above its own rating a supply's reading
 	// may be: input is output over efficiency (at least 80 %, 80 PLUS),
 	// and over-current protection trips at 110-125 % of the rating.

@@ -105,3 +105,25 @@ func TestStoredRackTotalsThatAreNotNumbersAreSetAside(t *testing.T) {
 		t.Errorf("the rollup does not encode: %v", err)
 	}
 }
+
+// A stored rack total beyond any rack's power (8e307 W: a float that is
+// finite, so no decode error) is set aside like one that is not a number;
+// the other racks still sum.
+func TestStoredRackTotalsBeyondAnyRackAreSetAside(t *testing.T) {
+	e := NewEngine(mutInventory(0, 0), Options{})
+	stored := map[string]RackTotals{
+		"ra": {Time: mutNow, Totals: Totals{Watts: 8e307, Servers: 3, Reporting: 3}},
+	}
+	r := e.ComputeFromRacks(mutNow, stored, time.Minute)
+	ra := mutRack(t, r, "ra")
+	if ra.SetAside == "" || ra.Watts != 0 {
+		t.Fatalf("stored 8e307 W: ra = %+v (set aside %q), want set aside", ra.Totals, ra.SetAside)
+	}
+	if r.Site.Watts != 0 {
+		t.Errorf("site watts %v with the only rack set aside, want 0", r.Site.Watts)
+	}
+	stored["ra"] = RackTotals{Time: mutNow, Totals: Totals{Watts: 1_500_000, Servers: 3, Reporting: 3}}
+	if ra := mutRack(t, e.ComputeFromRacks(mutNow, stored, time.Minute), "ra"); ra.SetAside != "" || ra.Watts != 1_500_000 {
+		t.Errorf("a 1.5 MW rack (within the bound) = %+v, set aside %q", ra.Totals, ra.SetAside)
+	}
+}

@@ -70,13 +70,14 @@ func (e *Engine) ComputeFromRacks(now time.Time, racks map[string]RackTotals, fr
 }
 
 // unusableTotals says why stored rack totals cannot be summed (a watts
-// figure that is not a number, or negative), or "" when they can.
+// figure that is not a number, negative, or beyond any rack's power,
+// bmc.MaxRackWatts), or "" when they can.
 func unusableTotals(t *Totals) string {
 	for _, f := range []struct {
 		name string
 		v    float64
 	}{{"watts", t.Watts}, {"estimated_watts", t.EstimatedWatts}} {
-		if !bmc.Finite(f.v) || f.v < 0 {
+		if !bmc.Finite(f.v) || f.v < 0 || f.v > bmc.MaxRackWatts {
 			return fmt.Sprintf("stored %s %g is not a rack's power", f.name, f.v)
 		}
 	}
