@@ -375,6 +375,7 @@ func (c *Collector) settleConns() {
 		return
 	}
 	c.httpClient.CloseIdleConnections()
+	c.conns.closeAll()
 }
 
 // Close deletes the session (and forgets it in the state directory),
@@ -383,6 +384,7 @@ func (c *Collector) settleConns() {
 func (c *Collector) Close(ctx context.Context) error {
 	err := c.session.close(ctx)
 	c.httpClient.CloseIdleConnections()
+	c.conns.closeAll()
 	if c.keepsConn {
 		c.keepsConn = false
 		c.idle.Give()

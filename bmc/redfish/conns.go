@@ -63,6 +63,22 @@ func (t *connTracker) keepOne() bool {
 	return newest != nil
 }
 
+// closeAll closes every open connection. At the end of a poll some may
+// not be back in the transport's idle pool yet (a body closed, its
+// connection still on its way back), where CloseIdleConnections would miss
+// them and they would stay open for the idle timeout.
+func (t *connTracker) closeAll() {
+	t.mu.Lock()
+	all := make([]*trackedConn, 0, len(t.open))
+	for c := range t.open {
+		all = append(all, c)
+	}
+	t.mu.Unlock()
+	for _, c := range all {
+		_ = c.Close()
+	}
+}
+
 // openConns is how many connections are open.
 func (t *connTracker) openConns() int {
 	t.mu.Lock()
