@@ -56,7 +56,10 @@ bench-go:
 
 # bench-fleet: 2,000 simulated Redfish BMCs (50-200 ms per request), polled
 # every 30 s by the real binaries; prints the figures reported in
-# docs/performance.md. FLEET_BMCS, FLEET_WINDOW, FLEET_LATENCY, FLEET_MIX tune it.
+# docs/performance.md, at serve's shipped defaults. FLEET_BMCS, FLEET_WINDOW,
+# FLEET_LATENCY, FLEET_MIX tune the fleet; FLEET_HOG=N runs N busy processes
+# beside it, FLEET_KEEP and FLEET_WORKERS set serve's --keep-connections and
+# --workers, FLEET_PROFILE=FILE saves a CPU profile of serve.
 bench-fleet:
 	RACKPULSE_FLEET_BENCH=1 $(GO) test -run '^$$' -bench BenchmarkFleet -benchtime 1x -timeout 60m -v ./cmd/rackpulse
 
