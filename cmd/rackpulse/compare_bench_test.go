@@ -599,20 +599,6 @@ func sampleNames(bmcs []sim.BMCInfo, n int) []string {
 	return names
 }
 
-// processChildrenCPUSeconds is the user and system time of the process's
-// children that it has waited for (cutime and cstime).
-func processChildrenCPUSeconds(b *testing.B, pid int) float64 {
-	b.Helper()
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		b.Fatal(err)
-	}
-	fields := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+2:]))
-	cutime, _ := strconv.ParseFloat(fields[13], 64)
-	cstime, _ := strconv.ParseFloat(fields[14], 64)
-	return (cutime + cstime) / 100 // USER_HZ
-}
-
 // rssSampler reads the VmRSS of processes every period until stopped.
 type rssSampler struct {
 	done    chan struct{}

@@ -376,7 +376,16 @@ func scrapeFleet(b *testing.B, listen string) fleetScrape {
 	return s
 }
 
-func processCPUSeconds(b *testing.B, pid int) float64 {
+// processCPUSeconds is the user and system time a process has used.
+func processCPUSeconds(b *testing.B, pid int) float64 { return procStatSeconds(b, pid, 11) }
+
+// processChildrenCPUSeconds is the user and system time of the process's
+// children that it has waited for (cutime and cstime).
+func processChildrenCPUSeconds(b *testing.B, pid int) float64 { return procStatSeconds(b, pid, 13) }
+
+// procStatSeconds adds the two clock-tick fields of /proc/PID/stat from
+// field (counted after the command name: 11 utime, 13 cutime) in seconds.
+func procStatSeconds(b *testing.B, pid, field int) float64 {
 	b.Helper()
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
@@ -384,9 +393,9 @@ func processCPUSeconds(b *testing.B, pid int) float64 {
 	}
 	// Fields after the command name (which may hold spaces) start after ')'.
 	fields := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+2:]))
-	utime, _ := strconv.ParseFloat(fields[11], 64)
-	stime, _ := strconv.ParseFloat(fields[12], 64)
-	return (utime + stime) / 100 // USER_HZ
+	user, _ := strconv.ParseFloat(fields[field], 64)
+	sys, _ := strconv.ParseFloat(fields[field+1], 64)
+	return (user + sys) / 100 // USER_HZ
 }
 
 func processPeakRSS(b *testing.B, pid int) int64 {
