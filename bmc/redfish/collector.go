@@ -41,6 +41,8 @@ type Collector struct {
 	conns     *connTracker
 	idle      *bmc.IdleConnBudget
 	keepsConn bool
+	// listed remembers the members of the collections read every poll.
+	listed memberLists
 	// nextPages counts the later collection pages read in this poll.
 	nextPages atomic.Int64
 	api       *gofish.APIClient

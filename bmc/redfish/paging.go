@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/rackpulse/rackpulse/bmc"
 )
@@ -159,6 +160,18 @@ func (c *Collector) fetchMembers(ctx context.Context, r *collectionRead) {
 // members read with the cut (a *bmc.Error) for the caller to report.
 func (c *Collector) membersExpanded(ctx context.Context, part bmc.Part, uri string, levels int) ([]member, error) {
 	query := c.expand.queryLevels(levels)
+	if query == "" {
+		if uris, ok := c.listed.fresh(part, uri, c.now(), c.ep.Cadence.Slow); ok {
+			members, err := c.fetchAll(ctx, uri, uris)
+			for _, m := range members {
+				if m.Err != nil {
+					c.listed.forget(uri) // a member gone or failing: list again next poll
+					break
+				}
+			}
+			return members, err
+		}
+	}
 	r, err := c.readCollection(ctx, part, uri, query)
 	if err != nil && query != "" && expandRefused(err) {
 		// The service advertised $expand and refuses it (QuirkExpandRefused):
@@ -172,7 +185,11 @@ func (c *Collector) membersExpanded(ctx context.Context, part bmc.Part, uri stri
 		return nil, err
 	}
 	c.noteExpandIgnored(r, query)
+	bareLinks := r.cut == nil && len(r.links) == len(r.members)
 	c.fetchMembers(ctx, r)
+	if bareLinks && c.expand.queryLevels(levels) == "" {
+		c.listed.store(part, uri, r.members, c.now())
+	}
 	if r.members == nil {
 		r.members = []member{}
 	}
@@ -242,4 +259,63 @@ func (c *Collector) fetchInto(ctx context.Context, out []member, which []int, le
 		}()
 	}
 	wg.Wait()
+}
+
+// memberLists remembers the members of the collections read every poll
+// (Systems, Chassis) where the service lists bare links: those polls then
+// fetch the members they know without listing the collection again, one
+// request fewer each, and list it again on the slow cadence (a blade
+// inserted shows within it) or as soon as a member fails.
+type memberLists struct {
+	mu    sync.Mutex
+	lists map[string]memberList
+}
+
+type memberList struct {
+	uris   []string
+	listed time.Time
+}
+
+// listedEveryPoll says whether a part's collection is remembered.
+func listedEveryPoll(part bmc.Part) bool { return part == bmc.PartSystems || part == bmc.PartChassis }
+
+// fresh returns the members of uri listed within every of now.
+func (l *memberLists) fresh(part bmc.Part, uri string, now time.Time, every time.Duration) ([]string, bool) {
+	if !listedEveryPoll(part) {
+		return nil, false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ml, ok := l.lists[uri]
+	if !ok || now.Sub(ml.listed) >= every || now.Before(ml.listed) {
+		return nil, false
+	}
+	return ml.uris, true
+}
+
+// store remembers the members of a collection listed now.
+func (l *memberLists) store(part bmc.Part, uri string, members []member, now time.Time) {
+	if !listedEveryPoll(part) || len(members) == 0 {
+		return
+	}
+	uris := make([]string, 0, len(members))
+	for _, m := range members {
+		if m.URI == "" || m.Err != nil {
+			return // list again next poll
+		}
+		uris = append(uris, m.URI)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.lists == nil {
+		l.lists = map[string]memberList{}
+	}
+	l.lists[uri] = memberList{uris: uris, listed: now}
+}
+
+// forget drops a remembered list.
+func (l *memberLists) forget(uri string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.lists, uri)
 }
