@@ -57,7 +57,7 @@ type workerPool struct {
 }
 
 func newWorkerPool(lo, hi int, reg prometheus.Registerer, log *slog.Logger) *workerPool {
-	hi = maxInt(hi, lo)
+	hi = max(hi, lo)
 	p := &workerPool{
 		slots: make(chan struct{}, hi),
 		min:   lo, max: hi, held: hi - lo,
@@ -93,13 +93,6 @@ func newWorkerPool(lo, hi int, reg prometheus.Registerer, log *slog.Logger) *wor
 		reg.MustRegister(p.demandGauge, p.limitGauge, p.inFlight, p.fits)
 	}
 	return p
-}
-
-func maxInt(a, b int) int {
-	if a > b {
-		return a
-	}
-	return b
 }
 
 // acquire takes a slot, or gives up when ctx ends.
@@ -162,7 +155,7 @@ func (p *workerPool) forget(server string) {
 // resizeLocked sizes the pool to the demand, within [min, max].
 func (p *workerPool) resizeLocked(now time.Time) {
 	want := int(math.Ceil(p.demand * demandHeadroom))
-	want = maxInt(p.min, min(want, p.max))
+	want = max(p.min, min(want, p.max))
 	for cur := p.max - p.held; cur < want; cur++ {
 		<-p.slots // give a held slot back
 		p.held--
