@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"strings"
 
-	"github.com/stmcginnis/gofish/schemas"
-
 	"github.com/rackpulse/rackpulse/bmc"
 )
 
@@ -143,21 +141,17 @@ func (p *poll) readSystems(ctx context.Context) []systemRef {
 	}
 	var refs []systemRef
 	ok := p.eachMember(ctx, bmc.PartSystems, p.c.root.Systems.ID, func(uri string, raw []byte) error {
-		var sys schemas.ComputerSystem
-		var links navLinks
+		var sys wireSystem
 		if err := p.decode(bmc.PartSystems, uri, raw, &sys); err != nil {
 			return err
 		}
-		if err := p.decode(bmc.PartSystems, uri, raw, &links); err != nil {
-			return err
-		}
-		uri = firstNonEmpty(links.ODataID, uri)
+		uri = firstNonEmpty(sys.ODataID, uri)
 		id := firstNonEmpty(sys.ID, lastSegment(uri))
-		refs = append(refs, systemRef{ID: id, URI: uri, links: links})
+		refs = append(refs, systemRef{ID: id, URI: uri, links: sys.navLinks})
 		p.watch("system "+id, sys.Status)
-		//lint:ignore SA1019 the summaries' Status is what firmware publishes
+		// The summaries' Status is deprecated in the schema, and what
+		// firmware publishes.
 		p.watch("system "+id+" MemorySummary", sys.MemorySummary.Status)
-		//lint:ignore SA1019 the summaries' Status is what firmware publishes
 		p.watch("system "+id+" ProcessorSummary", sys.ProcessorSummary.Status)
 		p.snap.Systems = append(p.snap.Systems, bmc.System{
 			ID:           id,
@@ -186,17 +180,13 @@ func (p *poll) readChassis(ctx context.Context) []chassisRef {
 	}
 	var refs []chassisRef
 	ok := p.eachMember(ctx, bmc.PartChassis, p.c.root.Chassis.ID, func(uri string, raw []byte) error {
-		var ch schemas.Chassis
-		var links navLinks
+		var ch wireChassis
 		if err := p.decode(bmc.PartChassis, uri, raw, &ch); err != nil {
 			return err
 		}
-		if err := p.decode(bmc.PartChassis, uri, raw, &links); err != nil {
-			return err
-		}
-		uri = firstNonEmpty(links.ODataID, uri)
+		uri = firstNonEmpty(ch.ODataID, uri)
 		id := firstNonEmpty(ch.ID, lastSegment(uri))
-		refs = append(refs, chassisRef{ID: id, URI: uri, links: links})
+		refs = append(refs, chassisRef{ID: id, URI: uri, links: ch.navLinks})
 		p.watch("chassis "+id, ch.Status)
 		p.snap.Chassis = append(p.snap.Chassis, bmc.Chassis{
 			ID:           id,
@@ -207,7 +197,7 @@ func (p *poll) readChassis(ctx context.Context) []chassisRef {
 			Health:       healthOf(ch.Status.Health),
 			HealthRollup: healthOf(ch.Status.HealthRollup),
 			PowerState:   string(ch.PowerState),
-			ContainedBy:  lastSegment(links.Links.ContainedBy.ID),
+			ContainedBy:  lastSegment(ch.Links.ContainedBy.ID),
 		})
 		return nil
 	})

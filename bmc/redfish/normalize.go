@@ -22,36 +22,6 @@ func healthOf(h schemas.Health) bmc.Health {
 	return bmc.HealthUnknown
 }
 
-// f32 widens an optional legacy-schema number to the float64 of its
-// shortest decimal: the BMC's 266.6 decodes to the float32 nearest 266.6,
-// whose plain widening is 266.6000061035156; the number the BMC wrote is
-// 266.6, and so it reads. NaN and ±Inf stay what they are.
-func f32(v *float32) *float64 {
-	if v == nil {
-		return nil
-	}
-	f := widen32(*v)
-	return &f
-}
-
-// widen32 returns the float64 of v's shortest decimal representation.
-func widen32(v float32) float64 {
-	f, err := strconv.ParseFloat(strconv.FormatFloat(float64(v), 'g', -1, 32), 64)
-	if err != nil { // NaN and ±Inf format as words ParseFloat reads back; nothing else fails
-		return float64(v)
-	}
-	return f
-}
-
-// fint widens an optional integer reading.
-func fint(v *int) *float64 {
-	if v == nil {
-		return nil
-	}
-	f := float64(*v)
-	return &f
-}
-
 // i64 widens an optional counter.
 func i64(v *int) *int64 {
 	if v == nil {
@@ -135,7 +105,7 @@ func isFanName(name string) bool {
 
 // thresholdsOf maps the new-schema Thresholds: UpperCaution is the model's
 // UpperWarning, LowerCaution its LowerWarning.
-func thresholdsOf(t schemas.Thresholds, factor float64) bmc.Thresholds {
+func thresholdsOf(t wireThresholds, factor float64) bmc.Thresholds {
 	return bmc.Thresholds{
 		LowerCritical: scaled(t.LowerCritical.Reading, factor),
 		LowerWarning:  scaled(t.LowerCaution.Reading, factor),

@@ -1,34 +1,11 @@
 package redfish
 
 import (
-	"math"
 	"net/http"
-	"strconv"
 	"testing"
 
 	"github.com/rackpulse/rackpulse/bmc"
 )
-
-// A legacy-schema number decodes to a float32; it reads as the decimal the
-// BMC wrote, not as that float32 widened (266.6000061035156).
-func TestWiden32KeepsTheBMCsDecimal(t *testing.T) {
-	for _, s := range []string{"266.6", "230.1", "0.1", "12030.2", "1e-7", "3.4028235e38", "-40.5", "0", "118"} {
-		v, err := strconv.ParseFloat(s, 32)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, _ := strconv.ParseFloat(s, 64)
-		if got := widen32(float32(v)); got != want {
-			t.Errorf("widen32(%s) = %v, want %v", s, got, want)
-		}
-	}
-	if got := widen32(float32(math.NaN())); !math.IsNaN(got) {
-		t.Errorf("widen32(NaN) = %v", got)
-	}
-	if got := widen32(float32(math.Inf(-1))); !math.IsInf(got, -1) {
-		t.Errorf("widen32(-Inf) = %v", got)
-	}
-}
 
 // End to end through the legacy Power resource: a supply's 266.6 W and
 // 230.1 V, and the chassis's 533.2 W, read as written.

@@ -2,7 +2,6 @@ package redfish
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -57,7 +56,7 @@ func (p *poll) readLegacyPower(ctx context.Context, ch chassisRef) bool {
 		p.c.log.Debug("legacy Power without PowerControl", "quirk", QuirkLegacyPowerWithoutPowerControl, "uri", uri)
 	}
 	for i, pc := range pw.PowerControl {
-		watts := sensorReading(pc.Status.State, f32(pc.PowerConsumedWatts))
+		watts := sensorReading(pc.Status.State, pc.PowerConsumedWatts)
 		if watts == nil {
 			continue
 		}
@@ -65,12 +64,9 @@ func (p *poll) readLegacyPower(ctx context.Context, ch chassisRef) bool {
 			Chassis:       ch.ID,
 			Source:        bmc.PowerFromPowerControl,
 			Watts:         *watts,
-			CapacityWatts: positive(f32(pc.PowerCapacityWatts)),
+			CapacityWatts: positive(pc.PowerCapacityWatts),
 			Resource:      firstNonEmpty(pc.ODataID, fmt.Sprintf("%s#/PowerControl/%d", uri, i)),
-		}
-		if pc.PowerMetrics.IntervalInMin != nil {
-			iv := float64(*pc.PowerMetrics.IntervalInMin)
-			r.IntervalMin = &iv
+			IntervalMin:   pc.PowerMetrics.IntervalInMin,
 		}
 		p.snap.Power = append(p.snap.Power, r)
 	}
@@ -83,22 +79,9 @@ func (p *poll) readLegacyPower(ctx context.Context, ch chassisRef) bool {
 			p.c.remember(ps.ODataID, "PSU", psu.Bay)
 			bays[ps.ODataID] = psu.Bay
 		}
-		var groups struct {
-			Redundancy []struct {
-				Name              string
-				Mode              string
-				MinNumNeeded      *int
-				MaxNumSupported   *int
-				RedundancySet     []odataID
-				RedundancyEnabled *bool
-				Status            schemas.Status
-			}
-		}
-		if err := json.Unmarshal(body, &groups); err == nil {
-			for _, g := range groups.Redundancy {
-				p.addRedundancyGroup(ch.ID, g.Name, g.Mode, g.MinNumNeeded, g.MaxNumSupported, g.RedundancySet, g.Status, bays)
-				p.snap.RedundancyGroups[len(p.snap.RedundancyGroups)-1].Enabled = g.RedundancyEnabled
-			}
+		for _, g := range pw.Redundancy {
+			p.addRedundancyGroup(ch.ID, g.Name, g.Mode, g.MinNumNeeded, g.MaxNumSupported, g.RedundancySet, g.Status, bays)
+			p.snap.RedundancyGroups[len(p.snap.RedundancyGroups)-1].Enabled = g.RedundancyEnabled
 		}
 	}
 	if ch.links.Sensors.ID == "" {
@@ -108,10 +91,10 @@ func (p *poll) readLegacyPower(ctx context.Context, ch chassisRef) bool {
 				Name:    v.Name,
 				Context: string(v.PhysicalContext),
 				Chassis: ch.ID,
-				Value:   sensorReading(v.Status.State, f32(v.ReadingVolts)),
+				Value:   sensorReading(v.Status.State, v.ReadingVolts),
 				Unit:    bmc.UnitVolt,
-				Thresholds: legacyThresholds(f32(v.LowerThresholdNonCritical), f32(v.LowerThresholdCritical),
-					f32(v.UpperThresholdNonCritical), f32(v.UpperThresholdCritical)),
+				Thresholds: legacyThresholds(v.LowerThresholdNonCritical, v.LowerThresholdCritical,
+					v.UpperThresholdNonCritical, v.UpperThresholdCritical),
 				Health: healthOf(v.Status.Health),
 				State:  string(v.Status.State),
 				Source: firstNonEmpty(v.ODataID, uri),
@@ -122,51 +105,33 @@ func (p *poll) readLegacyPower(ctx context.Context, ch chassisRef) bool {
 }
 
 // legacyPSU maps a PowerSupplies entry of the legacy Power resource.
-func legacyPSU(chassis string, ps schemas.PowerSupply) bmc.PSU {
+func legacyPSU(chassis string, ps legacyPowerSupply) bmc.PSU {
 	psu := bmc.PSU{
 		Chassis:       chassis,
 		Bay:           firstNonEmpty(hpeBayNumber(ps.OEM), bayOf(ps.Location, ps.Name, ps.MemberID, ps.ID)),
 		Name:          ps.Name,
 		Model:         ps.Model,
 		Serial:        ps.SerialNumber,
-		CapacityWatts: positive(f32(ps.PowerCapacityWatts)),
-		InputVolts:    sensorReading(ps.Status.State, f32(ps.LineInputVoltage)),
+		CapacityWatts: positive(ps.PowerCapacityWatts),
+		InputVolts:    sensorReading(ps.Status.State, ps.LineInputVoltage),
 		Health:        healthOf(ps.Status.Health),
 		State:         string(ps.Status.State),
 	}
-	input := sensorReading(ps.Status.State, f32(ps.PowerInputWatts))
-	output := sensorReading(ps.Status.State, firstPtr(f32(ps.PowerOutputWatts), f32(ps.LastPowerOutputWatts)))
+	input := sensorReading(ps.Status.State, ps.PowerInputWatts)
+	output := sensorReading(ps.Status.State, firstPtr(ps.PowerOutputWatts, ps.LastPowerOutputWatts))
 	psu.FailurePredicted = predictsFailure(ps.Status)
 	applyPSUReadings(&psu, input, output)
 	return psu
 }
 
 // readPowerSubsystem reads PowerSubsystem, its PowerSupplies and each
-// supply's PowerSupplyMetrics. gofish's PowerSubsystem.PowerSupplies()
-// returns the legacy type without Metrics, so the members are decoded as
-// schemas.PowerSupplyUnit and the metrics read from their own link.
+// supply's PowerSupplyMetrics.
 func (p *poll) readPowerSubsystem(ctx context.Context, ch chassisRef) bool {
-	body, err := p.c.get(ctx, ch.links.PowerSubsystem.ID)
-	if err != nil {
+	var sub wirePowerSubsystem
+	if err := p.c.getInto(ctx, bmc.PartPower, ch.links.PowerSubsystem.ID, &sub); err != nil {
 		p.fail(bmc.PartPower, err)
 		return false
 	}
-	var sub navLinks
-	var groups struct {
-		PowerSupplyRedundancy []struct {
-			GroupName           string
-			RedundancyType      string
-			MinNeededInGroup    *int
-			MaxSupportedInGroup *int
-			RedundancyGroup     []odataID
-			Status              schemas.Status
-		}
-	}
-	if err := p.decode(bmc.PartPower, ch.links.PowerSubsystem.ID, body, &sub); err != nil {
-		p.fail(bmc.PartPower, err)
-		return false
-	}
-	_ = json.Unmarshal(body, &groups) // optional; the supplies stand without it
 	if sub.PowerSupplies.ID == "" {
 		return true
 	}
@@ -174,12 +139,8 @@ func (p *poll) readPowerSubsystem(ctx context.Context, ch chassisRef) bool {
 	// Two levels: each supply with its Metrics inline, where the service
 	// expands that deep; else the metrics are read from their own link.
 	ok := p.eachMemberExpanded(ctx, bmc.PartPower, sub.PowerSupplies.ID, 2, func(uri string, raw []byte) error {
-		var unit schemas.PowerSupplyUnit
-		var links navLinks
+		var unit wirePowerSupply
 		if err := p.decode(bmc.PartPower, uri, raw, &unit); err != nil {
-			return err
-		}
-		if err := p.decode(bmc.PartPower, uri, raw, &links); err != nil {
 			return err
 		}
 		psu := bmc.PSU{
@@ -197,11 +158,11 @@ func (p *poll) readPowerSubsystem(ctx context.Context, ch chassisRef) bool {
 		}
 		var input, output *float64
 		var metricsErr error
-		if links.Metrics.ID != "" && !isAbsentState(unit.Status.State) {
-			var m schemas.PowerSupplyMetrics
-			if err := p.inlineOrGet(ctx, raw, "Metrics", links.Metrics.ID, &m); err != nil {
-				metricsErr = err
-			} else {
+		if m := unit.Metrics; m.ODataID != "" && !isAbsentState(unit.Status.State) {
+			if !m.inline() {
+				metricsErr = p.c.getInto(ctx, bmc.PartPower, m.ODataID, &m)
+			}
+			if metricsErr == nil {
 				input = sensorReading(m.Status.State, m.InputPowerWatts.Reading)
 				output = sensorReading(m.Status.State, m.OutputPowerWatts.Reading)
 				psu.InputVolts = sensorReading(m.Status.State, m.InputVoltage.Reading)
@@ -213,7 +174,7 @@ func (p *poll) readPowerSubsystem(ctx context.Context, ch chassisRef) bool {
 		bays[firstNonEmpty(unit.ODataID, uri)] = psu.Bay
 		return metricsErr
 	})
-	for _, g := range groups.PowerSupplyRedundancy {
+	for _, g := range sub.PowerSupplyRedundancy {
 		p.addRedundancyGroup(ch.ID, g.GroupName, g.RedundancyType, g.MinNeededInGroup, g.MaxSupportedInGroup, g.RedundancyGroup, g.Status, bays)
 	}
 	return ok
@@ -254,7 +215,7 @@ func predictsFailure(st schemas.Status) bool {
 // readEnvironmentPower reads the chassis EnvironmentMetrics PowerWatts.
 func (p *poll) readEnvironmentPower(ctx context.Context, ch chassisRef) bool {
 	uri := ch.links.EnvironmentMetrics.ID
-	var env schemas.EnvironmentMetrics
+	var env wireEnvironmentMetrics
 	if err := p.c.getInto(ctx, bmc.PartPower, uri, &env); err != nil {
 		p.fail(bmc.PartPower, err)
 		return false
@@ -355,20 +316,6 @@ func firstPtr(vs ...*float64) *float64 {
 		}
 	}
 	return nil
-}
-
-// inlineOrGet decodes the resource that property of an expanded body holds
-// inline, or reads it from uri when the body holds only its link.
-func (p *poll) inlineOrGet(ctx context.Context, body []byte, property, uri string, v any) error {
-	var holder map[string]json.RawMessage
-	if err := json.Unmarshal(body, &holder); err == nil {
-		if inline, ok := holder[property]; ok {
-			if _, onlyLink := linkOnly(inline); !onlyLink {
-				return p.decode(bmc.PartPower, uri, inline, v)
-			}
-		}
-	}
-	return p.c.getInto(ctx, bmc.PartPower, uri, v)
 }
 
 // addRedundancyGroup records a PSU redundancy group the BMC publishes,

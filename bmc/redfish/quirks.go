@@ -1,12 +1,10 @@
 package redfish
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -73,10 +71,11 @@ const (
 	// $levels support). The collector only ever asks for one level, and
 	// omits $levels where the service does not support it.
 	QuirkExpandOneLevel Quirk = "expand-one-level"
-	// QuirkLegacyPowerWithoutPowerControl works around gofish v0.26.0
-	// failing to decode a legacy Power resource that has no PowerControl key
-	// ("unexpected end of JSON input"): an empty PowerControl array is added
-	// before decoding.
+	// QuirkLegacyPowerWithoutPowerControl: a legacy Power resource (an HPE
+	// Cray EX enclosure's) has no PowerControl key, on which gofish v0.26.0's
+	// Power type fails ("unexpected end of JSON input"). The collector's own
+	// shape of the resource (wirePower) reads it as having no PowerControl,
+	// and the log says so.
 	QuirkLegacyPowerWithoutPowerControl Quirk = "gofish-power-without-powercontrol"
 	// QuirkChassisInputRegulator: a chassis (an HPE Cray EX node) publishes
 	// its input power only as the input of its voltage regulator, a Sensor
@@ -242,88 +241,18 @@ func parseLogTime(s string) time.Time {
 	return t
 }
 
-// withPowerControlKey applies QuirkLegacyPowerWithoutPowerControl: gofish's
-// Power.UnmarshalJSON decodes PowerControl from a json.RawMessage and fails on
-// an absent key, so an empty array is added when the key is missing or null.
-func withPowerControlKey(body []byte) ([]byte, bool) {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(body, &fields); err != nil {
-		return body, false
+// decodeLegacyPower decodes a legacy Power resource into its wire shape.
+// It reports QuirkLegacyPowerWithoutPowerControl (the key absent or null,
+// on which gofish's Power type fails) for the log; the resource decodes as
+// any other. Its numbers take tolerant decoding's treatment: a finite
+// number in a string is read as the number, anything else that is not a
+// number is left out (where gofish would read "N/A" as 0 W).
+func decodeLegacyPower(log *quirkLog, uri string, body []byte) (*wirePower, bool, error) {
+	var p wirePower
+	if err := log.decode(bmc.PartPower, uri, body, &p); err != nil {
+		return nil, false, err
 	}
-	if pc, ok := fields["PowerControl"]; ok && !bytes.Equal(bytes.TrimSpace(pc), []byte("null")) {
-		return body, false
-	}
-	fields["PowerControl"] = json.RawMessage("[]")
-	fixed, err := json.Marshal(fields)
-	if err != nil {
-		return body, false
-	}
-	return fixed, true
-}
-
-// gofishLooseNumbers are the legacy Power properties gofish v0.26.0
-// decodes through `any` and then parses itself: a string "NaN" becomes
-// NaN, any other text or a boolean 0, so that a BMC writing "N/A" would
-// read 0 W. They get the tolerant decoder's treatment before gofish sees
-// them (looseNumbers).
-var gofishLooseNumbers = [][]string{
-	{"PowerControl", "PowerAllocatedWatts"},
-	{"PowerControl", "PowerAvailableWatts"},
-	{"PowerControl", "PowerCapacityWatts"},
-	{"PowerControl", "PowerConsumedWatts"},
-	{"PowerControl", "PowerMetrics", "IntervalInMin"},
-	{"PowerControl", "PowerMetrics", "MaxConsumedWatts"},
-	{"PowerControl", "PowerMetrics", "MinConsumedWatts"},
-	{"PowerSupplies", "LineInputVoltage"},
-	{"PowerSupplies", "LastPowerOutputWatts"},
-	{"PowerSupplies", "PowerInputWatts"},
-	{"PowerSupplies", "PowerOutputWatts"},
-	{"Voltages", "UpperThresholdCritical"},
-	{"Voltages", "UpperThresholdFatal"},
-	{"Voltages", "UpperThresholdNonCritical"},
-	{"Voltages", "LowerThresholdCritical"},
-	{"Voltages", "LowerThresholdFatal"},
-	{"Voltages", "LowerThresholdNonCritical"},
-	{"Voltages", "ReadingVolts"},
-}
-
-// looseNumbers gives gofishLooseNumbers what tolerant decoding gives a
-// number of the wrong shape: a finite number in a string is read as the
-// number, anything else that is not a number is left out. A body that
-// is not JSON is returned as it is, for the decoder to call malformed.
-func looseNumbers(body []byte) ([]byte, []deviation) {
-	var doc any
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if dec.Decode(&doc) != nil {
-		return body, nil
-	}
-	var devs []deviation
-	for _, path := range gofishLooseNumbers {
-		devs = append(devs, fixShape(doc, path, shapeNumber, reflect.TypeFor[float32](), "")...)
-	}
-	if len(devs) == 0 {
-		return body, nil
-	}
-	fixed, err := json.Marshal(doc)
-	if err != nil {
-		return body, nil
-	}
-	return fixed, devs
-}
-
-// decodeLegacyPower decodes a legacy Power resource, working around
-// QuirkLegacyPowerWithoutPowerControl and gofish's loose numbers
-// (looseNumbers).
-func decodeLegacyPower(log *quirkLog, uri string, body []byte) (*schemas.Power, bool, error) {
-	fixed, patched := withPowerControlKey(body)
-	fixed, devs := looseNumbers(fixed)
-	log.record(bmc.PartPower, uri, devs)
-	var p schemas.Power
-	if err := log.decode(bmc.PartPower, uri, fixed, &p); err != nil {
-		return nil, patched, err
-	}
-	return &p, patched, nil
+	return &p, p.PowerControl == nil, nil
 }
 
 // expandRefused reports whether a collection read with $expand was

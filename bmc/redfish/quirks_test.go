@@ -35,7 +35,7 @@ func decodeTestdata[T any](t *testing.T, name string) *T {
 }
 
 func TestQuirkNullReading(t *testing.T) {
-	s := decodeTestdata[schemas.Sensor](t, "sensor_null_reading.json")
+	s := decodeTestdata[wireSensor](t, "sensor_null_reading.json")
 	got := sensorFromRedfish("1", s.ODataID, s)
 	if got.Value != nil {
 		t.Errorf("null reading became %v, want nil", *got.Value)
@@ -49,7 +49,7 @@ func TestQuirkNullReading(t *testing.T) {
 }
 
 func TestQuirkAbsentSensorReadingZero(t *testing.T) {
-	s := decodeTestdata[schemas.Sensor](t, "sensor_absent_zero.json")
+	s := decodeTestdata[wireSensor](t, "sensor_absent_zero.json")
 	got := sensorFromRedfish("Self", s.ODataID, s)
 	if got.Value != nil {
 		t.Errorf("absent sensor reading 0 kept as %v, want nil", *got.Value)
@@ -85,15 +85,15 @@ func TestQuirkPSUReadingAtCapacityAndPlaceholder(t *testing.T) {
 
 func TestQuirkLegacyPowerWithoutPowerControl(t *testing.T) {
 	body := testdata(t, "power_without_powercontrol.json")
-	// gofish v0.26.0 alone fails on this payload; if this starts passing the
-	// workaround can go.
+	// gofish v0.26.0's Power type fails on this payload; the collector's
+	// own shape reads it.
 	var direct schemas.Power
 	if err := json.Unmarshal(body, &direct); err == nil {
-		t.Log("gofish now decodes Power without PowerControl; QuirkLegacyPowerWithoutPowerControl may be retired")
+		t.Log("gofish now decodes Power without PowerControl")
 	}
 	pw, patched, err := decodeLegacyPower(nil, "power_without_powercontrol.json", body)
 	if err != nil {
-		t.Fatalf("decode with workaround: %v", err)
+		t.Fatalf("decode: %v", err)
 	}
 	if !patched || len(pw.PowerControl) != 0 || len(pw.PowerSupplies) != 1 {
 		t.Fatalf("patched %v, %d controls, %d supplies", patched, len(pw.PowerControl), len(pw.PowerSupplies))
@@ -339,5 +339,47 @@ func TestQuirkDIMMErrorsOnlyLogged(t *testing.T) {
 	snap = mustPoll(t, c2)
 	if d := dimm(snap, "DIMM 1"); d.CorrectableErrors == nil || *d.CorrectableErrors != 2 || *d.UncorrectableErrors != 1 {
 		t.Errorf("after a restart DIMM 1 = %+v; want 2 correctable and the new uncorrectable", d)
+	}
+}
+
+// The legacy Power resource's numbers as some firmware writes them: a
+// number in a string is read as the number, "N/A" is left out (gofish's
+// own Power type read it as 0 W), and each is named.
+func TestLegacyPowerLooseNumbers(t *testing.T) {
+	body := []byte(`{"PowerControl":[{"PowerConsumedWatts":"N/A","PowerCapacityWatts":"1100"}],
+		"PowerSupplies":[{"MemberId":"0","PowerCapacityWatts":"1600","LineInputVoltage":"230.1","LastPowerOutputWatts":266.6}],
+		"Voltages":[{"Name":"12V","ReadingVolts":"12.1"}]}`)
+	pw, missing, err := decodeLegacyPower(nil, "Power", body)
+	if err != nil || missing {
+		t.Fatalf("decode: %v (PowerControl missing: %v)", err, missing)
+	}
+	if pc := pw.PowerControl[0]; pc.PowerConsumedWatts != nil || !ptrEq(pc.PowerCapacityWatts, 1100) {
+		t.Errorf("PowerControl = %+v", pc)
+	}
+	if ps := pw.PowerSupplies[0]; !ptrEq(ps.PowerCapacityWatts, 1600) || !ptrEq(ps.LineInputVoltage, 230.1) || !ptrEq(ps.LastPowerOutputWatts, 266.6) {
+		t.Errorf("PowerSupplies[0] = %+v", ps)
+	}
+	if v := pw.Voltages[0]; !ptrEq(v.ReadingVolts, 12.1) {
+		t.Errorf("Voltages[0] = %+v", v)
+	}
+	devs, err := decodeTolerant(body, new(wirePower))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"PowerControl.PowerConsumedWatts":  "left out",
+		"PowerControl.PowerCapacityWatts":  "read as 1100",
+		"PowerSupplies.PowerCapacityWatts": "read as 1600",
+		"PowerSupplies.LineInputVoltage":   "read as 230.1",
+		"Voltages.ReadingVolts":            "read as 12.1",
+	}
+	for _, d := range devs {
+		if want[d.Property] != d.Action {
+			t.Errorf("deviation %+v, want action %q", d, want[d.Property])
+		}
+		delete(want, d.Property)
+	}
+	for prop := range want {
+		t.Errorf("no deviation named %s", prop)
 	}
 }

@@ -27,7 +27,7 @@ type powerSensor struct {
 }
 
 // notePowerSensor keeps a Sensor that reads watts.
-func (p *poll) notePowerSensor(chassis, uri string, s *schemas.Sensor, sensor bmc.Sensor) {
+func (p *poll) notePowerSensor(chassis, uri string, s *wireSensor, sensor bmc.Sensor) {
 	if sensor.Kind != bmc.KindPower || sensor.Unit != bmc.UnitWatt || sensor.Value == nil {
 		return
 	}

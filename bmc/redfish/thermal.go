@@ -2,7 +2,6 @@ package redfish
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/stmcginnis/gofish/schemas"
 
@@ -28,16 +27,14 @@ func (p *poll) readThermal(ctx context.Context, ch chassisRef) {
 // readSensors reads the chassis Sensors collection.
 func (p *poll) readSensors(ctx context.Context, ch chassisRef) {
 	ok := p.eachMember(ctx, bmc.PartSensors, ch.links.Sensors.ID, func(uri string, raw []byte) error {
-		var s schemas.Sensor
-		var rel struct{ RelatedItem []odataID }
+		var s wireSensor
 		if err := p.decode(bmc.PartSensors, uri, raw, &s); err != nil {
 			return err
 		}
-		_ = json.Unmarshal(raw, &rel) // optional links; the sensor stands without them
 		sensor := sensorFromRedfish(ch.ID, firstNonEmpty(s.ODataID, uri), &s)
 		p.snap.Sensors = append(p.snap.Sensors, sensor)
 		p.notePowerSensor(ch.ID, sensor.Source, &s, sensor)
-		p.relate(rel.RelatedItem)
+		p.relate(s.RelatedItem)
 		if sensor.Kind == bmc.KindFan {
 			p.c.remember(sensor.Source, "Fan", sensor.Name)
 		}
@@ -49,7 +46,7 @@ func (p *poll) readSensors(ctx context.Context, ch chassisRef) {
 }
 
 // sensorFromRedfish maps one Sensor resource.
-func sensorFromRedfish(chassis, uri string, s *schemas.Sensor) bmc.Sensor {
+func sensorFromRedfish(chassis, uri string, s *wireSensor) bmc.Sensor {
 	name := firstNonEmpty(s.Name, s.ID, lastSegment(uri))
 	kind, unit, factor := sensorKind(string(s.ReadingType), s.ReadingUnits, name, s.PhysicalContext)
 	value := s.Reading
@@ -73,14 +70,14 @@ func sensorFromRedfish(chassis, uri string, s *schemas.Sensor) bmc.Sensor {
 // readThermalSubsystem reads ThermalMetrics temperatures and the Fans
 // collection. Readings are excerpts: they carry no thresholds.
 func (p *poll) readThermalSubsystem(ctx context.Context, ch chassisRef) {
-	var sub navLinks
+	var sub wireThermalSubsystem
 	if err := p.c.getInto(ctx, bmc.PartThermal, ch.links.ThermalSubsystem.ID, &sub); err != nil {
 		p.fail(bmc.PartThermal, err)
 		return
 	}
 	read := true
 	if uri := sub.ThermalMetrics.ID; uri != "" {
-		var tm schemas.ThermalMetrics
+		var tm wireThermalMetrics
 		if err := p.c.getInto(ctx, bmc.PartThermal, uri, &tm); err != nil {
 			p.fail(bmc.PartThermal, err)
 			read = false
@@ -100,7 +97,7 @@ func (p *poll) readThermalSubsystem(ctx context.Context, ch chassisRef) {
 	}
 	if uri := sub.Fans.ID; uri != "" {
 		p.eachMember(ctx, bmc.PartThermal, uri, func(uri string, raw []byte) error {
-			var f schemas.Fan
+			var f wireFan
 			if err := p.decode(bmc.PartThermal, uri, raw, &f); err != nil {
 				return err
 			}
@@ -130,7 +127,7 @@ func (p *poll) readThermalSubsystem(ctx context.Context, ch chassisRef) {
 // readLegacyThermal reads the deprecated Thermal resource.
 func (p *poll) readLegacyThermal(ctx context.Context, ch chassisRef) {
 	uri := ch.links.Thermal.ID
-	var th schemas.Thermal
+	var th wireThermal
 	body, err := p.c.get(ctx, uri)
 	if err == nil {
 		err = p.decode(bmc.PartThermal, uri, body, &th)
@@ -139,11 +136,7 @@ func (p *poll) readLegacyThermal(ctx context.Context, ch chassisRef) {
 		p.fail(bmc.PartThermal, err)
 		return
 	}
-	var rel struct {
-		Temperatures []struct{ RelatedItem []odataID }
-	}
-	_ = json.Unmarshal(body, &rel) // optional links; the readings stand without them
-	for i, t := range th.Temperatures {
+	for _, t := range th.Temperatures {
 		p.snap.Sensors = append(p.snap.Sensors, bmc.Sensor{
 			Kind:       bmc.KindTemperature,
 			Name:       firstNonEmpty(t.Name, t.MemberID),
@@ -156,9 +149,7 @@ func (p *poll) readLegacyThermal(ctx context.Context, ch chassisRef) {
 			State:      string(t.Status.State),
 			Source:     firstNonEmpty(t.ODataID, uri),
 		})
-		if i < len(rel.Temperatures) {
-			p.relate(rel.Temperatures[i].RelatedItem)
-		}
+		p.relate(t.RelatedItem)
 	}
 	for _, f := range th.Fans {
 		unit := bmc.UnitRPM
@@ -166,14 +157,13 @@ func (p *poll) readLegacyThermal(ctx context.Context, ch chassisRef) {
 			unit = bmc.UnitPercent
 		}
 		p.snap.Sensors = append(p.snap.Sensors, bmc.Sensor{
-			Kind: bmc.KindFan,
-			//lint:ignore SA1019 older firmware names fans in FanName only
+			Kind:       bmc.KindFan,
 			Name:       firstNonEmpty(f.Name, f.FanName, f.MemberID),
 			Context:    firstNonEmpty(string(f.PhysicalContext), bmc.ContextFan),
 			Chassis:    ch.ID,
-			Value:      sensorReading(f.Status.State, fint(f.Reading)),
+			Value:      sensorReading(f.Status.State, f.Reading),
 			Unit:       unit,
-			Thresholds: legacyThresholds(fint(f.LowerThresholdNonCritical), fint(f.LowerThresholdCritical), fint(f.UpperThresholdNonCritical), fint(f.UpperThresholdCritical)),
+			Thresholds: legacyThresholds(f.LowerThresholdNonCritical, f.LowerThresholdCritical, f.UpperThresholdNonCritical, f.UpperThresholdCritical),
 			Health:     healthOf(f.Status.Health),
 			State:      string(f.Status.State),
 			Source:     firstNonEmpty(f.ODataID, uri),
