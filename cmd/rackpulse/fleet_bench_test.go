@@ -48,7 +48,8 @@ import (
 // --workers and --keep-connections. FLEET_HOG=N runs N busy processes
 // beside it during the window (a CPU-heavy job sharing the machine), and
 // FLEET_PROFILE=FILE saves a 60 s CPU profile of serve taken in the
-// window. The simulator's own CPU is reported apart (sim-cores), and the
+// window, one of the simulator in FILE.sim, and serve's live heap at the
+// window's end in FILE.heap. The simulator's own CPU is reported apart (sim-cores), and the
 // requests per BMC per interval come from rackpulse_bmc_requests_total.
 //
 // Run it with `make bench-fleet` (RACKPULSE_FLEET_BENCH=1); it is skipped
@@ -75,9 +76,14 @@ func BenchmarkFleet(b *testing.B) {
 	// The simulator picks free ports for its BMCs and admin API, and says
 	// where in its "simulator ready" log line.
 	simDir := filepath.Join(dir, "sim")
-	sim := exec.CommandContext(ctx, bin, "sim", "--count", strconv.Itoa(bmcs), "--mix", mix,
+	profile := envString("FLEET_PROFILE", "") // a file for a 60 s CPU profile of serve in the window
+	simArgs := []string{"sim", "--count", strconv.Itoa(bmcs), "--mix", mix,
 		"--latency", latency, "--base-port", "0", "--ipmi-base-port", "0", "--admin", "127.0.0.1:0", "--out", simDir,
-		"--log-level", "info", "--log-format", "json")
+		"--log-level", "info", "--log-format", "json"}
+	if profile != "" {
+		simArgs = append(simArgs, "--pprof")
+	}
+	sim := exec.CommandContext(ctx, bin, simArgs...)
 	sim.Env = append(os.Environ(), "RACKPULSE_SIM_PASSWORD=bench-password")
 	simLog, err := sim.StderrPipe()
 	if err != nil {
@@ -106,7 +112,6 @@ func BenchmarkFleet(b *testing.B) {
 	if k := envString("FLEET_KEEP", ""); k != "" {
 		args = append(args, "--keep-connections", k)
 	}
-	profile := envString("FLEET_PROFILE", "") // a file for a 60 s CPU profile of serve in the window
 	if profile != "" {
 		args = append(args, "--pprof")
 	}
@@ -154,15 +159,25 @@ func BenchmarkFleet(b *testing.B) {
 	before := scrapeFleet(b, listen)
 	cpuBefore := processCPUSeconds(b, serve.Pid)
 	simCPUBefore := processCPUSeconds(b, sim.Process.Pid)
-	profiled := make(chan error, 1)
+	profiled := make(chan error, 2)
 	if profile != "" {
 		go func() { profiled <- fetchProfile("http://"+listen+"/debug/pprof/profile?seconds=60", profile) }()
+		go func() { profiled <- fetchProfile(ready.Admin+"/debug/pprof/profile?seconds=60", profile+".sim") }()
 	} else {
+		profiled <- nil
 		profiled <- nil
 	}
 	time.Sleep(window)
-	if err := <-profiled; err != nil {
-		b.Errorf("CPU profile: %v", err)
+	for range 2 {
+		if err := <-profiled; err != nil {
+			b.Errorf("CPU profile: %v", err)
+		}
+	}
+	if profile != "" {
+		// The live heap at the window's end, for memory per BMC.
+		if err := fetchProfile("http://"+listen+"/debug/pprof/heap", profile+".heap"); err != nil {
+			b.Errorf("heap profile: %v", err)
+		}
 	}
 	after := scrapeFleet(b, listen)
 	cpuAfter := processCPUSeconds(b, serve.Pid)

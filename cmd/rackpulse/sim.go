@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"strings"
 	"time"
@@ -41,7 +42,7 @@ $` + sim.PasswordEnv + ` ("` + sim.DefaultPassword + `" when unset).`,
 				return &exitError{code: 2, msg: err.Error()}
 			}
 			opts.Logger = newLogger(v, cmd.ErrOrStderr())
-			return runSim(cmd.Context(), opts, admin)
+			return runSim(cmd.Context(), opts, admin, v.GetBool("pprof"))
 		},
 	}
 	f := cmd.Flags()
@@ -58,6 +59,7 @@ $` + sim.PasswordEnv + ` ("` + sim.DefaultPassword + `" when unset).`,
 	f.Int("max-sessions", sim.DefaultMaxSessions, "session slots per BMC; RACKPULSE_MAX_SESSIONS")
 	f.Duration("session-timeout", sim.DefaultSessionTimeout, "idle expiry of a session; RACKPULSE_SESSION_TIMEOUT")
 	f.Int("per-rack", sim.DefaultPerRack, "servers per rack in the inventory; RACKPULSE_PER_RACK")
+	f.Bool("pprof", false, "serve Go profiles under /debug/pprof/ on the admin API; RACKPULSE_PPROF")
 	return cmd
 }
 
@@ -122,7 +124,7 @@ func simOptionsFrom(v *viper.Viper) (sim.FleetOptions, string, error) {
 }
 
 // runSim starts the fleet and the admin API, and serves until ctx is done.
-func runSim(ctx context.Context, opts sim.FleetOptions, adminAddr string) error {
+func runSim(ctx context.Context, opts sim.FleetOptions, adminAddr string, goProfiles bool) error {
 	log := opts.Logger
 	adminLn, err := (&net.ListenConfig{}).Listen(ctx, "tcp", adminAddr)
 	if err != nil {
@@ -133,7 +135,15 @@ func runSim(ctx context.Context, opts sim.FleetOptions, adminAddr string) error 
 		_ = adminLn.Close()
 		return err
 	}
-	admin := &http.Server{Handler: fleet.AdminHandler(), ReadHeaderTimeout: 10 * time.Second}
+	handler := fleet.AdminHandler()
+	if goProfiles {
+		mux := http.NewServeMux()
+		mux.Handle("/", handler)
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		handler = mux
+	}
+	admin := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	adminDone := make(chan error, 1)
 	go func() {
 		if err := admin.Serve(adminLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
