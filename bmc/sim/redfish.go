@@ -3,7 +3,6 @@ package sim
 import (
 	"bytes"
 	"cmp"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -337,15 +336,13 @@ func (b *RedfishBMC) lookup(uri string) (map[string]any, bool) {
 
 // writeObject encodes obj and writes it, applying the payload faults.
 func (b *RedfishBMC) writeObject(w http.ResponseWriter, r *http.Request, uri string, obj map[string]any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(obj); err != nil {
+	body, err := appendJSON(make([]byte, 0, 2048), obj)
+	if err != nil {
 		b.log.Error("encoding resource", "uri", uri, "err", err)
 		writeError(w, http.StatusInternalServerError, msgInternalError, "The resource could not be encoded.")
 		return
 	}
-	body := buf.Bytes()
+	body = append(body, '\n')
 	truncate := false
 	if uri != ServiceRootPath && uri != "/redfish" {
 		if b.faultOn(FaultMalformedJSON) && isReadingResource(uri) {
