@@ -3,6 +3,8 @@ package sim
 import (
 	"bytes"
 	"cmp"
+	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	"net/http"
@@ -351,9 +353,19 @@ func (b *RedfishBMC) writeObject(w http.ResponseWriter, r *http.Request, uri str
 		truncate = b.faultOn(FaultTruncatedJSON)
 	}
 	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("OData-Version", "4.0")
 	h.Set("Cache-Control", "no-cache")
+	if !truncate {
+		// An entity tag of the body as served; a client holding it gets
+		// 304 Not Modified and no body while the resource is unchanged.
+		tag := entityTag(body)
+		h.Set("ETag", tag)
+		if etagMatches(r.Header.Get("If-None-Match"), tag) {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+	}
+	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodHead {
@@ -369,6 +381,25 @@ func (b *RedfishBMC) writeObject(w http.ResponseWriter, r *http.Request, uri str
 		panic(http.ErrAbortHandler)
 	}
 	_, _ = w.Write(body)
+}
+
+// entityTag is a strong entity tag of body: its FNV-1a hash.
+func entityTag(body []byte) string {
+	h := fnv.New64a()
+	_, _ = h.Write(body)
+	return fmt.Sprintf("%q", strconv.FormatUint(h.Sum64(), 16))
+}
+
+// etagMatches applies If-None-Match (RFC 9110 13.1.2): "*" or any listed
+// tag equal to tag, weakly compared.
+func etagMatches(ifNoneMatch, tag string) bool {
+	for _, t := range strings.Split(ifNoneMatch, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == "*" || t != "" && t == strings.TrimPrefix(tag, "W/") {
+			return true
+		}
+	}
+	return false
 }
 
 // malformed turns a JSON object into what broken firmware sends: a NaN

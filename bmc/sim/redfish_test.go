@@ -572,3 +572,40 @@ func TestRedfishBMCRackmountMockup(t *testing.T) {
 		t.Errorf("Bay1 PowerCapacityWatts not served as written: %s", raw.body)
 	}
 }
+
+// A resource carries an entity tag of its body; If-None-Match with it (or
+// "*", or the tag marked weak) gets 304 Not Modified and no body, and once
+// the resource changes the old tag gets the new body and its new tag.
+func TestRedfishBMCEntityTags(t *testing.T) {
+	tree := testTree(t)
+	b := NewRedfishBMC(tree, RedfishOptions{Username: testUser, Password: testPass})
+	token, _ := mustLogin(t, b)
+	const power = "/redfish/v1/Chassis/1U/Power"
+	first := do(b, http.MethodGet, power, "", tok(token))
+	tag := first.header.Get("ETag")
+	if first.status != http.StatusOK || len(tag) < 3 || tag[0] != '"' || tag[len(tag)-1] != '"' {
+		t.Fatalf("GET: status %d, ETag %q", first.status, tag)
+	}
+	if again := do(b, http.MethodGet, power, "", tok(token)); again.header.Get("ETag") != tag {
+		t.Errorf("the same body got ETag %q, then %q", tag, again.header.Get("ETag"))
+	}
+	for _, inm := range []string{tag, "W/" + tag, `"other", ` + tag, "*"} {
+		r := do(b, http.MethodGet, power, "", map[string]string{"X-Auth-Token": token, "If-None-Match": inm})
+		if r.status != http.StatusNotModified || len(r.body) != 0 || r.header.Get("ETag") != tag {
+			t.Errorf("If-None-Match %s: status %d, %d bytes, ETag %q; want 304, none, %s", inm, r.status, len(r.body), r.header.Get("ETag"), tag)
+		}
+	}
+	if r := do(b, http.MethodGet, power, "", map[string]string{"X-Auth-Token": token, "If-None-Match": `"other"`}); r.status != http.StatusOK || len(r.body) == 0 {
+		t.Errorf("If-None-Match with another tag: status %d, %d bytes", r.status, len(r.body))
+	}
+	if err := tree.Set(power, map[string]any{"@odata.id": power, "Id": "Power", "PowerControl": []any{map[string]any{"PowerConsumedWatts": 260}}}); err != nil {
+		t.Fatal(err)
+	}
+	changed := do(b, http.MethodGet, power, "", map[string]string{"X-Auth-Token": token, "If-None-Match": tag})
+	if changed.status != http.StatusOK || changed.header.Get("ETag") == tag || changed.header.Get("ETag") == "" {
+		t.Fatalf("after a change, If-None-Match with the old tag: status %d, ETag %q (old %q)", changed.status, changed.header.Get("ETag"), tag)
+	}
+	if w := changed.json(t)["PowerControl"].([]any)[0].(map[string]any)["PowerConsumedWatts"]; w != 260.0 {
+		t.Errorf("changed body says %v W", w)
+	}
+}
