@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -33,24 +34,42 @@ type collection struct {
 // the link says. A 401 on a session-backed client renews the session (once
 // a poll) and retries the request.
 func (c *Collector) get(ctx context.Context, uri string) ([]byte, error) {
+	body, _, err := c.getTagged(ctx, uri, "")
+	return body, err
+}
+
+// errNotModified: the BMC answered 304 Not Modified to If-None-Match.
+var errNotModified = errors.New("not modified")
+
+// getTagged is get with the answer's ETag. With ifNoneMatch set it asks
+// for the body only if the resource's tag is another now: an unchanged
+// resource returns errNotModified and no body.
+func (c *Collector) getTagged(ctx context.Context, uri, ifNoneMatch string) ([]byte, string, error) {
 	if err := c.busy.check(uri); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	path, err := servicePath(uri)
 	if err != nil {
-		return nil, &bmc.Error{Kind: bmc.ErrKindMalformed, Resource: uri, Err: err}
+		return nil, "", &bmc.Error{Kind: bmc.ErrKindMalformed, Resource: uri, Err: err}
 	}
 	for attempt := 0; ; attempt++ {
 		headers, generation := c.session.headers()
-		body, err := c.getOnce(ctx, path, headers)
-		if err == nil {
-			return body, nil
+		if ifNoneMatch != "" {
+			headers = maps.Clone(headers)
+			if headers == nil {
+				headers = map[string]string{}
+			}
+			headers["If-None-Match"] = ifNoneMatch
+		}
+		body, tag, err := c.getOnce(ctx, path, headers)
+		if err == nil || errors.Is(err, errNotModified) {
+			return body, tag, err
 		}
 		werr := classify(uri, err)
 		if werr.Status == http.StatusUnauthorized && attempt == 0 && c.session.renewable() {
 			retry, rerr := c.session.renew(ctx, generation)
 			if rerr != nil {
-				return nil, rerr
+				return nil, "", rerr
 			}
 			if retry {
 				c.log.Info("session rejected, logged in again", "uri", uri)
@@ -60,7 +79,7 @@ func (c *Collector) get(ctx context.Context, uri string) ([]byte, error) {
 		if werr.Kind == bmc.ErrKindBusy {
 			c.busy.saw(uri)
 		}
-		return nil, werr
+		return nil, "", werr
 	}
 }
 
@@ -83,20 +102,24 @@ func servicePath(link string) (string, error) {
 	return "", fmt.Errorf("link %q is not a path on the BMC", link)
 }
 
-func (c *Collector) getOnce(ctx context.Context, uri string, headers map[string]string) ([]byte, error) {
+func (c *Collector) getOnce(ctx context.Context, uri string, headers map[string]string) ([]byte, string, error) {
 	resp, err := c.api.WithContext(ctx).GetWithHeaders(uri, headers)
+	if errors.Is(err, schemas.ErrNotModified) && resp != nil {
+		schemas.DeferredCleanupHTTPResponse(resp)
+		return nil, resp.Header.Get("ETag"), errNotModified
+	}
 	if err != nil {
 		if resp != nil {
 			schemas.DeferredCleanupHTTPResponse(resp)
 		}
-		return nil, err
+		return nil, "", err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return nil, fmt.Errorf("reading body of %s: %w", uri, err)
+		return nil, "", fmt.Errorf("reading body of %s: %w", uri, err)
 	}
-	return body, nil
+	return body, resp.Header.Get("ETag"), nil
 }
 
 // getInto reads uri and decodes it into v, as decode does.

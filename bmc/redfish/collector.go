@@ -43,6 +43,8 @@ type Collector struct {
 	keepsConn bool
 	// listed remembers the members of the collections read every poll.
 	listed memberLists
+	// tags keeps the members read conditionally (eachTaggedMember).
+	tags taggedValues
 	// nextPages counts the later collection pages read in this poll.
 	nextPages atomic.Int64
 	api       *gofish.APIClient

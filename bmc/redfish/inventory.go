@@ -107,6 +107,11 @@ func (p *poll) eachMember(ctx context.Context, part bmc.Part, uri string, fn fun
 // eachMemberExpanded is eachMember asking the service to expand each
 // member's subordinate resources up to levels deep.
 func (p *poll) eachMemberExpanded(ctx context.Context, part bmc.Part, uri string, levels int, fn func(uri string, raw []byte) error) bool {
+	return p.eachMemberRead(ctx, part, uri, levels, func(m member) error { return fn(m.URI, m.Raw) })
+}
+
+// eachMemberRead is eachMemberExpanded handing fn each member as read.
+func (p *poll) eachMemberRead(ctx context.Context, part bmc.Part, uri string, levels int, fn func(m member) error) bool {
 	members, err := p.c.membersExpanded(ctx, part, uri, levels)
 	if err != nil {
 		p.fail(part, err)
@@ -122,7 +127,7 @@ func (p *poll) eachMemberExpanded(ctx context.Context, part bmc.Part, uri string
 			p.fail(part, m.Err)
 			continue
 		}
-		if err := fn(m.URI, m.Raw); err != nil {
+		if err := fn(m); err != nil {
 			if bmc.KindOf(err) == bmc.ErrKindMalformed {
 				p.c.log.Debug("member failed to decode", "quirk", QuirkUndecodableMember, "uri", m.URI, "err", err)
 			}
@@ -140,11 +145,7 @@ func (p *poll) readSystems(ctx context.Context) []systemRef {
 		return nil
 	}
 	var refs []systemRef
-	ok := p.eachMember(ctx, bmc.PartSystems, p.c.root.Systems.ID, func(uri string, raw []byte) error {
-		var sys wireSystem
-		if err := p.decode(bmc.PartSystems, uri, raw, &sys); err != nil {
-			return err
-		}
+	ok := eachTaggedMember(ctx, p, bmc.PartSystems, p.c.root.Systems.ID, func(uri string, sys *wireSystem) error {
 		uri = firstNonEmpty(sys.ODataID, uri)
 		id := firstNonEmpty(sys.ID, lastSegment(uri))
 		refs = append(refs, systemRef{ID: id, URI: uri, links: sys.navLinks})
@@ -179,11 +180,7 @@ func (p *poll) readChassis(ctx context.Context) []chassisRef {
 		return nil
 	}
 	var refs []chassisRef
-	ok := p.eachMember(ctx, bmc.PartChassis, p.c.root.Chassis.ID, func(uri string, raw []byte) error {
-		var ch wireChassis
-		if err := p.decode(bmc.PartChassis, uri, raw, &ch); err != nil {
-			return err
-		}
+	ok := eachTaggedMember(ctx, p, bmc.PartChassis, p.c.root.Chassis.ID, func(uri string, ch *wireChassis) error {
 		uri = firstNonEmpty(ch.ODataID, uri)
 		id := firstNonEmpty(ch.ID, lastSegment(uri))
 		refs = append(refs, chassisRef{ID: id, URI: uri, links: ch.navLinks})

@@ -1,9 +1,8 @@
 package redfish
 
 import (
+	"cmp"
 	"context"
-
-	"github.com/stmcginnis/gofish/schemas"
 
 	"github.com/rackpulse/rackpulse/bmc"
 )
@@ -18,22 +17,14 @@ func (p *poll) readMemory(ctx context.Context, systems []systemRef) {
 		if sys.links.Memory.ID == "" {
 			continue
 		}
-		ok := p.eachMember(ctx, bmc.PartMemory, sys.links.Memory.ID, func(uri string, raw []byte) error {
-			var m schemas.Memory
-			var links navLinks
-			if err := p.decode(bmc.PartMemory, uri, raw, &m); err != nil {
-				return err
-			}
-			if err := p.decode(bmc.PartMemory, uri, raw, &links); err != nil {
-				return err
-			}
-			dimm := dimmFromRedfish(sys.ID, &m)
+		ok := eachTaggedMember(ctx, p, bmc.PartMemory, sys.links.Memory.ID, func(uri string, m *wireMemory) error {
+			dimm := dimmFromRedfish(sys.ID, m)
 			dimm.Source = firstNonEmpty(m.ODataID, uri)
 			p.c.remember(firstNonEmpty(m.ODataID, uri), "DIMM", dimm.Slot)
 			var metricsErr error
-			if links.Metrics.ID != "" && !isAbsentState(m.Status.State) {
-				var mm schemas.MemoryMetrics
-				if err := p.c.getInto(ctx, bmc.PartMemory, links.Metrics.ID, &mm); err != nil {
+			if m.Metrics.ID != "" && !isAbsentState(m.Status.State) {
+				var mm wireMemoryMetrics
+				if err := getTaggedInto(ctx, p, bmc.PartMemory, m.Metrics.ID, &mm); err != nil {
 					metricsErr = err
 				} else {
 					dimm.CorrectableErrors, dimm.UncorrectableErrors = eccCounts(&mm)
@@ -70,10 +61,9 @@ func (p *poll) readMemory(ctx context.Context, systems []systemRef) {
 
 // dimmFromRedfish maps one Memory resource. The slot is the label printed on
 // the board: DeviceLocator, else the location's ServiceLabel.
-func dimmFromRedfish(system string, m *schemas.Memory) bmc.DIMM {
+func dimmFromRedfish(system string, m *wireMemory) bmc.DIMM {
 	d := bmc.DIMM{
-		System: system,
-		//lint:ignore SA1019 firmware still publishes DeviceLocator, often as the only slot label
+		System:       system,
 		Slot:         firstNonEmpty(m.DeviceLocator, m.Location.PartLocation.ServiceLabel, m.Name, m.ID),
 		Manufacturer: m.Manufacturer,
 		PartNumber:   m.PartNumber,
@@ -89,14 +79,8 @@ func dimmFromRedfish(system string, m *schemas.Memory) bmc.DIMM {
 
 // eccCounts returns the ECC error counters: lifetime totals where
 // published, else the current period's.
-func eccCounts(mm *schemas.MemoryMetrics) (correctable, uncorrectable *int64) {
-	correctable = i64(mm.LifeTime.CorrectableECCErrorCount)
-	if correctable == nil {
-		correctable = i64(mm.CurrentPeriod.CorrectableECCErrorCount)
-	}
-	uncorrectable = i64(mm.LifeTime.UncorrectableECCErrorCount)
-	if uncorrectable == nil {
-		uncorrectable = i64(mm.CurrentPeriod.UncorrectableECCErrorCount)
-	}
+func eccCounts(mm *wireMemoryMetrics) (correctable, uncorrectable *int64) {
+	correctable = cmp.Or(mm.LifeTime.CorrectableECCErrorCount, mm.CurrentPeriod.CorrectableECCErrorCount)
+	uncorrectable = cmp.Or(mm.LifeTime.UncorrectableECCErrorCount, mm.CurrentPeriod.UncorrectableECCErrorCount)
 	return correctable, uncorrectable
 }

@@ -3,6 +3,7 @@ package redfish
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -38,6 +39,11 @@ type member struct {
 	Raw  json.RawMessage
 	Err  error
 	Gone bool // 404: listed in the collection but not served
+	// Tag is the ETag of a member fetched on its own; NotModified says
+	// the BMC answered 304 to the tag kept for it (taggedValues), and
+	// Raw is empty.
+	Tag         string
+	NotModified bool
 	// unread: not fetched, the read's byte budget being spent.
 	unread bool
 }
@@ -250,9 +256,12 @@ func (c *Collector) fetchInto(ctx context.Context, out []member, which []int, le
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			body, err := c.get(ctx, out[i].URI)
+			body, tag, err := c.getTagged(ctx, out[i].URI, c.tags.tagOf(out[i].URI))
 			left.Add(-int64(len(body)))
-			out[i].Raw, out[i].Err = body, err
+			if errors.Is(err, errNotModified) {
+				out[i].NotModified, err = true, nil
+			}
+			out[i].Raw, out[i].Tag, out[i].Err = body, tag, err
 			if bmc.KindOf(err) == bmc.ErrKindNotFound {
 				out[i].Gone = true
 			}

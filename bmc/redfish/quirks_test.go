@@ -175,16 +175,16 @@ func TestQuirkDriveWithoutIDAndLifeLeft(t *testing.T) {
 }
 
 func TestMemoryMappingAndECCCounts(t *testing.T) {
-	m := decodeTestdata[schemas.Memory](t, "memory_with_metrics.json")
+	m := decodeTestdata[wireMemory](t, "memory_with_metrics.json")
 	d := dimmFromRedfish("1", m)
 	if d.Slot != "PROC 1 DIMM 3" || d.SizeMiB != 32768 || d.PartNumber != "P06033-B21" || d.Serial != "3A2B1C0D" || d.Health != bmc.HealthWarning {
 		t.Errorf("DIMM = %+v", d)
 	}
-	ce, ue := eccCounts(decodeTestdata[schemas.MemoryMetrics](t, "memorymetrics_ecc.json"))
+	ce, ue := eccCounts(decodeTestdata[wireMemoryMetrics](t, "memorymetrics_ecc.json"))
 	if ce == nil || *ce != 1587 || ue == nil || *ue != 1 {
 		t.Errorf("lifetime counts = %v, %v; want 1587, 1", ce, ue)
 	}
-	ce, ue = eccCounts(decodeTestdata[schemas.MemoryMetrics](t, "memorymetrics_current_only.json"))
+	ce, ue = eccCounts(decodeTestdata[wireMemoryMetrics](t, "memorymetrics_current_only.json"))
 	if ce == nil || *ce != 4 || ue != nil {
 		t.Errorf("current-period counts = %v, %v; want 4, nil", ce, ue)
 	}

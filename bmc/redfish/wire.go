@@ -242,3 +242,28 @@ type wireFan struct {
 	}
 	Status schemas.Status
 }
+
+// wireMemory is a Memory member (a DIMM).
+type wireMemory struct {
+	ID      string `json:"Id"`
+	ODataID string `json:"@odata.id"`
+	Name    string
+	// DeviceLocator is deprecated in the schema; firmware still publishes
+	// it, often as the only slot label.
+	DeviceLocator string
+	Location      schemas.Location
+	Manufacturer  string
+	PartNumber    string
+	SerialNumber  string
+	CapacityMiB   *int
+	Status        schemas.Status
+	Metrics       odataID
+}
+
+// wireMemoryMetrics is a DIMM's MemoryMetrics: its ECC counters.
+type wireMemoryMetrics struct {
+	LifeTime, CurrentPeriod struct {
+		CorrectableECCErrorCount   *int64
+		UncorrectableECCErrorCount *int64
+	}
+}

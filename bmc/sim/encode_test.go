@@ -85,7 +85,7 @@ func TestAppendJSONEdgeCases(t *testing.T) {
 		"escapes":        map[string]any{"s": "a\"b\\c\n\r\t\b\f\x00\x1f<>&'", "é": "ünïcødé ☃"},
 		"invalid utf-8":  "a\xffb\xc3",
 		"line separator": "x\u2028y\u2029z",
-		"floats":         []any{0.0, -0.0, 1.0, 266.6, 1e-7, 1e-6, 1e20, 1e21, 123456789012345678.0, 1e308, -1e-300, 5e-324, math.MaxFloat64},
+		"floats":         []any{0.0, math.Copysign(0, -1), 1.0, 266.6, 1e-7, 1e-6, 1e20, 1e21, 123456789012345678.0, 1e308, -1e-300, 5e-324, math.MaxFloat64},
 		"ints":           []any{0, -1, int64(math.MaxInt64), uint64(math.MaxUint64)},
 		"nils":           map[string]any{"m": map[string]any(nil), "a": []any(nil), "s": []string(nil), "n": nil},
 		"nested":         map[string]any{"b": []map[string]any{{"z": 1, "a": true}}, "a": []string{"x", "y"}, "c": map[string]any{}},

@@ -1,0 +1,144 @@
+package redfish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/rackpulse/rackpulse/bmc"
+)
+
+// Conditional reads. A BMC that tags its answers (ETag) answers a GET
+// carrying the tag of the body the collector last read (If-None-Match)
+// with 304 Not Modified and no body while the resource is unchanged. The
+// members read that way (eachTaggedMember: the systems and chassis a
+// legacy service lists as links, read every poll; the DIMMs, drives and
+// processors read on the slow and static cadences) keep what was decoded
+// from the tagged body, with the deviations decoding found, so that an
+// unchanged member costs a bodiless answer: neither its bytes nor a
+// decode. What is kept is the decoded value, a few hundred bytes a
+// member, not the body.
+
+// maxTaggedMembers bounds the members one collector keeps by tag.
+const maxTaggedMembers = 256
+
+// taggedValues keeps, per member URI, the tag of the body last read and
+// what was decoded from it.
+type taggedValues struct {
+	mu    sync.Mutex
+	byURI map[string]taggedValue
+}
+
+type taggedValue struct {
+	tag   string
+	value any
+	devs  []deviation
+}
+
+// tagOf returns the tag to send for uri, if a value is kept for it.
+func (t *taggedValues) tagOf(uri string) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.byURI[uri].tag
+}
+
+func (t *taggedValues) get(uri string) (taggedValue, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	v, ok := t.byURI[uri]
+	return v, ok
+}
+
+// keep remembers the value decoded from the body tagged tag; an untagged
+// body forgets what was kept.
+func (t *taggedValues) keep(uri, tag string, value any, devs []deviation) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if tag == "" {
+		delete(t.byURI, uri)
+		return
+	}
+	if t.byURI == nil {
+		t.byURI = map[string]taggedValue{}
+	}
+	if _, ok := t.byURI[uri]; !ok && len(t.byURI) >= maxTaggedMembers {
+		return
+	}
+	t.byURI[uri] = taggedValue{tag: tag, value: value, devs: devs}
+}
+
+func (t *taggedValues) forget(uri string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.byURI, uri)
+}
+
+// errUntagged: a 304 for a member with no value kept, which a BMC should
+// never send (the collector sends no tag then).
+var errUntagged = errors.New("304 Not Modified to a request without If-None-Match")
+
+// eachTaggedMember is eachMember for members decoded into T, read
+// conditionally: a member the BMC says is unchanged is the value decoded
+// from its tagged body, with that decode's deviations recorded again for
+// this poll's report.
+func eachTaggedMember[T any](ctx context.Context, p *poll, part bmc.Part, uri string, fn func(uri string, v *T) error) bool {
+	return p.eachMemberRead(ctx, part, uri, 1, func(m member) error {
+		var v T
+		if m.NotModified {
+			kept, ok := p.c.tags.get(m.URI)
+			cached, isT := kept.value.(*T)
+			if !ok || !isT {
+				p.c.tags.forget(m.URI)
+				return &bmc.Error{Kind: bmc.ErrKindMalformed, Resource: m.URI, Err: errUntagged}
+			}
+			p.c.quirks.record(part, m.URI, kept.devs)
+			v = *cached
+			return fn(m.URI, &v)
+		}
+		devs, err := decodeTolerant(m.Raw, &v)
+		p.c.quirks.record(part, m.URI, devs)
+		if err != nil {
+			p.c.tags.forget(m.URI)
+			return &bmc.Error{Kind: bmc.ErrKindMalformed, Resource: m.URI, Err: fmt.Errorf("decoding %s: %w", m.URI, err)}
+		}
+		if m.Tag != "" {
+			kept := v
+			p.c.tags.keep(m.URI, m.Tag, &kept, devs)
+		}
+		return fn(m.URI, &v)
+	})
+}
+
+// getTaggedInto reads one resource into v conditionally, as
+// eachTaggedMember reads members.
+func getTaggedInto[T any](ctx context.Context, p *poll, part bmc.Part, uri string, v *T) error {
+	kept, haveKept := p.c.tags.get(uri)
+	body, tag, err := p.c.getTagged(ctx, uri, kept.tag)
+	if errors.Is(err, errNotModified) {
+		cached, isT := kept.value.(*T)
+		if !haveKept || !isT {
+			p.c.tags.forget(uri)
+			return &bmc.Error{Kind: bmc.ErrKindMalformed, Resource: uri, Err: errUntagged}
+		}
+		p.c.quirks.record(part, uri, kept.devs)
+		*v = *cached
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	devs, err := decodeTolerant(body, v)
+	p.c.quirks.record(part, uri, devs)
+	if err != nil {
+		p.c.tags.forget(uri)
+		return &bmc.Error{Kind: bmc.ErrKindMalformed, Resource: uri, Err: fmt.Errorf("decoding %s: %w", uri, err)}
+	}
+	if tag != "" {
+		keep := *v
+		p.c.tags.keep(uri, tag, &keep, devs)
+	} else if haveKept {
+		p.c.tags.forget(uri)
+	}
+	return nil
+}

@@ -1,0 +1,164 @@
+package redfish
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rackpulse/rackpulse/bmc"
+	"github.com/rackpulse/rackpulse/bmc/sim"
+)
+
+// A system and a chassis listed as links are read conditionally: from the
+// second poll on they cost a 304 Not Modified each, the snapshot still
+// holds them as read, the deviation their decoding found is still
+// reported every poll, and a change on the BMC is read at the next poll.
+func TestUnchangedMembersAreNotReadAgain(t *testing.T) {
+	tree := sim.NewTree()
+	set := func(uri string, obj map[string]any) {
+		t.Helper()
+		obj["@odata.id"] = uri
+		if err := tree.Set(uri, obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link := func(uri string) map[string]any { return map[string]any{"@odata.id": uri} }
+	set("/redfish/v1", map[string]any{"Id": "RootService", "Systems": link("/redfish/v1/Systems"), "Chassis": link("/redfish/v1/Chassis")})
+	set("/redfish/v1/Systems", map[string]any{"Members": []any{link("/redfish/v1/Systems/1")}})
+	set("/redfish/v1/Chassis", map[string]any{"Members": []any{link("/redfish/v1/Chassis/1")}})
+	system := func(health string) map[string]any {
+		// PowerState as a boolean: a deviation, read as "On".
+		return map[string]any{"Id": "1", "Name": "node", "SerialNumber": "SN1", "PowerState": true,
+			"Status": map[string]any{"State": "Enabled", "Health": health}}
+	}
+	set("/redfish/v1/Systems/1", system("OK"))
+	set("/redfish/v1/Chassis/1", map[string]any{"Id": "1", "ChassisType": "RackMount", "Status": map[string]any{"State": "Enabled", "Health": "OK"}})
+	_, ep := simBMC(t, tree, sim.RedfishOptions{})
+	ep.Cadence = bmc.Cadence{Readings: 30 * time.Second, Slow: 5 * time.Minute, Static: time.Hour}
+
+	var mu sync.Mutex
+	statuses := map[string][]int{}
+	opts := bmcOpts(t)
+	opts.Trace = func(tr bmc.RequestTrace) {
+		if path := tr.URL[max(strings.LastIndex(tr.URL, "/redfish"), 0):]; path == "/redfish/v1/Systems/1" || path == "/redfish/v1/Chassis/1" {
+			mu.Lock()
+			statuses[path] = append(statuses[path], tr.Status)
+			mu.Unlock()
+		}
+	}
+	c, clock := newCollector(t, ep, opts)
+	took := func() map[string][]int {
+		mu.Lock()
+		defer mu.Unlock()
+		out := statuses
+		statuses = map[string][]int{}
+		return out
+	}
+	check := func(poll int, snap *bmc.Snapshot, wantStatus int, wantHealth bmc.Health) {
+		t.Helper()
+		got := took()
+		for _, uri := range []string{"/redfish/v1/Systems/1", "/redfish/v1/Chassis/1"} {
+			if len(got[uri]) != 1 || got[uri][0] != wantStatus {
+				t.Errorf("poll %d: %s answered %v, want one %d", poll, uri, got[uri], wantStatus)
+			}
+		}
+		if len(snap.Systems) != 1 || snap.Systems[0].Serial != "SN1" || snap.Systems[0].PowerState != "On" || snap.Systems[0].Health != wantHealth {
+			t.Errorf("poll %d: systems %+v", poll, snap.Systems)
+		}
+		if len(snap.Chassis) != 1 || snap.Chassis[0].ChassisType != "RackMount" {
+			t.Errorf("poll %d: chassis %+v", poll, snap.Chassis)
+		}
+		quirk := false
+		for _, q := range snap.Poll.Quirks {
+			quirk = quirk || q.Property == "PowerState" && q.Resource == "/redfish/v1/Systems/1"
+		}
+		if !quirk {
+			t.Errorf("poll %d: the PowerState deviation is not reported: %+v", poll, snap.Poll.Quirks)
+		}
+	}
+	check(1, mustPoll(t, c), 200, bmc.HealthOK)
+	for poll := 2; poll <= 3; poll++ {
+		clock.advance(ep.Cadence.Readings)
+		check(poll, mustPoll(t, c), 304, bmc.HealthOK)
+	}
+	set("/redfish/v1/Systems/1", system("Critical"))
+	clock.advance(ep.Cadence.Readings)
+	snap := mustPoll(t, c)
+	got := took()
+	if s := got["/redfish/v1/Systems/1"]; len(s) != 1 || s[0] != 200 {
+		t.Errorf("after the change the system answered %v, want one 200", s)
+	}
+	if len(snap.Systems) != 1 || snap.Systems[0].Health != bmc.HealthCritical {
+		t.Errorf("after the change: systems %+v, want Critical", snap.Systems)
+	}
+}
+
+// A legacy service's DIMMs and their MemoryMetrics are read conditionally
+// on the slow cadence: unchanged, each costs a 304 and the DIMMs read are
+// the same; a DIMM whose error counters moved is read again and shows
+// them.
+func TestUnchangedDIMMsAreNotReadAgain(t *testing.T) {
+	f, err := sim.NewFleet(sim.FleetOptions{Count: 1, Mix: []sim.ProfileShare{{Profile: sim.ProfileLegacy, Weight: 1}}, Username: testUser, Password: testPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := f.BMCs()[0]
+	_, ep := tlsServer(t, b.Handler())
+	ep.Server = b.Name()
+	ep.Cadence = bmc.Cadence{Readings: 30 * time.Second, Slow: 5 * time.Minute, Static: time.Hour}
+	var mu sync.Mutex
+	var memoryGets []bmc.RequestTrace
+	opts := bmcOpts(t)
+	opts.Trace = func(tr bmc.RequestTrace) {
+		if strings.Contains(tr.URL, "/Memory/") {
+			mu.Lock()
+			memoryGets = append(memoryGets, tr)
+			mu.Unlock()
+		}
+	}
+	c, clock := newCollector(t, ep, opts)
+	statuses := func() map[int]int {
+		mu.Lock()
+		defer mu.Unlock()
+		out := map[int]int{}
+		for _, tr := range memoryGets {
+			out[tr.Status]++
+		}
+		memoryGets = nil
+		return out
+	}
+	first := mustPoll(t, c)
+	if !hasPart(first.Poll.Read, bmc.PartMemory) || len(first.DIMMs) == 0 {
+		t.Fatalf("first poll read %v, %d DIMMs", first.Poll.Read, len(first.DIMMs))
+	}
+	if got := statuses(); got[http.StatusOK] != 2*len(first.DIMMs) || len(got) != 1 {
+		t.Fatalf("first read of %d DIMMs answered %v, want a 200 for each DIMM and each MemoryMetrics", len(first.DIMMs), got)
+	}
+	clock.advance(ep.Cadence.Slow)
+	again := mustPoll(t, c)
+	if got := statuses(); got[http.StatusNotModified] != 2*len(first.DIMMs) || len(got) != 1 {
+		t.Errorf("unchanged DIMMs read again answered %v, want a 304 for each", got)
+	}
+	if !hasPart(again.Poll.Read, bmc.PartMemory) || !equalJSON(t, again.DIMMs, first.DIMMs) {
+		t.Errorf("DIMMs from 304s differ:\n got %+v\nwant %+v", again.DIMMs, first.DIMMs)
+	}
+	if err := b.Inject(sim.FaultSpec{Fault: sim.FaultDIMMUncorrectable}); err != nil {
+		t.Fatal(err)
+	}
+	clock.advance(ep.Cadence.Slow)
+	changed := mustPoll(t, c)
+	if got := statuses(); got[http.StatusOK] == 0 || got[http.StatusNotModified] == 0 {
+		t.Errorf("after one DIMM's fault the reads answered %v, want 200s for what changed and 304s for the rest", got)
+	}
+	failing := 0
+	for _, d := range changed.DIMMs {
+		if d.UncorrectableErrors != nil && *d.UncorrectableErrors > 0 {
+			failing++
+		}
+	}
+	if failing != 1 || len(changed.DIMMs) != len(first.DIMMs) {
+		t.Errorf("after the fault %d of %d DIMMs show uncorrectable errors, want 1 of %d: %+v", failing, len(changed.DIMMs), len(first.DIMMs), changed.DIMMs)
+	}
+}
