@@ -48,6 +48,9 @@ type CollectorOptions struct {
 	// open between polls while the budget has room (nil: every poll's
 	// connections are closed at its end).
 	IdleConns *IdleConnBudget
+	// CertPools, when set, shares the CA pools of the endpoints' CA files
+	// among the collectors (nil: each reads and parses its own).
+	CertPools *CertPools
 }
 
 // NewCollectorFunc builds a collector for an endpoint. The scheduler is given

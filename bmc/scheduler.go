@@ -376,5 +376,8 @@ func (s *Scheduler) pollOnce(ctx context.Context, c Collector, ep Endpoint, log 
 		}
 	}()
 	snap, err = c.Poll(pollCtx)
+	if snap != nil {
+		snap.Compact() // kept until the next poll
+	}
 	return snap, time.Since(start), err
 }

@@ -140,7 +140,7 @@ func New(ep bmc.Endpoint, opts bmc.CollectorOptions) (*Collector, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redfish endpoint for %s: %w", ep.Server, err)
 	}
-	tc, err := newTLSConfig(ep.TLS)
+	tc, err := newTLSConfig(ep.TLS, opts.CertPools)
 	if err != nil {
 		return nil, fmt.Errorf("redfish endpoint for %s: %w", ep.Server, err)
 	}

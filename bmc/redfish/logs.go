@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unique"
 
 	"github.com/stmcginnis/gofish/schemas"
 
@@ -226,7 +227,8 @@ func (c *Collector) remember(uri, component, subject string) {
 	if c.origins == nil {
 		c.origins = map[string]subjectRef{}
 	}
-	c.origins[strings.TrimSuffix(uri, "/")] = subjectRef{component: component, subject: subject}
+	// The URIs and names repeat on every BMC of a model: one copy of each.
+	c.origins[unique.Make(strings.TrimSuffix(uri, "/")).Value()] = subjectRef{component: component, subject: unique.Make(subject).Value()}
 }
 
 // identifySubject fills a log entry's Subject (and its Component where the

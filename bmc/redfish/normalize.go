@@ -123,7 +123,7 @@ func legacyThresholds(lowerNC, lowerC, upperNC, upperC *float64) bmc.Thresholds 
 // bayOf finds the bay number a board prints for a part: from the
 // ServiceLabel ("PSU 1"), else a number ending the name ("Power Supply Bay 2"),
 // the Id ("Bay1") or the MemberId.
-func bayOf(loc schemas.Location, name, memberID, id string) string {
+func bayOf(loc wireLocation, name, memberID, id string) string {
 	for _, s := range []string{loc.PartLocation.ServiceLabel, name, id, memberID} {
 		if n := trailingNumber(s); n != "" {
 			return n

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -37,7 +35,7 @@ func (e *fingerprintMismatchError) Error() string {
 // against the system roots (or CAFile) is the default; a pinned fingerprint
 // replaces the CA check with a comparison of the leaf certificate; skipping
 // verification happens only when the endpoint says so explicitly.
-func newTLSConfig(cfg bmc.TLSConfig) (*tls.Config, error) {
+func newTLSConfig(cfg bmc.TLSConfig, pools *bmc.CertPools) (*tls.Config, error) {
 	tc := &tls.Config{
 		MinVersion: tls.VersionTLS12,
 		// Connections are closed between polls; resuming the TLS session
@@ -45,13 +43,9 @@ func newTLSConfig(cfg bmc.TLSConfig) (*tls.Config, error) {
 		ClientSessionCache: tls.NewLRUClientSessionCache(4),
 	}
 	if cfg.CAFile != "" {
-		pem, err := os.ReadFile(cfg.CAFile)
+		pool, err := pools.Pool(cfg.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("reading CA file %s: %w", cfg.CAFile, err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("CA file %s holds no PEM certificate", cfg.CAFile)
+			return nil, err
 		}
 		tc.RootCAs = pool
 	}

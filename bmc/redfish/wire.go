@@ -16,7 +16,8 @@ import (
 // never makes: most of a poll's CPU went there. Numbers are float64
 // throughout, which takes a legacy float32 or integer property as the
 // decimal the BMC wrote. Leaf types without decoders of their own
-// (schemas.Status, schemas.Location, the enumerations) are gofish's.
+// (schemas.Status, the enumerations) are gofish's; a Location is its
+// PartLocation only (gofish's Location holds a whole postal address).
 // Tolerant decoding (decodeTolerant) applies to these as to any type.
 
 // wireSystem is a ComputerSystem member.
@@ -131,7 +132,7 @@ type legacyPowerSupply struct {
 	PowerInputWatts      *float64
 	PowerOutputWatts     *float64
 	LastPowerOutputWatts *float64
-	Location             schemas.Location
+	Location             wireLocation
 	Status               schemas.Status
 	OEM                  json.RawMessage `json:"Oem"`
 }
@@ -181,7 +182,7 @@ type wirePowerSupply struct {
 	SerialNumber       string
 	PowerCapacityWatts *float64
 	LineInputStatus    schemas.LineStatus
-	Location           schemas.Location
+	Location           wireLocation
 	Status             schemas.Status
 	Metrics            wirePowerSupplyMetrics
 }
@@ -251,7 +252,7 @@ type wireMemory struct {
 	// DeviceLocator is deprecated in the schema; firmware still publishes
 	// it, often as the only slot label.
 	DeviceLocator string
-	Location      schemas.Location
+	Location      wireLocation
 	Manufacturer  string
 	PartNumber    string
 	SerialNumber  string
@@ -265,5 +266,13 @@ type wireMemoryMetrics struct {
 	LifeTime, CurrentPeriod struct {
 		CorrectableECCErrorCount   *int64
 		UncorrectableECCErrorCount *int64
+	}
+}
+
+// wireLocation is a part's Location: where on the board it sits.
+type wireLocation struct {
+	PartLocation struct {
+		ServiceLabel         string
+		LocationOrdinalValue *int
 	}
 }

@@ -215,7 +215,7 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan
 	}, func() float64 { return float64(idle.Held()) }))
 	sched := bmc.NewScheduler(bmc.SchedulerConfig{
 		NewCollector:     newCollector,
-		CollectorOptions: bmc.CollectorOptions{StateDir: cfg.stateDir, SpreadReads: true, IdleConns: idle},
+		CollectorOptions: bmc.CollectorOptions{StateDir: cfg.stateDir, SpreadReads: true, IdleConns: idle, CertPools: bmc.NewCertPools()},
 		OnPoll:           live.Observe,
 		Workers:          cfg.workers,
 		MaxWorkers:       cfg.maxWorkers,

@@ -1,0 +1,70 @@
+package bmc
+
+import (
+	"slices"
+	"unique"
+)
+
+// Compact makes a snapshot cheaper to keep until the next poll replaces
+// it: its lists are cut to their length, and the strings that repeat from
+// poll to poll and from BMC to BMC of one model (sensor names and
+// sources, contexts, states, units, slots, models) are shared through the
+// unique package instead of each poll's decoding holding copies: a fleet
+// keeps one snapshot per BMC. Serial numbers, messages and log entries,
+// which do not repeat, are left as they are. The snapshot reads the same.
+func (s *Snapshot) Compact() {
+	s.Sensors = clip(s.Sensors)
+	for i := range s.Sensors {
+		x := &s.Sensors[i]
+		x.Kind = SensorKind(intern(string(x.Kind)))
+		x.Name, x.Context, x.Chassis = intern(x.Name), intern(x.Context), intern(x.Chassis)
+		x.Unit, x.State, x.Source = intern(x.Unit), intern(x.State), intern(x.Source)
+	}
+	s.PSUs = clip(s.PSUs)
+	for i := range s.PSUs {
+		x := &s.PSUs[i]
+		x.Chassis, x.Bay, x.Name, x.Model = intern(x.Chassis), intern(x.Bay), intern(x.Name), intern(x.Model)
+		x.State, x.Source = intern(x.State), intern(x.Source)
+	}
+	s.Power = clip(s.Power)
+	for i := range s.Power {
+		x := &s.Power[i]
+		x.Chassis, x.Resource = intern(x.Chassis), intern(x.Resource)
+	}
+	s.DIMMs = clip(s.DIMMs)
+	for i := range s.DIMMs {
+		x := &s.DIMMs[i]
+		x.System, x.Slot, x.Manufacturer, x.PartNumber = intern(x.System), intern(x.Slot), intern(x.Manufacturer), intern(x.PartNumber)
+		x.State, x.Source = intern(x.State), intern(x.Source)
+	}
+	s.CPUs = clip(s.CPUs)
+	for i := range s.CPUs {
+		x := &s.CPUs[i]
+		x.System, x.Socket, x.Model, x.State = intern(x.System), intern(x.Socket), intern(x.Model), intern(x.State)
+	}
+	s.Drives = clip(s.Drives)
+	for i := range s.Drives {
+		x := &s.Drives[i]
+		x.System, x.Bay, x.Name, x.Model = intern(x.System), intern(x.Bay), intern(x.Name), intern(x.Model)
+		x.Protocol, x.State, x.Source = intern(x.Protocol), intern(x.State), intern(x.Source)
+	}
+	s.Systems, s.Chassis, s.Logs = clip(s.Systems), clip(s.Chassis), clip(s.Logs)
+	s.RedundancyGroups = clip(s.RedundancyGroups)
+}
+
+// clip returns s without spare capacity (a copy when the spare is more
+// than an eighth), nil and empty as they were.
+func clip[T any](s []T) []T {
+	if cap(s)-len(s) <= len(s)/8 {
+		return s
+	}
+	return slices.Clone(s)
+}
+
+// intern returns the one shared copy of s.
+func intern(s string) string {
+	if s == "" {
+		return s
+	}
+	return unique.Make(s).Value()
+}
