@@ -44,7 +44,8 @@ import (
 // (the alert settings' disabled list), for the cost of alerting by
 // difference.
 //
-// serve runs at the shipped defaults; FLEET_WORKERS and FLEET_KEEP set
+// serve runs at the shipped defaults; FLEET_GOMEMLIMIT sets its GOMEMLIMIT
+// (the Go runtime's soft memory limit), FLEET_WORKERS and FLEET_KEEP set
 // --workers and --keep-connections. FLEET_HOG=N runs N busy processes
 // beside it during the window (a CPU-heavy job sharing the machine), and
 // FLEET_PROFILE=FILE saves a 60 s CPU profile of serve taken in the
@@ -128,7 +129,11 @@ func BenchmarkFleet(b *testing.B) {
 	default:
 		b.Fatalf("FLEET_ALERTS=%q: want on or off", alerts)
 	}
-	serve, listen := startServeOnFreePort(b, ctx, bin, args, sim.Env)
+	serveEnv := slices.Clone(sim.Env)
+	if limit := envString("FLEET_GOMEMLIMIT", ""); limit != "" {
+		serveEnv = append(serveEnv, "GOMEMLIMIT="+limit) // the Go runtime's soft memory limit, for serve only
+	}
+	serve, listen := startServeOnFreePort(b, ctx, bin, args, serveEnv)
 
 	// Every BMC has had its first poll (a poll of each is counted).
 	waitFor(b, 2*interval+2*time.Minute, func() bool { return len(scrapeFleet(b, listen).allPolls) >= bmcs })
@@ -210,6 +215,9 @@ func BenchmarkFleet(b *testing.B) {
 	b.ReportMetric((after.sent-before.sent)/float64(bmcs)/float64(intervals), "requests/bmc/interval")
 	alertCores := (after.alertCPU - before.alertCPU) / window.Seconds()
 	b.ReportMetric(alertCores, "alert-cores")
+	b.ReportMetric(after.heapInUse/(1<<20), "heap-inuse-MiB")
+	b.ReportMetric(after.stackInUse/(1<<20), "stacks-MiB")
+	b.ReportMetric(after.goroutines, "goroutines")
 	fmt.Printf("fleet: %d BMCs (%s) every %v, window %v, alerts %s (%d BMCs failing, %.0f alerts firing): %.1f polls/s, %.1f requests/poll, %.2f CPU s/1000 polls, %.3f cores (alert rules %.5f cores, %.2f %%), peak RSS %.0f MiB, %d/%d BMCs polled in every interval\n",
 		bmcs, mix, interval, window, alerts, failing, after.firing, polls/window.Seconds(), after.requestsPerPollSince(before), cpu/polls*1000, cpu/window.Seconds(),
 		alertCores, 100*alertCores/(cpu/window.Seconds()), float64(peakRSS)/(1<<20), onTime, bmcs)
@@ -342,6 +350,9 @@ type fleetScrape struct {
 	sent     float64            // requests sent to all BMCs so far (rackpulse_bmc_requests_total)
 	firing   float64            // alerts firing
 	alertCPU float64            // seconds spent evaluating alert rules
+	// The Go runtime's memory at the scrape: heap in use, goroutine
+	// stacks, goroutines.
+	heapInUse, stackInUse, goroutines float64
 }
 
 // requestsPerPollSince is the mean requests a poll made between two
@@ -388,6 +399,13 @@ func scrapeFleet(b *testing.B, listen string) fleetScrape {
 	for _, m := range families["rackpulse_alert_evaluation_seconds_total"].GetMetric() {
 		s.alertCPU += m.GetCounter().GetValue()
 	}
+	gauge := func(name string) float64 {
+		for _, m := range families[name].GetMetric() {
+			return m.GetGauge().GetValue()
+		}
+		return 0
+	}
+	s.heapInUse, s.stackInUse, s.goroutines = gauge("go_memstats_heap_inuse_bytes"), gauge("go_memstats_stack_inuse_bytes"), gauge("go_goroutines")
 	return s
 }
 
