@@ -115,11 +115,39 @@ func (c *Collector) getOnce(ctx context.Context, uri string, headers map[string]
 		return nil, "", err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	body, err := readAll(resp.Body, resp.ContentLength)
 	if err != nil {
 		return nil, "", fmt.Errorf("reading body of %s: %w", uri, err)
 	}
 	return body, resp.Header.Get("ETag"), nil
+}
+
+// presizeLimit is the largest Content-Length a body's buffer is made for
+// before any of it arrives; a longer body grows as it comes.
+const presizeLimit = 64 << 10
+
+// readAll is io.ReadAll starting from a buffer of the size the answer
+// announces (up to presizeLimit): one allocation for most bodies instead
+// of a doubling series, and room to read the end of the body, so that the
+// connection goes back to the pool.
+func readAll(r io.Reader, size int64) ([]byte, error) {
+	if size <= 0 || size > presizeLimit {
+		return io.ReadAll(r)
+	}
+	b := make([]byte, 0, size+1)
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // getInto reads uri and decodes it into v, as decode does.
