@@ -354,6 +354,10 @@ func (c *Collector) connect(ctx context.Context, now time.Time) error {
 		if err != nil {
 			return classify(rootURI, err)
 		}
+		// The collector reads the service root itself (below): gofish's
+		// copy of it is not used, and WithContext would copy it again for
+		// every request (3.7 KiB a BMC kept, and one more per request).
+		api.Service = nil
 		c.api = api
 	}
 	if c.root != nil && now.Sub(c.rootReadAt) < c.ep.Cadence.Static {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"unique"
 
 	"github.com/rackpulse/rackpulse/bmc"
 )
@@ -61,6 +62,9 @@ func (t *taggedValues) keep(uri, tag string, value any, devs []deviation) {
 	}
 	if t.byURI == nil {
 		t.byURI = map[string]taggedValue{}
+	}
+	if s, ok := value.(stringSharer); ok {
+		s.shareStrings()
 	}
 	if _, ok := t.byURI[uri]; !ok && len(t.byURI) >= maxTaggedMembers {
 		return
@@ -141,4 +145,56 @@ func getTaggedInto[T any](ctx context.Context, p *poll, part bmc.Part, uri strin
 		p.c.tags.forget(uri)
 	}
 	return nil
+}
+
+// stringSharer is a kept value that can make its strings the process's
+// shared copies (unique.Make): the links and names of one model's BMCs
+// are the same strings on every one of them, and a fleet keeps a value per
+// member of each.
+type stringSharer interface{ shareStrings() }
+
+func share(s *string) {
+	if *s != "" {
+		*s = unique.Make(*s).Value()
+	}
+}
+
+func shareLinks(links []odataID) {
+	for i := range links {
+		share(&links[i].ID)
+	}
+}
+
+func (n *navLinks) shareStrings() {
+	share(&n.ID)
+	share(&n.ODataID)
+	for _, l := range []*odataID{&n.Processors, &n.Memory, &n.Storage, &n.SimpleStorage, &n.LogServices, &n.Power,
+		&n.PowerSubsystem, &n.Thermal, &n.ThermalSubsystem, &n.EnvironmentMetrics, &n.Sensors, &n.PowerSupplies,
+		&n.ThermalMetrics, &n.Fans, &n.Metrics, &n.Entries, &n.Links.ContainedBy} {
+		share(&l.ID)
+	}
+	shareLinks(n.Links.Drives)
+	shareLinks(n.Links.Chassis)
+	shareLinks(n.Links.Contains)
+	shareLinks(n.Links.ComputerSystems)
+}
+
+func (s *wireSystem) shareStrings() {
+	s.navLinks.shareStrings()
+	share(&s.Name)
+	share(&s.Model)
+	share(&s.Manufacturer)
+}
+
+func (c *wireChassis) shareStrings() {
+	c.navLinks.shareStrings()
+	share(&c.Name)
+	share(&c.Model)
+}
+
+func (m *wireMemory) shareStrings() {
+	for _, s := range []*string{&m.ID, &m.ODataID, &m.Name, &m.DeviceLocator, &m.Location.PartLocation.ServiceLabel,
+		&m.Manufacturer, &m.PartNumber, &m.Metrics.ID} {
+		share(s)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/rackpulse/rackpulse/bmc"
 	"github.com/rackpulse/rackpulse/bmc/sim"
@@ -160,5 +161,31 @@ func TestUnchangedDIMMsAreNotReadAgain(t *testing.T) {
 	}
 	if failing != 1 || len(changed.DIMMs) != len(first.DIMMs) {
 		t.Errorf("after the fault %d of %d DIMMs show uncorrectable errors, want 1 of %d: %+v", failing, len(changed.DIMMs), len(first.DIMMs), changed.DIMMs)
+	}
+}
+
+// Values kept by two BMCs' collectors share their equal strings.
+func TestKeptValuesShareTheirStrings(t *testing.T) {
+	body := []byte(`{"@odata.id":"/redfish/v1/Systems/1","Id":"1","Name":"node","Memory":{"@odata.id":"/redfish/v1/Systems/1/Memory"},
+		"Links":{"Chassis":[{"@odata.id":"/redfish/v1/Chassis/1"}]}}`)
+	var kept [2]*wireSystem
+	for i := range kept {
+		var tags taggedValues
+		var v wireSystem
+		if _, err := decodeTolerant(body, &v); err != nil {
+			t.Fatal(err)
+		}
+		tags.keep("/redfish/v1/Systems/1", `"t"`, &v, nil)
+		got, ok := tags.get("/redfish/v1/Systems/1")
+		if !ok {
+			t.Fatal("value not kept")
+		}
+		kept[i] = got.value.(*wireSystem)
+	}
+	a, b := kept[0], kept[1]
+	for _, pair := range [][2]string{{a.ODataID, b.ODataID}, {a.Memory.ID, b.Memory.ID}, {a.Links.Chassis[0].ID, b.Links.Chassis[0].ID}, {a.Name, b.Name}} {
+		if pair[0] != pair[1] || unsafe.StringData(pair[0]) != unsafe.StringData(pair[1]) {
+			t.Errorf("%q and %q are separate copies", pair[0], pair[1])
+		}
 	}
 }
