@@ -101,13 +101,7 @@ func TestUnchangedMembersAreNotReadAgain(t *testing.T) {
 // the same; a DIMM whose error counters moved is read again and shows
 // them.
 func TestUnchangedDIMMsAreNotReadAgain(t *testing.T) {
-	f, err := sim.NewFleet(sim.FleetOptions{Count: 1, Mix: []sim.ProfileShare{{Profile: sim.ProfileLegacy, Weight: 1}}, Username: testUser, Password: testPassword})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := f.BMCs()[0]
-	_, ep := tlsServer(t, b.Handler())
-	ep.Server = b.Name()
+	b, ep := simFleetBMC(t, sim.ProfileLegacy)
 	ep.Cadence = bmc.Cadence{Readings: 30 * time.Second, Slow: 5 * time.Minute, Static: time.Hour}
 	var mu sync.Mutex
 	var memoryGets []bmc.RequestTrace

@@ -206,3 +206,16 @@ func equalJSON(t *testing.T, a, b any) bool {
 	}
 	return true
 }
+
+// simFleetBMC serves one simulated BMC of a profile over TLS.
+func simFleetBMC(t testing.TB, profile string) (*sim.SimBMC, bmc.Endpoint) {
+	t.Helper()
+	f, err := sim.NewFleet(sim.FleetOptions{Count: 1, Mix: []sim.ProfileShare{{Profile: profile, Weight: 1}}, Username: testUser, Password: testPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := f.BMCs()[0]
+	_, ep := tlsServer(t, b.Handler())
+	ep.Server = b.Name()
+	return b, ep
+}

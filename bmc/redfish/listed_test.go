@@ -14,13 +14,7 @@ import (
 // between fetch the members they know; a member that fails makes the next
 // poll list the collection again.
 func TestSystemsAndChassisListedOnTheSlowCadence(t *testing.T) {
-	f, err := sim.NewFleet(sim.FleetOptions{Count: 1, Mix: []sim.ProfileShare{{Profile: sim.ProfileLegacy, Weight: 1}}, Username: testUser, Password: testPassword})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := f.BMCs()[0]
-	_, ep := tlsServer(t, b.Handler())
-	ep.Server = b.Name()
+	_, ep := simFleetBMC(t, sim.ProfileLegacy)
 	ep.Cadence = bmc.Cadence{Readings: 30 * time.Second, Slow: 5 * time.Minute, Static: time.Hour}
 	var mu sync.Mutex
 	var gets []string

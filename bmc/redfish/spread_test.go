@@ -109,12 +109,7 @@ func TestSpreadReadsFollowTheBMCsPhase(t *testing.T) {
 // healthySimBMC serves a simulated modern BMC whose every status is OK.
 func healthySimBMC(t *testing.T) bmc.Endpoint {
 	t.Helper()
-	f, err := sim.NewFleet(sim.FleetOptions{Count: 1, Mix: []sim.ProfileShare{{Profile: sim.ProfileModern, Weight: 1}}, Username: testUser, Password: testPassword})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, ep := tlsServer(t, f.BMCs()[0].Handler())
-	ep.Server = f.BMCs()[0].Name()
+	_, ep := simFleetBMC(t, sim.ProfileModern)
 	return ep
 }
 
@@ -154,13 +149,7 @@ func TestSpreadReadsNotOKAtFirstPollReadsAtOnce(t *testing.T) {
 // change brought it on) reports what the BMC logged since that first poll:
 // the DIMM fault that changed the health is named, older entries are not.
 func TestSpreadLogsReportWhatCameAfterTheFirstPoll(t *testing.T) {
-	f, err := sim.NewFleet(sim.FleetOptions{Count: 1, Mix: []sim.ProfileShare{{Profile: sim.ProfileModern, Weight: 1}}, Username: testUser, Password: testPassword})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := f.BMCs()[0]
-	_, ep := tlsServer(t, b.Handler())
-	ep.Server = b.Name()
+	b, ep := simFleetBMC(t, sim.ProfileModern)
 	ep.Cadence = bmc.Cadence{Readings: 30 * time.Second, Slow: time.Hour, Static: time.Hour}
 	opts := bmcOpts(t)
 	opts.SpreadReads = true

@@ -39,29 +39,9 @@ func appendJSON(buf []byte, v any) ([]byte, error) {
 	case []any:
 		return appendJSONArray(buf, x)
 	case []map[string]any:
-		buf = append(buf, '[')
-		for i, el := range x {
-			if i > 0 {
-				buf = append(buf, ',')
-			}
-			var err error
-			if buf, err = appendJSONObject(buf, el); err != nil {
-				return buf, err
-			}
-		}
-		return append(buf, ']'), nil
+		return appendJSONArray(buf, x)
 	case []string:
-		if x == nil {
-			return append(buf, "null"...), nil
-		}
-		buf = append(buf, '[')
-		for i, s := range x {
-			if i > 0 {
-				buf = append(buf, ',')
-			}
-			buf = appendJSONString(buf, s)
-		}
-		return append(buf, ']'), nil
+		return appendJSONArray(buf, x)
 	}
 	var other bytes.Buffer
 	enc := json.NewEncoder(&other)
@@ -96,7 +76,7 @@ func appendJSONObject(buf []byte, m map[string]any) ([]byte, error) {
 	return append(buf, '}'), nil
 }
 
-func appendJSONArray(buf []byte, a []any) ([]byte, error) {
+func appendJSONArray[T any](buf []byte, a []T) ([]byte, error) {
 	if a == nil {
 		return append(buf, "null"...), nil
 	}
