@@ -8,7 +8,9 @@
 // budget and per-part cadences, and the vendor quirks (see quirks.go and
 // docs/redfish.md). Nothing downstream of a Snapshot knows Redfish exists.
 //
-// Decoding uses the github.com/stmcginnis/gofish schemas types; the gofish
-// APIClient carries the requests (bounded concurrency), while sessions,
-// retries and error classification are this package's own.
+// The resources read every poll decode into this package's own shapes of
+// them (wire.go), the others into the github.com/stmcginnis/gofish schemas
+// types; the gofish APIClient carries the requests (bounded concurrency),
+// while sessions, conditional reads (etag.go), retries and error
+// classification are this package's own.
 package redfish
