@@ -170,3 +170,23 @@ func TestParseReadingIgnoresTheReservedStateBit(t *testing.T) {
 		t.Errorf("reading %+v, want raw 0x10, scanning, states 0x7f01", r)
 	}
 }
+
+// A reading is read as its record says: an analog value with its
+// threshold health; an analog reading that does not convert (ln of 0 here)
+// has neither a value nor a health, whatever its threshold bits say; a
+// threshold sensor without analog data has the bits' health only.
+func TestInterpretTrustsThresholdBitsOnlyBesideAValue(t *testing.T) {
+	upperCritical := reading{raw: 0, states: 1 << 4, hasStates: true}
+	linear := &sdrRecord{Type: sdrFullSensor, EventType: 0x01, BaseUnit: unitVolts, M: 1}
+	if v, _, h := interpret(linear, reading{raw: 12, states: 1 << 4}); v == nil || *v != 12 || h != bmc.HealthCritical {
+		t.Errorf("analog 12 with UCR: value %v, health %q; want 12 and Critical", v, h)
+	}
+	logOfZero := &sdrRecord{Type: sdrFullSensor, EventType: 0x01, BaseUnit: unitVolts, M: 1, Linearization: 0x01}
+	if v, _, h := interpret(logOfZero, upperCritical); v != nil || h != "" {
+		t.Errorf("analog reading that does not convert, UCR set: value %v, health %q; want none and none", v, h)
+	}
+	noAnalog := &sdrRecord{Type: sdrFullSensor, EventType: 0x01, BaseUnit: unitVolts, AnalogFormat: 3}
+	if v, _, h := interpret(noAnalog, upperCritical); v != nil || h != bmc.HealthCritical {
+		t.Errorf("threshold sensor without analog data, UCR set: value %v, health %q; want none and Critical", v, h)
+	}
+}

@@ -214,22 +214,30 @@ func (c *Collector) readSensors(ctx context.Context) ([]bmc.Sensor, []sensorRead
 			return out, rs, fmt.Errorf("reading sensor %s: %w", rec.Name, err)
 		}
 		if err == nil && !rd.absent() {
-			switch {
-			case rec.analog():
-				s.Value = sensorValue(rec, rd.raw)
-				if s.Value != nil {
-					s.Health = thresholdHealth(rd.states)
-				}
-			case rec.isThreshold():
-				s.Health = thresholdHealth(rd.states)
-			default:
-				s.States, s.Health = discreteStates(rec, rd.states)
-			}
+			s.Value, s.States, s.Health = interpret(rec, rd)
 		}
 		out = append(out, s)
 		rs = append(rs, sensorReading{rec: rec, sensor: len(out) - 1, reading: rd, ok: err == nil && !rd.absent()})
 	}
 	return out, rs, nil
+}
+
+// interpret reads a present reading as its record says: an analog sensor's
+// value, with the health its threshold bits give only when the value
+// converts (bits beside a value that cannot be read are not trusted); a
+// threshold sensor's health; a discrete sensor's states.
+func interpret(rec *sdrRecord, rd reading) (value *float64, states []string, health bmc.Health) {
+	switch {
+	case rec.analog():
+		if value = sensorValue(rec, rd.raw); value != nil {
+			health = thresholdHealth(rd.states)
+		}
+		return value, nil, health
+	case rec.isThreshold():
+		return nil, nil, thresholdHealth(rd.states)
+	}
+	states, health = discreteStates(rec, rd.states)
+	return nil, states, health
 }
 
 // sensorReading ties a snapshot sensor to its record and raw reading, for

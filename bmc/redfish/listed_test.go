@@ -1,7 +1,10 @@
 package redfish
 
 import (
+	"net/http"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -55,5 +58,72 @@ func TestSystemsAndChassisListedOnTheSlowCadence(t *testing.T) {
 	mustPoll(t, c)
 	if n := listings(); n != 2 {
 		t.Errorf("a slow cadence later the collections were listed %d times, want 2", n)
+	}
+}
+
+// A remembered member that fails makes the next poll list its collection
+// again (the member may be gone, or another come in its place); the other
+// collection stays remembered.
+func TestFailingMemberListsItsCollectionAgain(t *testing.T) {
+	f, err := sim.NewFleet(sim.FleetOptions{Count: 1, Mix: []sim.ProfileShare{{Profile: sim.ProfileLegacy, Weight: 1}}, Username: testUser, Password: testPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := f.BMCs()[0]
+	const system = "/redfish/v1/Systems/System.Embedded.1"
+	var failing atomic.Bool
+	_, ep := tlsServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if failing.Load() && r.URL.Path == system {
+			http.Error(w, `{"error":{"code":"Base.1.0.InternalError","message":"down"}}`, http.StatusInternalServerError)
+			return
+		}
+		b.Handler().ServeHTTP(w, r)
+	}))
+	ep.Server = b.Name()
+	ep.Cadence = bmc.Cadence{Readings: 30 * time.Second, Slow: 5 * time.Minute, Static: time.Hour}
+	var mu sync.Mutex
+	var gets []string
+	opts := bmcOpts(t)
+	opts.Trace = func(tr bmc.RequestTrace) {
+		mu.Lock()
+		gets = append(gets, tr.URL)
+		mu.Unlock()
+	}
+	c, clock := newCollector(t, ep, opts)
+	listed := func() (systems, chassis int) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, u := range gets {
+			switch strings.SplitN(u, "?", 2)[0] {
+			case "/redfish/v1/Systems":
+				systems++
+			case "/redfish/v1/Chassis":
+				chassis++
+			}
+		}
+		gets = nil
+		return systems, chassis
+	}
+	mustPoll(t, c)
+	if s, ch := listed(); s != 1 || ch != 1 {
+		t.Fatalf("first poll listed Systems %d and Chassis %d times, want once each", s, ch)
+	}
+	failing.Store(true)
+	clock.advance(ep.Cadence.Readings)
+	snap := mustPoll(t, c)
+	if len(partErrors(snap, bmc.PartSystems)) == 0 || len(snap.Systems) != 0 {
+		t.Fatalf("the failing system: errors %+v, systems %+v", snap.Poll.Errors, snap.Systems)
+	}
+	if s, ch := listed(); s != 0 || ch != 0 {
+		t.Errorf("the poll in which the member failed listed Systems %d and Chassis %d times, want neither", s, ch)
+	}
+	failing.Store(false)
+	clock.advance(ep.Cadence.Readings)
+	snap = mustPoll(t, c)
+	if s, ch := listed(); s != 1 || ch != 0 {
+		t.Errorf("the poll after the failure listed Systems %d and Chassis %d times, want Systems once and Chassis not", s, ch)
+	}
+	if len(snap.Systems) != 1 || !snap.Poll.OK() {
+		t.Errorf("after the failure: systems %+v, errors %+v", snap.Systems, snap.Poll.Errors)
 	}
 }
