@@ -31,25 +31,39 @@ func (s *Snapshot) Compact() {
 		x := &s.Power[i]
 		x.Chassis, x.Resource = intern(x.Chassis), intern(x.Resource)
 	}
-	s.DIMMs = clip(s.DIMMs)
-	for i := range s.DIMMs {
-		x := &s.DIMMs[i]
-		x.System, x.Slot, x.Manufacturer, x.PartNumber = intern(x.System), intern(x.Slot), intern(x.Manufacturer), intern(x.PartNumber)
-		x.State, x.Source = intern(x.State), intern(x.Source)
-	}
+	s.DIMMs = CompactDIMMs(s.DIMMs)
 	s.CPUs = clip(s.CPUs)
 	for i := range s.CPUs {
 		x := &s.CPUs[i]
 		x.System, x.Socket, x.Model, x.State = intern(x.System), intern(x.Socket), intern(x.Model), intern(x.State)
 	}
-	s.Drives = clip(s.Drives)
-	for i := range s.Drives {
-		x := &s.Drives[i]
+	s.Drives = CompactDrives(s.Drives)
+	s.Systems, s.Chassis, s.Logs = clip(s.Systems), clip(s.Chassis), clip(s.Logs)
+	s.RedundancyGroups = clip(s.RedundancyGroups)
+}
+
+// CompactDIMMs is Compact for a list of DIMMs a collector also keeps
+// between its slow reads, so that the list it keeps and the snapshot's
+// share one copy.
+func CompactDIMMs(dimms []DIMM) []DIMM {
+	dimms = clip(dimms)
+	for i := range dimms {
+		x := &dimms[i]
+		x.System, x.Slot, x.Manufacturer, x.PartNumber = intern(x.System), intern(x.Slot), intern(x.Manufacturer), intern(x.PartNumber)
+		x.State, x.Source = intern(x.State), intern(x.Source)
+	}
+	return dimms
+}
+
+// CompactDrives is CompactDIMMs for drives.
+func CompactDrives(drives []Drive) []Drive {
+	drives = clip(drives)
+	for i := range drives {
+		x := &drives[i]
 		x.System, x.Bay, x.Name, x.Model = intern(x.System), intern(x.Bay), intern(x.Name), intern(x.Model)
 		x.Protocol, x.State, x.Source = intern(x.Protocol), intern(x.State), intern(x.Source)
 	}
-	s.Systems, s.Chassis, s.Logs = clip(s.Systems), clip(s.Chassis), clip(s.Logs)
-	s.RedundancyGroups = clip(s.RedundancyGroups)
+	return drives
 }
 
 // clip returns s without spare capacity (a copy when the spare is more

@@ -46,6 +46,7 @@ func (p *poll) readMemory(ctx context.Context, systems []systemRef) {
 	if dimms == nil {
 		dimms = []bmc.DIMM{}
 	}
+	dimms = bmc.CompactDIMMs(dimms) // kept until the next slow read
 	p.snap.DIMMs = append(p.snap.DIMMs, dimms...)
 	if anyRead {
 		p.read(bmc.PartMemory)

@@ -92,6 +92,7 @@ func (p *poll) readStorage(ctx context.Context, systems []systemRef, _ []chassis
 	if drives == nil {
 		drives = []bmc.Drive{}
 	}
+	drives = bmc.CompactDrives(drives) // kept until the next slow read
 	p.snap.Drives = append(p.snap.Drives, drives...)
 	if anyRead {
 		p.read(bmc.PartStorage)
