@@ -133,3 +133,35 @@ func TestSimRefusesNegativePorts(t *testing.T) {
 		}
 	}
 }
+
+// `rackpulse sim --pprof` serves Go profiles beside the admin API, which
+// still answers; without the flag there are none.
+func TestSimPprofOnTheAdminAPI(t *testing.T) {
+	t.Setenv(sim.PasswordEnv, "sim-pprof")
+	for _, on := range []bool{true, false} {
+		args := []string{"--count", "1", "--base-port", "0", "--ipmi-base-port", "0", "--admin", "127.0.0.1:0", "--out", t.TempDir()}
+		if on {
+			args = append(args, "--pprof")
+		}
+		ready := startSimCommand(t, args...)
+		status := func(path string) int {
+			t.Helper()
+			resp, err := http.Get(ready.Admin + path)
+			if err != nil {
+				t.Fatalf("GET %s: %v", path, err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		want := http.StatusNotFound
+		if on {
+			want = http.StatusOK
+		}
+		if got := status("/debug/pprof/heap"); got != want {
+			t.Errorf("--pprof %v: /debug/pprof/heap answered %d, want %d", on, got, want)
+		}
+		if got := status("/bmcs"); got != http.StatusOK {
+			t.Errorf("--pprof %v: /bmcs answered %d", on, got)
+		}
+	}
+}
