@@ -62,6 +62,9 @@ func (c *Collector) getTagged(ctx context.Context, uri, ifNoneMatch string) ([]b
 			headers["If-None-Match"] = ifNoneMatch
 		}
 		body, tag, err := c.getOnce(ctx, path, headers)
+		if errors.Is(err, errNotModified) && ifNoneMatch == "" {
+			return nil, "", &bmc.Error{Kind: bmc.ErrKindMalformed, Resource: uri, Err: errUntagged}
+		}
 		if err == nil || errors.Is(err, errNotModified) {
 			return body, tag, err
 		}

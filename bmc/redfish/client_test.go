@@ -1,9 +1,13 @@
 package redfish
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/rackpulse/rackpulse/bmc"
+	"github.com/rackpulse/rackpulse/bmc/sim"
 )
 
 // readAll reads what io.ReadAll reads, whatever the announced size says.
@@ -17,5 +21,34 @@ func TestReadAllMatchesIOReadAll(t *testing.T) {
 	}
 	if _, err := readAll(iotest.TimeoutReader(strings.NewReader(body)), 7000); err == nil {
 		t.Error("a failing read returned no error")
+	}
+}
+
+// A 304 to a request that named no tag is a malformed answer of that
+// resource, not a success without a body.
+func TestNotModifiedWithoutATagIsMalformed(t *testing.T) {
+	tree := sim.NewTree()
+	for uri, obj := range map[string]map[string]any{
+		"/redfish/v1":         {"Id": "RootService", "Chassis": map[string]any{"@odata.id": "/redfish/v1/Chassis"}},
+		"/redfish/v1/Chassis": {"Members": []any{}},
+	} {
+		obj["@odata.id"] = uri
+		if err := tree.Set(uri, obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := sim.NewRedfishBMC(tree, sim.RedfishOptions{Username: testUser, Password: testPassword})
+	_, ep := tlsServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/redfish/v1/Chassis" {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		b.ServeHTTP(w, r)
+	}))
+	c, _ := newCollector(t, ep, bmcOpts(t))
+	snap := mustPoll(t, c)
+	errs := partErrors(snap, bmc.PartChassis)
+	if len(errs) != 1 || errs[0].Kind != bmc.ErrKindMalformed || !strings.Contains(errs[0].Message, "304") {
+		t.Errorf("chassis errors %+v, want one malformed naming the 304", errs)
 	}
 }
