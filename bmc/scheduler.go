@@ -312,7 +312,7 @@ func (s *Scheduler) runTarget(ctx context.Context, ep Endpoint) {
 		if !s.acquire(ctx, ep) {
 			return
 		}
-		snap, took, err := s.pollOnShortStack(ctx, collector, ep, log)
+		snap, took, err := s.pollOnce(ctx, collector, ep, log)
 		ended := time.Now()
 		s.pool.release()
 		if ctx.Err() != nil {
@@ -364,21 +364,6 @@ func (s *Scheduler) acquire(ctx context.Context, _ Endpoint) bool { return s.poo
 
 // pollOnce runs one poll under the poll deadline, turning a panic in the
 // collector into an error so that one odd BMC never takes the poller down.
-// pollOnShortStack runs pollOnce on a goroutine of its own and waits for
-// it. A poll's stack grows deep (TLS, JSON decoding); run on the target's
-// long-lived goroutine, that stack would be held between polls, once per
-// BMC (GC shrinks an idle stack only by half each cycle), where a
-// goroutine that ends gives it back at once.
-func (s *Scheduler) pollOnShortStack(ctx context.Context, c Collector, ep Endpoint, log *slog.Logger) (snap *Snapshot, took time.Duration, err error) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		snap, took, err = s.pollOnce(ctx, c, ep, log)
-	}()
-	<-done
-	return snap, took, err
-}
-
 func (s *Scheduler) pollOnce(ctx context.Context, c Collector, ep Endpoint, log *slog.Logger) (snap *Snapshot, took time.Duration, err error) {
 	start := time.Now()
 	pollCtx, cancel := context.WithTimeout(ctx, ep.PollTimeout)
