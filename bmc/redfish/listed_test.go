@@ -19,24 +19,15 @@ import (
 func TestSystemsAndChassisListedOnTheSlowCadence(t *testing.T) {
 	_, ep := simFleetBMC(t, sim.ProfileLegacy)
 	ep.Cadence = bmc.Cadence{Readings: 30 * time.Second, Slow: 5 * time.Minute, Static: time.Hour}
-	var mu sync.Mutex
-	var gets []string
 	opts := bmcOpts(t)
-	opts.Trace = func(tr bmc.RequestTrace) {
-		mu.Lock()
-		gets = append(gets, tr.URL)
-		mu.Unlock()
-	}
+	requested := traceURLs(&opts)
 	c, clock := newCollector(t, ep, opts)
 	listings := func() (n int) {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, u := range gets {
+		for _, u := range requested() {
 			if u == "/redfish/v1/Systems" || u == "/redfish/v1/Chassis" || u == "/redfish/v1/Systems?$expand=.($levels=1)" || u == "/redfish/v1/Chassis?$expand=.($levels=1)" {
 				n++
 			}
 		}
-		gets = nil
 		return n
 	}
 	first := mustPoll(t, c)
@@ -81,19 +72,11 @@ func TestFailingMemberListsItsCollectionAgain(t *testing.T) {
 	}))
 	ep.Server = b.Name()
 	ep.Cadence = bmc.Cadence{Readings: 30 * time.Second, Slow: 5 * time.Minute, Static: time.Hour}
-	var mu sync.Mutex
-	var gets []string
 	opts := bmcOpts(t)
-	opts.Trace = func(tr bmc.RequestTrace) {
-		mu.Lock()
-		gets = append(gets, tr.URL)
-		mu.Unlock()
-	}
+	requested := traceURLs(&opts)
 	c, clock := newCollector(t, ep, opts)
 	listed := func() (systems, chassis int) {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, u := range gets {
+		for _, u := range requested() {
 			switch strings.SplitN(u, "?", 2)[0] {
 			case "/redfish/v1/Systems":
 				systems++
@@ -101,7 +84,6 @@ func TestFailingMemberListsItsCollectionAgain(t *testing.T) {
 				chassis++
 			}
 		}
-		gets = nil
 		return systems, chassis
 	}
 	mustPoll(t, c)
@@ -125,5 +107,24 @@ func TestFailingMemberListsItsCollectionAgain(t *testing.T) {
 	}
 	if len(snap.Systems) != 1 || !snap.Poll.OK() {
 		t.Errorf("after the failure: systems %+v, errors %+v", snap.Systems, snap.Poll.Errors)
+	}
+}
+
+// traceURLs has opts trace every request, and returns a function that
+// takes the URLs requested since it was last called.
+func traceURLs(opts *bmc.CollectorOptions) func() []string {
+	var mu sync.Mutex
+	var urls []string
+	opts.Trace = func(tr bmc.RequestTrace) {
+		mu.Lock()
+		urls = append(urls, tr.URL)
+		mu.Unlock()
+	}
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		out := urls
+		urls = nil
+		return out
 	}
 }
