@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 	"unique"
 
 	"github.com/rackpulse/rackpulse/bmc"
@@ -35,13 +36,33 @@ type taggedValue struct {
 	tag   string
 	value any
 	devs  []deviation
+	// readAt is when the body was last read, until when its tag may be
+	// sent (readAt + maxAge): a BMC whose tags do not change with the
+	// resource (firmware that tags a schema version, not the body) shows a
+	// change at the latest one maxAge later.
+	readAt, until time.Time
 }
 
-// tagOf returns the tag to send for uri, if a value is kept for it.
-func (t *taggedValues) tagOf(uri string) string {
+// tagOf returns the tag to send for uri at now, if a value is kept for it
+// and not due for an unconditional read.
+func (t *taggedValues) tagOf(uri string, now time.Time) string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.byURI[uri].tag
+	v := t.byURI[uri]
+	if !now.Before(v.until) || now.Before(v.readAt) {
+		return ""
+	}
+	return v.tag
+}
+
+// maxTagAge is how long a kept value of part stands on the BMC's word
+// (304s) alone: a slow cadence for what is read every poll (systems,
+// chassis), a static one for what is read on the slow cadence.
+func (c *Collector) maxTagAge(part bmc.Part) time.Duration {
+	if listedEveryPoll(part) {
+		return c.ep.Cadence.Slow
+	}
+	return c.ep.Cadence.Static
 }
 
 func (t *taggedValues) get(uri string) (taggedValue, bool) {
@@ -53,7 +74,7 @@ func (t *taggedValues) get(uri string) (taggedValue, bool) {
 
 // keep remembers the value decoded from the body tagged tag; an untagged
 // body forgets what was kept.
-func (t *taggedValues) keep(uri, tag string, value any, devs []deviation) {
+func (t *taggedValues) keep(uri, tag string, value any, devs []deviation, readAt time.Time, maxAge time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if tag == "" {
@@ -69,7 +90,7 @@ func (t *taggedValues) keep(uri, tag string, value any, devs []deviation) {
 	if _, ok := t.byURI[uri]; !ok && len(t.byURI) >= maxTaggedMembers {
 		return
 	}
-	t.byURI[uri] = taggedValue{tag: tag, value: value, devs: devs}
+	t.byURI[uri] = taggedValue{tag: tag, value: value, devs: devs, readAt: readAt, until: readAt.Add(maxAge)}
 }
 
 func (t *taggedValues) forget(uri string) {
@@ -108,7 +129,7 @@ func eachTaggedMember[T any](ctx context.Context, p *poll, part bmc.Part, uri st
 		}
 		if m.Tag != "" {
 			kept := v
-			p.c.tags.keep(m.URI, m.Tag, &kept, devs)
+			p.c.tags.keep(m.URI, m.Tag, &kept, devs, p.c.now(), p.c.maxTagAge(part))
 		}
 		return fn(m.URI, &v)
 	})
@@ -118,7 +139,7 @@ func eachTaggedMember[T any](ctx context.Context, p *poll, part bmc.Part, uri st
 // eachTaggedMember reads members.
 func getTaggedInto[T any](ctx context.Context, p *poll, part bmc.Part, uri string, v *T) error {
 	kept, haveKept := p.c.tags.get(uri)
-	body, tag, err := p.c.getTagged(ctx, uri, kept.tag)
+	body, tag, err := p.c.getTagged(ctx, uri, p.c.tags.tagOf(uri, p.c.now()))
 	if errors.Is(err, errNotModified) {
 		cached, isT := kept.value.(*T)
 		if !haveKept || !isT {
@@ -140,7 +161,7 @@ func getTaggedInto[T any](ctx context.Context, p *poll, part bmc.Part, uri strin
 	}
 	if tag != "" {
 		keep := *v
-		p.c.tags.keep(uri, tag, &keep, devs)
+		p.c.tags.keep(uri, tag, &keep, devs, p.c.now(), p.c.maxTagAge(part))
 	} else if haveKept {
 		p.c.tags.forget(uri)
 	}

@@ -169,7 +169,7 @@ func TestKeptValuesShareTheirStrings(t *testing.T) {
 		if _, err := decodeTolerant(body, &v); err != nil {
 			t.Fatal(err)
 		}
-		tags.keep("/redfish/v1/Systems/1", `"t"`, &v, nil)
+		tags.keep("/redfish/v1/Systems/1", `"t"`, &v, nil, time.Now(), time.Minute)
 		got, ok := tags.get("/redfish/v1/Systems/1")
 		if !ok {
 			t.Fatal("value not kept")
@@ -182,4 +182,65 @@ func TestKeptValuesShareTheirStrings(t *testing.T) {
 			t.Errorf("%q and %q are separate copies", pair[0], pair[1])
 		}
 	}
+}
+
+// A BMC whose tag never changes (it answers 304 to any If-None-Match,
+// whatever the resource says now) shows a change at the latest a slow
+// cadence after the body was last read: then the member is read without
+// its tag.
+func TestAConstantTagIsReadAgainWithinTheSlowCadence(t *testing.T) {
+	tree := sim.NewTree()
+	set := func(uri string, obj map[string]any) {
+		t.Helper()
+		obj["@odata.id"] = uri
+		if err := tree.Set(uri, obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link := func(uri string) map[string]any { return map[string]any{"@odata.id": uri} }
+	set("/redfish/v1", map[string]any{"Id": "RootService", "Systems": link("/redfish/v1/Systems")})
+	set("/redfish/v1/Systems", map[string]any{"Members": []any{link("/redfish/v1/Systems/1")}})
+	system := func(health string) map[string]any {
+		return map[string]any{"Id": "1", "PowerState": "On", "Status": map[string]any{"State": "Enabled", "Health": health}}
+	}
+	set("/redfish/v1/Systems/1", system("OK"))
+	b := sim.NewRedfishBMC(tree, sim.RedfishOptions{Username: testUser, Password: testPassword})
+	_, ep := tlsServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/redfish/v1/Systems/1" {
+			if r.Header.Get("If-None-Match") != "" {
+				w.Header().Set("ETag", `"v1"`)
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
+			b.ServeHTTP(&constantTag{ResponseWriter: w}, r)
+			return
+		}
+		b.ServeHTTP(w, r)
+	}))
+	ep.Cadence = bmc.Cadence{Readings: 30 * time.Second, Slow: 5 * time.Minute, Static: time.Hour}
+	c, clock := newCollector(t, ep, bmcOpts(t))
+	if snap := mustPoll(t, c); len(snap.Systems) != 1 || snap.Systems[0].Health != bmc.HealthOK {
+		t.Fatalf("first poll: systems %+v", snap.Systems)
+	}
+	set("/redfish/v1/Systems/1", system("Critical"))
+	var critical time.Duration
+	for elapsed := ep.Cadence.Readings; elapsed <= ep.Cadence.Slow+ep.Cadence.Readings; elapsed += ep.Cadence.Readings {
+		clock.advance(ep.Cadence.Readings)
+		snap := mustPoll(t, c)
+		if len(snap.Systems) == 1 && snap.Systems[0].Health == bmc.HealthCritical {
+			critical = elapsed
+			break
+		}
+	}
+	if critical == 0 || critical > ep.Cadence.Slow {
+		t.Fatalf("the change behind a constant tag showed after %v, want within the slow cadence (%v)", critical, ep.Cadence.Slow)
+	}
+}
+
+// constantTag is a ResponseWriter that tags every body "v1".
+type constantTag struct{ http.ResponseWriter }
+
+func (w *constantTag) WriteHeader(status int) {
+	w.Header().Set("ETag", `"v1"`)
+	w.ResponseWriter.WriteHeader(status)
 }

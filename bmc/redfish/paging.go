@@ -256,7 +256,7 @@ func (c *Collector) fetchInto(ctx context.Context, out []member, which []int, le
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			body, tag, err := c.getTagged(ctx, out[i].URI, c.tags.tagOf(out[i].URI))
+			body, tag, err := c.getTagged(ctx, out[i].URI, c.tags.tagOf(out[i].URI, c.now()))
 			left.Add(-int64(len(body)))
 			if errors.Is(err, errNotModified) {
 				out[i].NotModified, err = true, nil
