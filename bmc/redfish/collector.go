@@ -59,6 +59,10 @@ type Collector struct {
 	memory     partCache[[]bmc.DIMM]
 	storage    partCache[[]bmc.Drive]
 	logsReadAt time.Time
+	// logEntries lists the log Entries collections found under the systems'
+	// and managers' LogServices, looked for again on the static cadence or
+	// when one of them fails.
+	logEntries partCache[[]string]
 	logs       *logCursor
 	// recentLogs is how many of a log's newest entries a first read reports.
 	recentLogs int

@@ -128,3 +128,74 @@ func traceURLs(opts *bmc.CollectorOptions) func() []string {
 		return out
 	}
 }
+
+// The logs a BMC keeps are looked for (managers, their LogServices, each
+// service) on the static cadence; the slow reads between read only each
+// log's Entries. A log whose Entries fail is looked for again at the next
+// read.
+func TestLogsLookedForOnTheStaticCadence(t *testing.T) {
+	f, err := sim.NewFleet(sim.FleetOptions{Count: 1, Mix: []sim.ProfileShare{{Profile: sim.ProfileLegacy, Weight: 1}}, Username: testUser, Password: testPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const (
+		managers = "/redfish/v1/Managers"
+		services = "/redfish/v1/Managers/iDRAC.Embedded.1/LogServices"
+		entries  = "/redfish/v1/Managers/iDRAC.Embedded.1/LogServices/Sel/Entries"
+	)
+	var entriesFail atomic.Bool
+	b := f.BMCs()[0]
+	_, ep := tlsServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if entriesFail.Load() && r.URL.Path == entries {
+			http.Error(w, `{"error":{"code":"Base.1.0.InternalError","message":"down"}}`, http.StatusInternalServerError)
+			return
+		}
+		b.Handler().ServeHTTP(w, r)
+	}))
+	ep.Server = b.Name()
+	ep.Cadence = bmc.Cadence{Readings: 30 * time.Second, Slow: 5 * time.Minute, Static: time.Hour}
+	opts := bmcOpts(t)
+	requested := traceURLs(&opts)
+	c, clock := newCollector(t, ep, opts)
+	count := func() map[string]int {
+		n := map[string]int{}
+		for _, u := range requested() {
+			n[strings.SplitN(u, "?", 2)[0]]++
+		}
+		return n
+	}
+	slowPoll := func(after time.Duration) (*bmc.Snapshot, map[string]int) {
+		t.Helper()
+		clock.advance(after)
+		snap := mustPoll(t, c)
+		if !hasPart(snap.Poll.Read, bmc.PartLogs) {
+			t.Fatalf("logs not read: %v", snap.Poll.Read)
+		}
+		return snap, count()
+	}
+	clock.t = clock.t.Truncate(time.Hour).Add(time.Minute) // early in a static slot
+	mustPoll(t, c)
+	if n := count(); n[managers] != 1 || n[services] != 1 || n[entries] == 0 {
+		t.Fatalf("first read: %v; want the logs looked for and read", n)
+	}
+	_, n := slowPoll(ep.Cadence.Slow)
+	if n[managers] != 0 || n[services] != 0 || n[entries] == 0 {
+		t.Errorf("a slow read within the static cadence requested %v; want only the Entries", n)
+	}
+	_, n = slowPoll(ep.Cadence.Static)
+	if n[managers] != 1 || n[services] != 1 || n[entries] == 0 {
+		t.Errorf("a read a static cadence later requested %v; want the logs looked for again", n)
+	}
+	entriesFail.Store(true)
+	clock.advance(ep.Cadence.Slow)
+	if snap := mustPoll(t, c); len(partErrors(snap, bmc.PartLogs)) == 0 {
+		t.Errorf("failing Entries: no logs error in %+v", snap.Poll.Errors)
+	}
+	count()
+	entriesFail.Store(false)
+	clock.advance(ep.Cadence.Readings) // the failed part is due again next poll
+	mustPoll(t, c)
+	if n := count(); n[managers] != 1 || n[services] != 1 || n[entries] == 0 {
+		t.Errorf("the read after Entries failed requested %v; want the logs looked for again", n)
+	}
+}

@@ -31,6 +31,42 @@ func newestEntries[T any](items []T, n int, entry func(T) bmc.LogEntry) []bmc.Lo
 func (p *poll) readLogs(ctx context.Context, systems []systemRef) {
 	p.c.logs.load(p.c.log, p.c.ep.Server)
 	defer p.c.logs.save(p.c.log, p.c.ep.Server, p.snap.Time)
+	// A poll that could not read the systems has not looked at their logs:
+	// an early read stays due (listed false) even with the logs known.
+	entries := p.c.logEntries.value
+	listed := p.c.root.Systems.ID == "" || slices.Contains(p.snap.Poll.Read, bmc.PartSystems)
+	if !p.c.logEntries.ok || p.c.logEntries.due(p.c, p.snap.Time, p.c.ep.Cadence.Static, 0) {
+		failed := len(p.snap.Poll.Errors)
+		entries, listed = p.findLogs(ctx, systems)
+		if listed && len(p.snap.Poll.Errors) == failed {
+			// Every log found, none failing: known until the static cadence.
+			p.c.logEntries.store(entries, p.snap.Time)
+		} else {
+			p.c.logEntries.ok = false
+		}
+	}
+	anyRead := false
+	for _, uri := range entries {
+		if p.readLogEntries(ctx, uri) {
+			anyRead = true
+		} else {
+			p.c.logEntries.ok = false // look for the logs again next time
+		}
+	}
+	if anyRead || (len(entries) == 0 && listed) {
+		p.c.logsReadAt = p.snap.Time
+		p.read(bmc.PartLogs)
+		if listed {
+			// Every log was looked for: an early read is done.
+			p.complete(bmc.PartLogs)
+		}
+	}
+}
+
+// findLogs looks for the Entries collections of the systems' and the
+// managers' LogServices. listed says every place that holds logs was read:
+// only then is the list complete.
+func (p *poll) findLogs(ctx context.Context, systems []systemRef) (entries []string, listed bool) {
 	var services []string
 	for _, sys := range systems {
 		if sys.links.LogServices.ID != "" {
@@ -39,7 +75,7 @@ func (p *poll) readLogs(ctx context.Context, systems []systemRef) {
 	}
 	// The list of logs is known only when the systems and managers that
 	// hold them were read: a poll that could read neither read no log.
-	listed := p.c.root.Systems.ID == "" || slices.Contains(p.snap.Poll.Read, bmc.PartSystems)
+	listed = p.c.root.Systems.ID == "" || slices.Contains(p.snap.Poll.Read, bmc.PartSystems)
 	if mgrs := p.c.root.Managers.ID; mgrs != "" {
 		listed = p.eachMember(ctx, bmc.PartLogs, mgrs, func(uri string, raw []byte) error {
 			var links navLinks
@@ -52,30 +88,19 @@ func (p *poll) readLogs(ctx context.Context, systems []systemRef) {
 			return nil
 		}) && listed
 	}
-	anyRead := false
 	for _, svc := range services {
-		p.eachMember(ctx, bmc.PartLogs, svc, func(uri string, raw []byte) error {
+		listed = p.eachMember(ctx, bmc.PartLogs, svc, func(uri string, raw []byte) error {
 			var links navLinks
 			if err := p.decode(bmc.PartLogs, uri, raw, &links); err != nil {
 				return err
 			}
-			if links.Entries.ID == "" {
-				return nil
-			}
-			if p.readLogEntries(ctx, links.Entries.ID) {
-				anyRead = true
+			if links.Entries.ID != "" {
+				entries = append(entries, links.Entries.ID)
 			}
 			return nil
-		})
+		}) && listed
 	}
-	if anyRead || (len(services) == 0 && listed) {
-		p.c.logsReadAt = p.snap.Time
-		p.read(bmc.PartLogs)
-		if listed {
-			// Every log was looked for: an early read is done.
-			p.complete(bmc.PartLogs)
-		}
-	}
+	return entries, listed
 }
 
 // readLogEntries reads one log's entries and appends the new ones. Entries
