@@ -77,11 +77,11 @@ bench-agent:
 # bench-compare: rackpulse and Telegraf (built into tools/bin the first time)
 # polling the same simulated fleet side by side: CPU, RSS, requests and
 # values per poll, on-time share (docs/performance.md). COMPARE_BMCS,
-# COMPARE_MIX, COMPARE_IPMI, COMPARE_WINDOW, COMPARE_LATENCY tune it.
+# COMPARE_MIX, COMPARE_IPMI, COMPARE_WINDOW, COMPARE_WARMUP, COMPARE_LATENCY tune it.
 TELEGRAF    := $(TOOLS)/telegraf
 bench-compare: $(TELEGRAF)
 	RACKPULSE_COMPARE_BENCH=1 COMPARE_BMCS='$(COMPARE_BMCS)' COMPARE_MIX='$(COMPARE_MIX)' COMPARE_IPMI='$(COMPARE_IPMI)' \
-	  COMPARE_WINDOW='$(COMPARE_WINDOW)' COMPARE_LATENCY='$(COMPARE_LATENCY)' \
+	  COMPARE_WINDOW='$(COMPARE_WINDOW)' COMPARE_WARMUP='$(COMPARE_WARMUP)' COMPARE_LATENCY='$(COMPARE_LATENCY)' \
 	  $(GO) test -run '^$$' -bench BenchmarkCompareTelegraf -benchtime 1x -timeout 60m ./cmd/rackpulse/
 
 $(TELEGRAF):

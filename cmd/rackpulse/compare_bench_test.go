@@ -41,6 +41,11 @@ import (
 // COMPARE_IPMI > 0 a second comparison runs the same way on that many
 // IPMI BMCs.
 //
+// COMPARE_WARMUP (default none) waits that much longer before the window:
+// with 5m, every BMC's first slow read (memory, drives, logs, read in full
+// with nothing yet known of them) falls before the window, which then
+// holds the steady state.
+//
 // For each tool it measures over COMPARE_WINDOW (default 5m):
 //
 //   - CPU: user+system time of the process and of its reaped children
@@ -76,6 +81,7 @@ func BenchmarkCompareTelegraf(b *testing.B) {
 		bmcs:     envInt(b, "COMPARE_BMCS", 500),
 		mix:      envString("COMPARE_MIX", "legacy=100"),
 		window:   envDuration(b, "COMPARE_WINDOW", 5*time.Minute),
+		warmup:   envDuration(b, "COMPARE_WARMUP", 0),
 		latency:  envString("COMPARE_LATENCY", "50ms-200ms"),
 		interval: 30 * time.Second,
 	}
@@ -110,6 +116,7 @@ type compareOptions struct {
 	bmcs            int
 	mix             string
 	window          time.Duration
+	warmup          time.Duration // more time before the window, after every BMC was polled once
 	latency         string
 	interval        time.Duration
 	rackpulse       string // the binary built for the run
@@ -190,8 +197,8 @@ func runComparison(b *testing.B, dir string, opts compareOptions) comparison {
 
 	// Telegraf's ticks fall on multiples of the interval: start half an
 	// interval after one, so each interval of the window holds one tick.
-	start := time.Now().Truncate(opts.interval).Add(opts.interval / 2)
-	for start.Before(time.Now().Add(time.Second)) {
+	start := time.Now().Add(opts.warmup).Truncate(opts.interval).Add(opts.interval / 2)
+	for start.Before(time.Now().Add(opts.warmup + time.Second)) {
 		start = start.Add(opts.interval)
 	}
 	time.Sleep(time.Until(start))
