@@ -17,18 +17,10 @@ import (
 // holds them as read, the deviation their decoding found is still
 // reported every poll, and a change on the BMC is read at the next poll.
 func TestUnchangedMembersAreNotReadAgain(t *testing.T) {
-	tree := sim.NewTree()
-	set := func(uri string, obj map[string]any) {
-		t.Helper()
-		obj["@odata.id"] = uri
-		if err := tree.Set(uri, obj); err != nil {
-			t.Fatal(err)
-		}
-	}
-	link := func(uri string) map[string]any { return map[string]any{"@odata.id": uri} }
-	set("/redfish/v1", map[string]any{"Id": "RootService", "Systems": link("/redfish/v1/Systems"), "Chassis": link("/redfish/v1/Chassis")})
-	set("/redfish/v1/Systems", map[string]any{"Members": []any{link("/redfish/v1/Systems/1")}})
-	set("/redfish/v1/Chassis", map[string]any{"Members": []any{link("/redfish/v1/Chassis/1")}})
+	tree, set := treeSetter(t)
+	set("/redfish/v1", map[string]any{"Id": "RootService", "Systems": odataLink("/redfish/v1/Systems"), "Chassis": odataLink("/redfish/v1/Chassis")})
+	set("/redfish/v1/Systems", map[string]any{"Members": []any{odataLink("/redfish/v1/Systems/1")}})
+	set("/redfish/v1/Chassis", map[string]any{"Members": []any{odataLink("/redfish/v1/Chassis/1")}})
 	system := func(health string) map[string]any {
 		// PowerState as a boolean: a deviation, read as "On".
 		return map[string]any{"Id": "1", "Name": "node", "SerialNumber": "SN1", "PowerState": true,
@@ -189,17 +181,9 @@ func TestKeptValuesShareTheirStrings(t *testing.T) {
 // cadence after the body was last read: then the member is read without
 // its tag.
 func TestAConstantTagIsReadAgainWithinTheSlowCadence(t *testing.T) {
-	tree := sim.NewTree()
-	set := func(uri string, obj map[string]any) {
-		t.Helper()
-		obj["@odata.id"] = uri
-		if err := tree.Set(uri, obj); err != nil {
-			t.Fatal(err)
-		}
-	}
-	link := func(uri string) map[string]any { return map[string]any{"@odata.id": uri} }
-	set("/redfish/v1", map[string]any{"Id": "RootService", "Systems": link("/redfish/v1/Systems")})
-	set("/redfish/v1/Systems", map[string]any{"Members": []any{link("/redfish/v1/Systems/1")}})
+	tree, set := treeSetter(t)
+	set("/redfish/v1", map[string]any{"Id": "RootService", "Systems": odataLink("/redfish/v1/Systems")})
+	set("/redfish/v1/Systems", map[string]any{"Members": []any{odataLink("/redfish/v1/Systems/1")}})
 	system := func(health string) map[string]any {
 		return map[string]any{"Id": "1", "PowerState": "On", "Status": map[string]any{"State": "Enabled", "Health": health}}
 	}
@@ -244,3 +228,19 @@ func (w *constantTag) WriteHeader(status int) {
 	w.Header().Set("ETag", `"v1"`)
 	w.ResponseWriter.WriteHeader(status)
 }
+
+// treeSetter returns an empty tree and a function that sets a resource in
+// it with its @odata.id.
+func treeSetter(t *testing.T) (*sim.Tree, func(uri string, obj map[string]any)) {
+	tree := sim.NewTree()
+	return tree, func(uri string, obj map[string]any) {
+		t.Helper()
+		obj["@odata.id"] = uri
+		if err := tree.Set(uri, obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// odataLink is a navigation link to uri.
+func odataLink(uri string) map[string]any { return map[string]any{"@odata.id": uri} }

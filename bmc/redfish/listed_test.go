@@ -56,21 +56,7 @@ func TestSystemsAndChassisListedOnTheSlowCadence(t *testing.T) {
 // again (the member may be gone, or another come in its place); the other
 // collection stays remembered.
 func TestFailingMemberListsItsCollectionAgain(t *testing.T) {
-	f, err := sim.NewFleet(sim.FleetOptions{Count: 1, Mix: []sim.ProfileShare{{Profile: sim.ProfileLegacy, Weight: 1}}, Username: testUser, Password: testPassword})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := f.BMCs()[0]
-	const system = "/redfish/v1/Systems/System.Embedded.1"
-	var failing atomic.Bool
-	_, ep := tlsServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if failing.Load() && r.URL.Path == system {
-			http.Error(w, `{"error":{"code":"Base.1.0.InternalError","message":"down"}}`, http.StatusInternalServerError)
-			return
-		}
-		b.Handler().ServeHTTP(w, r)
-	}))
-	ep.Server = b.Name()
+	ep, failing := legacyBMCFailing(t, "/redfish/v1/Systems/System.Embedded.1")
 	ep.Cadence = bmc.Cadence{Readings: 30 * time.Second, Slow: 5 * time.Minute, Static: time.Hour}
 	opts := bmcOpts(t)
 	requested := traceURLs(&opts)
@@ -134,25 +120,12 @@ func traceURLs(opts *bmc.CollectorOptions) func() []string {
 // log's Entries. A log whose Entries fail is looked for again at the next
 // read.
 func TestLogsLookedForOnTheStaticCadence(t *testing.T) {
-	f, err := sim.NewFleet(sim.FleetOptions{Count: 1, Mix: []sim.ProfileShare{{Profile: sim.ProfileLegacy, Weight: 1}}, Username: testUser, Password: testPassword})
-	if err != nil {
-		t.Fatal(err)
-	}
 	const (
 		managers = "/redfish/v1/Managers"
 		services = "/redfish/v1/Managers/iDRAC.Embedded.1/LogServices"
 		entries  = "/redfish/v1/Managers/iDRAC.Embedded.1/LogServices/Sel/Entries"
 	)
-	var entriesFail atomic.Bool
-	b := f.BMCs()[0]
-	_, ep := tlsServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if entriesFail.Load() && r.URL.Path == entries {
-			http.Error(w, `{"error":{"code":"Base.1.0.InternalError","message":"down"}}`, http.StatusInternalServerError)
-			return
-		}
-		b.Handler().ServeHTTP(w, r)
-	}))
-	ep.Server = b.Name()
+	ep, entriesFail := legacyBMCFailing(t, entries)
 	ep.Cadence = bmc.Cadence{Readings: 30 * time.Second, Slow: 5 * time.Minute, Static: time.Hour}
 	opts := bmcOpts(t)
 	requested := traceURLs(&opts)
@@ -198,4 +171,25 @@ func TestLogsLookedForOnTheStaticCadence(t *testing.T) {
 	if n := count(); n[managers] != 1 || n[services] != 1 || n[entries] == 0 {
 		t.Errorf("the read after Entries failed requested %v; want the logs looked for again", n)
 	}
+}
+
+// legacyBMCFailing serves a simulated legacy BMC whose resource at path
+// answers 500 while the returned switch is on.
+func legacyBMCFailing(t *testing.T, path string) (bmc.Endpoint, *atomic.Bool) {
+	t.Helper()
+	f, err := sim.NewFleet(sim.FleetOptions{Count: 1, Mix: []sim.ProfileShare{{Profile: sim.ProfileLegacy, Weight: 1}}, Username: testUser, Password: testPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := f.BMCs()[0]
+	failing := new(atomic.Bool)
+	_, ep := tlsServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if failing.Load() && r.URL.Path == path {
+			http.Error(w, `{"error":{"code":"Base.1.0.InternalError","message":"down"}}`, http.StatusInternalServerError)
+			return
+		}
+		b.Handler().ServeHTTP(w, r)
+	}))
+	ep.Server = b.Name()
+	return ep, failing
 }
