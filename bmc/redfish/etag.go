@@ -3,7 +3,6 @@ package redfish
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 	"unique"
@@ -14,9 +13,9 @@ import (
 // Conditional reads. A BMC that tags its answers (ETag) answers a GET
 // carrying the tag of the body the collector last read (If-None-Match)
 // with 304 Not Modified and no body while the resource is unchanged. The
-// members read that way (eachTaggedMember: the systems and chassis a
-// legacy service lists as links, read every poll; the DIMMs, drives and
-// processors read on the slow and static cadences) keep what was decoded
+// members read that way (eachTaggedMember, getTaggedInto: the systems and
+// chassis a legacy service lists as links, read every poll; the DIMMs and
+// their MemoryMetrics, read on the slow cadence) keep what was decoded
 // from the tagged body, with the deviations decoding found, so that an
 // unchanged member costs a bodiless answer: neither its bytes nor a
 // decode. What is kept is the decoded value, a few hundred bytes a
@@ -72,23 +71,19 @@ func (t *taggedValues) get(uri string) (taggedValue, bool) {
 	return v, ok
 }
 
-// keep remembers the value decoded from the body tagged tag; an untagged
-// body forgets what was kept.
+// keep remembers the value decoded from the body tagged tag, read at
+// readAt, for at most maxAge.
 func (t *taggedValues) keep(uri, tag string, value any, devs []deviation, readAt time.Time, maxAge time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if tag == "" {
-		delete(t.byURI, uri)
-		return
-	}
 	if t.byURI == nil {
 		t.byURI = map[string]taggedValue{}
 	}
-	if s, ok := value.(stringSharer); ok {
-		s.shareStrings()
-	}
 	if _, ok := t.byURI[uri]; !ok && len(t.byURI) >= maxTaggedMembers {
 		return
+	}
+	if s, ok := value.(stringSharer); ok {
+		s.shareStrings()
 	}
 	t.byURI[uri] = taggedValue{tag: tag, value: value, devs: devs, readAt: readAt, until: readAt.Add(maxAge)}
 }
@@ -99,72 +94,58 @@ func (t *taggedValues) forget(uri string) {
 	delete(t.byURI, uri)
 }
 
-// errUntagged: a 304 for a member with no value kept, which a BMC should
-// never send (the collector sends no tag then).
+// errUntagged: a 304 to a request that named no tag.
 var errUntagged = errors.New("304 Not Modified to a request without If-None-Match")
 
+// errNothingKept: a 304 for a resource whose kept value is gone (or of
+// another shape): the collector only sends tags it keeps a value for.
+var errNothingKept = errors.New("304 Not Modified, and no value kept for the tag sent")
+
 // eachTaggedMember is eachMember for members decoded into T, read
-// conditionally: a member the BMC says is unchanged is the value decoded
-// from its tagged body, with that decode's deviations recorded again for
-// this poll's report.
+// conditionally (readTagged).
 func eachTaggedMember[T any](ctx context.Context, p *poll, part bmc.Part, uri string, fn func(uri string, v *T) error) bool {
 	return p.eachMemberRead(ctx, part, uri, 1, func(m member) error {
 		var v T
-		if m.NotModified {
-			kept, ok := p.c.tags.get(m.URI)
-			cached, isT := kept.value.(*T)
-			if !ok || !isT {
-				p.c.tags.forget(m.URI)
-				return &bmc.Error{Kind: bmc.ErrKindMalformed, Resource: m.URI, Err: errUntagged}
-			}
-			p.c.quirks.record(part, m.URI, kept.devs)
-			v = *cached
-			return fn(m.URI, &v)
-		}
-		devs, err := decodeTolerant(m.Raw, &v)
-		p.c.quirks.record(part, m.URI, devs)
-		if err != nil {
-			p.c.tags.forget(m.URI)
-			return &bmc.Error{Kind: bmc.ErrKindMalformed, Resource: m.URI, Err: fmt.Errorf("decoding %s: %w", m.URI, err)}
-		}
-		if m.Tag != "" {
-			kept := v
-			p.c.tags.keep(m.URI, m.Tag, &kept, devs, p.c.now(), p.c.maxTagAge(part))
+		if err := readTagged(p, part, m.URI, m.Raw, m.Tag, m.NotModified, &v); err != nil {
+			return err
 		}
 		return fn(m.URI, &v)
 	})
 }
 
-// getTaggedInto reads one resource into v conditionally, as
-// eachTaggedMember reads members.
+// getTaggedInto reads one resource into v conditionally (readTagged).
 func getTaggedInto[T any](ctx context.Context, p *poll, part bmc.Part, uri string, v *T) error {
-	kept, haveKept := p.c.tags.get(uri)
 	body, tag, err := p.c.getTagged(ctx, uri, p.c.tags.tagOf(uri, p.c.now()))
-	if errors.Is(err, errNotModified) {
+	notModified := errors.Is(err, errNotModified)
+	if err != nil && !notModified {
+		return err
+	}
+	return readTagged(p, part, uri, body, tag, notModified, v)
+}
+
+// readTagged turns one answer into v: after a 304, the value kept from the
+// tagged body, with that decode's deviations recorded again for this
+// poll's report; else the body decoded, and kept under its tag (an
+// untagged body forgets what was kept).
+func readTagged[T any](p *poll, part bmc.Part, uri string, body []byte, tag string, notModified bool, v *T) error {
+	if notModified {
+		kept, ok := p.c.tags.get(uri)
 		cached, isT := kept.value.(*T)
-		if !haveKept || !isT {
+		if !ok || !isT {
 			p.c.tags.forget(uri)
-			return &bmc.Error{Kind: bmc.ErrKindMalformed, Resource: uri, Err: errUntagged}
+			return &bmc.Error{Kind: bmc.ErrKindMalformed, Resource: uri, Err: errNothingKept}
 		}
 		p.c.quirks.record(part, uri, kept.devs)
 		*v = *cached
 		return nil
 	}
-	if err != nil {
+	devs, err := p.c.quirks.decodeDeviations(part, uri, body, v)
+	if err != nil || tag == "" {
+		p.c.tags.forget(uri)
 		return err
 	}
-	devs, err := decodeTolerant(body, v)
-	p.c.quirks.record(part, uri, devs)
-	if err != nil {
-		p.c.tags.forget(uri)
-		return &bmc.Error{Kind: bmc.ErrKindMalformed, Resource: uri, Err: fmt.Errorf("decoding %s: %w", uri, err)}
-	}
-	if tag != "" {
-		keep := *v
-		p.c.tags.keep(uri, tag, &keep, devs, p.c.now(), p.c.maxTagAge(part))
-	} else if haveKept {
-		p.c.tags.forget(uri)
-	}
+	keep := *v
+	p.c.tags.keep(uri, tag, &keep, devs, p.c.now(), p.c.maxTagAge(part))
 	return nil
 }
 

@@ -494,10 +494,16 @@ func (l *quirkLog) take() []bmc.Quirk {
 // a body it cannot decode even so is malformed. A nil log records
 // nothing.
 func (l *quirkLog) decode(part bmc.Part, uri string, body []byte, v any) error {
+	_, err := l.decodeDeviations(part, uri, body, v)
+	return err
+}
+
+// decodeDeviations is decode returning the deviations it recorded.
+func (l *quirkLog) decodeDeviations(part bmc.Part, uri string, body []byte, v any) ([]deviation, error) {
 	devs, err := decodeTolerant(body, v)
 	l.record(part, uri, devs)
 	if err != nil {
-		return &bmc.Error{Kind: bmc.ErrKindMalformed, Resource: uri, Err: fmt.Errorf("decoding %s: %w", uri, err)}
+		return devs, &bmc.Error{Kind: bmc.ErrKindMalformed, Resource: uri, Err: fmt.Errorf("decoding %s: %w", uri, err)}
 	}
-	return nil
+	return devs, nil
 }
