@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unique"
 
 	"github.com/stmcginnis/gofish/schemas"
 
@@ -31,13 +30,15 @@ func newestEntries[T any](items []T, n int, entry func(T) bmc.LogEntry) []bmc.Lo
 func (p *poll) readLogs(ctx context.Context, systems []systemRef) {
 	p.c.logs.load(p.c.log, p.c.ep.Server)
 	defer p.c.logs.save(p.c.log, p.c.ep.Server, p.snap.Time)
-	// A poll that could not read the systems has not looked at their logs:
-	// an early read stays due (listed false) even with the logs known.
+	// The logs are all looked at only when the systems and managers that
+	// hold them were read: a poll that could not read the systems leaves
+	// an early read due (listed false), even with the logs known.
 	entries := p.c.logEntries.value
 	listed := p.c.root.Systems.ID == "" || slices.Contains(p.snap.Poll.Read, bmc.PartSystems)
 	if !p.c.logEntries.ok || p.c.logEntries.due(p.c, p.snap.Time, p.c.ep.Cadence.Static, 0) {
 		failed := len(p.snap.Poll.Errors)
-		entries, listed = p.findLogs(ctx, systems)
+		found, complete := p.findLogs(ctx, systems)
+		entries, listed = found, listed && complete
 		if listed && len(p.snap.Poll.Errors) == failed {
 			// Every log found, none failing: known until the static cadence.
 			p.c.logEntries.store(entries, p.snap.Time)
@@ -64,20 +65,18 @@ func (p *poll) readLogs(ctx context.Context, systems []systemRef) {
 }
 
 // findLogs looks for the Entries collections of the systems' and the
-// managers' LogServices. listed says every place that holds logs was read:
-// only then is the list complete.
-func (p *poll) findLogs(ctx context.Context, systems []systemRef) (entries []string, listed bool) {
+// managers' LogServices. complete says the managers and every service
+// were read.
+func (p *poll) findLogs(ctx context.Context, systems []systemRef) (entries []string, complete bool) {
 	var services []string
 	for _, sys := range systems {
 		if sys.links.LogServices.ID != "" {
 			services = append(services, sys.links.LogServices.ID)
 		}
 	}
-	// The list of logs is known only when the systems and managers that
-	// hold them were read: a poll that could read neither read no log.
-	listed = p.c.root.Systems.ID == "" || slices.Contains(p.snap.Poll.Read, bmc.PartSystems)
+	complete = true
 	if mgrs := p.c.root.Managers.ID; mgrs != "" {
-		listed = p.eachMember(ctx, bmc.PartLogs, mgrs, func(uri string, raw []byte) error {
+		complete = p.eachMember(ctx, bmc.PartLogs, mgrs, func(uri string, raw []byte) error {
 			var links navLinks
 			if err := p.decode(bmc.PartLogs, uri, raw, &links); err != nil {
 				return err
@@ -86,10 +85,10 @@ func (p *poll) findLogs(ctx context.Context, systems []systemRef) (entries []str
 				services = append(services, links.LogServices.ID)
 			}
 			return nil
-		}) && listed
+		})
 	}
 	for _, svc := range services {
-		listed = p.eachMember(ctx, bmc.PartLogs, svc, func(uri string, raw []byte) error {
+		complete = p.eachMember(ctx, bmc.PartLogs, svc, func(uri string, raw []byte) error {
 			var links navLinks
 			if err := p.decode(bmc.PartLogs, uri, raw, &links); err != nil {
 				return err
@@ -98,9 +97,9 @@ func (p *poll) findLogs(ctx context.Context, systems []systemRef) (entries []str
 				entries = append(entries, links.Entries.ID)
 			}
 			return nil
-		}) && listed
+		}) && complete
 	}
-	return entries, listed
+	return entries, complete
 }
 
 // readLogEntries reads one log's entries and appends the new ones. Entries
@@ -253,7 +252,10 @@ func (c *Collector) remember(uri, component, subject string) {
 		c.origins = map[string]subjectRef{}
 	}
 	// The URIs and names repeat on every BMC of a model: one copy of each.
-	c.origins[unique.Make(strings.TrimSuffix(uri, "/")).Value()] = subjectRef{component: component, subject: unique.Make(subject).Value()}
+	key := strings.TrimSuffix(uri, "/")
+	share(&key)
+	share(&subject)
+	c.origins[key] = subjectRef{component: component, subject: subject}
 }
 
 // identifySubject fills a log entry's Subject (and its Component where the
