@@ -6,8 +6,10 @@ import (
 	"github.com/stmcginnis/gofish/schemas"
 )
 
-// The wire shapes of the resources read on every poll: ComputerSystem,
-// Chassis, Sensor and the legacy Thermal and Power. They carry only the
+// The wire shapes of the resources read on every poll (ComputerSystem,
+// Chassis, Sensor, the legacy Thermal and Power, PowerSubsystem and its
+// supplies, EnvironmentMetrics, ThermalSubsystem) and of Memory and
+// MemoryMetrics, read on the slow cadence. They carry only the
 // properties the collector uses, so that a poll decodes each body once,
 // straight into plain fields. gofish's schema types for them hold every
 // property of the schema and decode through their own UnmarshalJSON,
