@@ -58,7 +58,7 @@ func (t *taggedValues) tagOf(uri string, now time.Time) string {
 // (304s) alone: a slow cadence for what is read every poll (systems,
 // chassis), a static one for what is read on the slow cadence.
 func (c *Collector) maxTagAge(part bmc.Part) time.Duration {
-	if listedEveryPoll(part) {
+	if part == bmc.PartSystems || part == bmc.PartChassis {
 		return c.ep.Cadence.Slow
 	}
 	return c.ep.Cadence.Static

@@ -12,43 +12,118 @@ import (
 	"github.com/rackpulse/rackpulse/bmc/sim"
 )
 
-// On a service that lists bare links (no $expand), the Systems and Chassis
-// collections are listed on the slow cadence, not every poll: the polls in
-// between fetch the members they know; a member that fails makes the next
-// poll list the collection again.
-func TestSystemsAndChassisListedOnTheSlowCadence(t *testing.T) {
+// On a service that lists bare links (no $expand), what the collections
+// hold is listed on the static cadence: the Systems and Chassis (read every
+// poll), each system's Memory collection and the drives its Storage
+// controllers link (slow cadence). The reads in between fetch the members
+// they know; a member that fails makes the next read list again.
+func TestCollectionsListedOnTheStaticCadence(t *testing.T) {
+	const (
+		memory     = "/redfish/v1/Systems/System.Embedded.1/Memory"
+		storage    = "/redfish/v1/Systems/System.Embedded.1/Storage"
+		controller = "/redfish/v1/Systems/System.Embedded.1/Storage/RAID.Integrated.1-1"
+	)
 	_, ep := simFleetBMC(t, sim.ProfileLegacy)
 	ep.Cadence = bmc.Cadence{Readings: 30 * time.Second, Slow: 5 * time.Minute, Static: time.Hour}
 	opts := bmcOpts(t)
 	requested := traceURLs(&opts)
 	c, clock := newCollector(t, ep, opts)
-	listings := func() (n int) {
+	clock.t = clock.t.Truncate(time.Hour).Add(time.Minute) // early in a static slot
+	listings := func() map[string]int {
+		n := map[string]int{}
 		for _, u := range requested() {
-			if u == "/redfish/v1/Systems" || u == "/redfish/v1/Chassis" || u == "/redfish/v1/Systems?$expand=.($levels=1)" || u == "/redfish/v1/Chassis?$expand=.($levels=1)" {
+			switch u = strings.SplitN(u, "?", 2)[0]; u {
+			case "/redfish/v1/Systems", "/redfish/v1/Chassis", memory, storage, controller:
+				n[u]++
+			}
+		}
+		return n
+	}
+	first := mustPoll(t, c)
+	if n := listings(); len(n) != 5 {
+		t.Fatalf("first poll listed %v, want Systems, Chassis, Memory, Storage and its controller once each", n)
+	}
+	if len(first.DIMMs) == 0 || len(first.Drives) == 0 {
+		t.Fatalf("first poll: %d DIMMs, %d drives", len(first.DIMMs), len(first.Drives))
+	}
+	for i := range 12 {
+		clock.advance(ep.Cadence.Readings)
+		snap := mustPoll(t, c)
+		if n := listings(); len(n) != 0 {
+			t.Errorf("poll %d listed %v, want nothing within the static cadence", i+2, n)
+		}
+		if len(snap.Systems) != len(first.Systems) || len(snap.Chassis) != len(first.Chassis) ||
+			len(snap.DIMMs) != len(first.DIMMs) || len(snap.Drives) != len(first.Drives) || !snap.Poll.OK() {
+			t.Errorf("poll %d: %d systems, %d chassis, %d DIMMs, %d drives, errors %+v; want the first poll's %d, %d, %d and %d",
+				i+2, len(snap.Systems), len(snap.Chassis), len(snap.DIMMs), len(snap.Drives), snap.Poll.Errors,
+				len(first.Systems), len(first.Chassis), len(first.DIMMs), len(first.Drives))
+		}
+		if i == 9 && (!hasPart(snap.Poll.Read, bmc.PartMemory) || !hasPart(snap.Poll.Read, bmc.PartStorage)) {
+			t.Errorf("poll %d, a slow cadence later, read %v; want memory and storage read", i+2, snap.Poll.Read)
+		}
+	}
+	clock.advance(ep.Cadence.Static)
+	mustPoll(t, c)
+	if n := listings(); len(n) != 5 {
+		t.Errorf("a static cadence later the poll listed %v, want all five again", n)
+	}
+}
+
+// Drives remembered from the controllers' links are listed again at the
+// next read after one fails.
+func TestFailingDriveListsTheControllersAgain(t *testing.T) {
+	const (
+		controller = "/redfish/v1/Systems/System.Embedded.1/Storage/RAID.Integrated.1-1"
+		drive      = controller + "/Drives/Disk.Bay.0:Enclosure.Internal.0-1:RAID.Integrated.1-1"
+	)
+	ep, failing := legacyBMCFailing(t, drive)
+	ep.Cadence = bmc.Cadence{Readings: 30 * time.Second, Slow: 5 * time.Minute, Static: time.Hour}
+	opts := bmcOpts(t)
+	requested := traceURLs(&opts)
+	c, clock := newCollector(t, ep, opts)
+	clock.t = clock.t.Truncate(time.Hour).Add(time.Minute)
+	controllerReads := func() (n int) {
+		for _, u := range requested() {
+			if u == controller {
 				n++
 			}
 		}
 		return n
 	}
 	first := mustPoll(t, c)
-	if n := listings(); n != 2 {
-		t.Fatalf("first poll listed the collections %d times, want Systems and Chassis once each", n)
+	if n := controllerReads(); n != 1 || len(first.Drives) != 2 {
+		t.Fatalf("first poll: controller read %d times, drives %+v; want once, two drives", n, first.Drives)
 	}
-	for i := range 4 {
-		clock.advance(ep.Cadence.Readings)
-		snap := mustPoll(t, c)
-		if n := listings(); n != 0 {
-			t.Errorf("poll %d listed the collections %d times, want none within the slow cadence", i+2, n)
-		}
-		if len(snap.Systems) != len(first.Systems) || len(snap.Chassis) != len(first.Chassis) || !snap.Poll.OK() {
-			t.Errorf("poll %d: %d systems, %d chassis, errors %+v; want the first poll's %d and %d",
-				i+2, len(snap.Systems), len(snap.Chassis), snap.Poll.Errors, len(first.Systems), len(first.Chassis))
-		}
-	}
+	failing.Store(true)
 	clock.advance(ep.Cadence.Slow)
-	mustPoll(t, c)
-	if n := listings(); n != 2 {
-		t.Errorf("a slow cadence later the collections were listed %d times, want 2", n)
+	snap := mustPoll(t, c)
+	if n := controllerReads(); n != 0 || len(partErrors(snap, bmc.PartStorage)) == 0 || len(snap.Drives) != 1 {
+		t.Fatalf("a slow read with one drive failing: controller read %d times, errors %+v, drives %+v; want none, the drive's error, the other drive",
+			n, snap.Poll.Errors, snap.Drives)
+	}
+	failing.Store(false)
+	clock.advance(ep.Cadence.Slow)
+	snap = mustPoll(t, c)
+	if n := controllerReads(); n != 1 || len(snap.Drives) != 2 || !snap.Poll.OK() {
+		t.Errorf("the read after the failure: controller read %d times, drives %+v, errors %+v; want once, both drives", n, snap.Drives, snap.Poll.Errors)
+	}
+}
+
+// When not one remembered drive answers, the drives last read are carried
+// over, as when the Storage collection cannot be listed.
+func TestNoRememberedDriveAnswering(t *testing.T) {
+	ep, failing := legacyBMCFailingWhere(t, func(path string) bool { return strings.Contains(path, "/Drives/") })
+	ep.Cadence = bmc.Cadence{Readings: 30 * time.Second, Slow: 5 * time.Minute, Static: time.Hour}
+	c, clock := newCollector(t, ep, bmcOpts(t))
+	clock.t = clock.t.Truncate(time.Hour).Add(time.Minute)
+	first := mustPoll(t, c)
+	failing.Store(true)
+	clock.advance(ep.Cadence.Slow)
+	snap := mustPoll(t, c)
+	if len(partErrors(snap, bmc.PartStorage)) != 1 || hasPart(snap.Poll.Read, bmc.PartStorage) ||
+		!hasPart(snap.Poll.Cached, bmc.PartStorage) || len(snap.Drives) != len(first.Drives) {
+		t.Errorf("no drive answering: storage errors %+v, read %v, cached %v, drives %+v; want one error, storage carried over with the first poll's %d drives",
+			partErrors(snap, bmc.PartStorage), snap.Poll.Read, snap.Poll.Cached, snap.Drives, len(first.Drives))
 	}
 }
 
@@ -177,6 +252,12 @@ func TestLogsLookedForOnTheStaticCadence(t *testing.T) {
 // answers 500 while the returned switch is on.
 func legacyBMCFailing(t *testing.T, path string) (bmc.Endpoint, *atomic.Bool) {
 	t.Helper()
+	return legacyBMCFailingWhere(t, func(p string) bool { return p == path })
+}
+
+// legacyBMCFailingWhere is legacyBMCFailing for every path fails says.
+func legacyBMCFailingWhere(t *testing.T, fails func(path string) bool) (bmc.Endpoint, *atomic.Bool) {
+	t.Helper()
 	f, err := sim.NewFleet(sim.FleetOptions{Count: 1, Mix: []sim.ProfileShare{{Profile: sim.ProfileLegacy, Weight: 1}}, Username: testUser, Password: testPassword})
 	if err != nil {
 		t.Fatal(err)
@@ -184,7 +265,7 @@ func legacyBMCFailing(t *testing.T, path string) (bmc.Endpoint, *atomic.Bool) {
 	b := f.BMCs()[0]
 	failing := new(atomic.Bool)
 	_, ep := tlsServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if failing.Load() && r.URL.Path == path {
+		if failing.Load() && fails(r.URL.Path) {
 			http.Error(w, `{"error":{"code":"Base.1.0.InternalError","message":"down"}}`, http.StatusInternalServerError)
 			return
 		}

@@ -167,12 +167,14 @@ func (c *Collector) fetchMembers(ctx context.Context, r *collectionRead) {
 func (c *Collector) membersExpanded(ctx context.Context, part bmc.Part, uri string, levels int) ([]member, error) {
 	query := c.expand.queryLevels(levels)
 	if query == "" {
-		if uris, ok := c.listed.fresh(part, uri, c.now(), c.ep.Cadence.Slow); ok {
+		if uris, ok := c.listed.fresh(uri, c.now(), c.ep.Cadence.Static); ok {
 			members, err := c.fetchAll(ctx, uri, uris)
-			for _, m := range members {
-				if m.Err != nil {
-					c.listed.forget(uri) // a member gone or failing: list again next poll
-					break
+			if failed, first := failedMembers(members); failed > 0 {
+				c.listed.forget(uri) // a member gone or failing: list again next poll
+				if failed == len(members) && err == nil {
+					// Not one answered: the collection is not read, as
+					// when its listing fails.
+					return nil, first
 				}
 			}
 			return members, err
@@ -203,6 +205,20 @@ func (c *Collector) membersExpanded(ctx context.Context, part bmc.Part, uri stri
 		return r.members, r.cut
 	}
 	return r.members, nil
+}
+
+// failedMembers counts the members that failed, and returns the first
+// one's error.
+func failedMembers(members []member) (failed int, first error) {
+	for _, m := range members {
+		if m.Err != nil {
+			if failed == 0 {
+				first = m.Err
+			}
+			failed++
+		}
+	}
+	return failed, first
 }
 
 // noteExpandIgnored: every member of the first page a bare link while
@@ -270,11 +286,14 @@ func (c *Collector) fetchInto(ctx context.Context, out []member, which []int, le
 	wg.Wait()
 }
 
-// memberLists remembers the members of the collections read every poll
-// (Systems, Chassis) where the service lists bare links: those polls then
-// fetch the members they know without listing the collection again, one
-// request fewer each, and list it again on the slow cadence (a blade
-// inserted shows within it) or as soon as a member fails.
+// memberLists remembers what a BMC's collections hold where the service
+// lists bare links: the Systems and Chassis, each system's DIMMs (its
+// Memory collection) and the drives its Storage controllers link
+// (readStorageDrives). The reads in between fetch the members they know
+// without listing again (one request fewer per collection, and on Storage
+// the collection and its controllers), and list again on the static
+// cadence, with the models, serials and slots (a blade, DIMM or drive
+// added shows within it), or as soon as a member fails.
 type memberLists struct {
 	mu    sync.Mutex
 	lists map[string]memberList
@@ -285,14 +304,14 @@ type memberList struct {
 	listed time.Time
 }
 
-// listedEveryPoll says whether a part's collection is remembered.
-func listedEveryPoll(part bmc.Part) bool { return part == bmc.PartSystems || part == bmc.PartChassis }
+// remembersMembers says whether a part's collection is remembered.
+func remembersMembers(part bmc.Part) bool {
+	return part == bmc.PartSystems || part == bmc.PartChassis || part == bmc.PartMemory
+}
 
-// fresh returns the members of uri listed within every of now.
-func (l *memberLists) fresh(part bmc.Part, uri string, now time.Time, every time.Duration) ([]string, bool) {
-	if !listedEveryPoll(part) {
-		return nil, false
-	}
+// fresh returns the members remembered under uri if they were listed
+// within every of now.
+func (l *memberLists) fresh(uri string, now time.Time, every time.Duration) ([]string, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	ml, ok := l.lists[uri]
@@ -304,7 +323,7 @@ func (l *memberLists) fresh(part bmc.Part, uri string, now time.Time, every time
 
 // store remembers the members of a collection listed now.
 func (l *memberLists) store(part bmc.Part, uri string, members []member, now time.Time) {
-	if !listedEveryPoll(part) || len(members) == 0 {
+	if !remembersMembers(part) || len(members) == 0 {
 		return
 	}
 	uris := make([]string, 0, len(members))
@@ -314,12 +333,17 @@ func (l *memberLists) store(part bmc.Part, uri string, members []member, now tim
 		}
 		uris = append(uris, m.URI)
 	}
+	l.storeURIs(uri, uris, now)
+}
+
+// storeURIs remembers a list of links read now under key.
+func (l *memberLists) storeURIs(key string, uris []string, now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.lists == nil {
 		l.lists = map[string]memberList{}
 	}
-	l.lists[uri] = memberList{uris: uris, listed: now}
+	l.lists[key] = memberList{uris: slices.Clip(uris), listed: now}
 }
 
 // forget drops a remembered list.

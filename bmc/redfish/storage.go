@@ -20,37 +20,9 @@ func (p *poll) readStorage(ctx context.Context, systems []systemRef, _ []chassis
 		var ok bool
 		switch {
 		case sys.links.Storage.ID != "":
-			ok = p.eachMember(ctx, bmc.PartStorage, sys.links.Storage.ID, func(uri string, raw []byte) error {
-				var links navLinks
-				if err := p.decode(bmc.PartStorage, uri, raw, &links); err != nil {
-					return err
-				}
-				var uris []string
-				for _, d := range links.drivesLinks() {
-					if !seen[d] {
-						seen[d] = true
-						uris = append(uris, d)
-					}
-				}
-				members, err := p.c.fetchAll(ctx, uri, uris)
-				if err != nil {
-					p.fail(bmc.PartStorage, err)
-				}
-				for _, m := range members {
-					if m.Err != nil {
-						p.fail(bmc.PartStorage, m.Err)
-						continue
-					}
-					d, err := p.driveFromRedfish(ctx, sys.ID, m.URI, m.Raw)
-					if err != nil {
-						p.c.log.Debug("drive failed", "quirk", QuirkUndecodableMember, "uri", m.URI, "err", err)
-						p.fail(bmc.PartStorage, err)
-						continue
-					}
-					drives = append(drives, d)
-				}
-				return nil
-			})
+			var found []bmc.Drive
+			found, ok = p.readStorageDrives(ctx, sys, seen)
+			drives = append(drives, found...)
 		case sys.links.SimpleStorage.ID != "":
 			ok = p.eachMember(ctx, bmc.PartStorage, sys.links.SimpleStorage.ID, func(uri string, raw []byte) error {
 				var ss schemas.SimpleStorage
@@ -103,6 +75,73 @@ func (p *poll) readStorage(ctx context.Context, systems []systemRef, _ []chassis
 	} else if anyRead {
 		p.c.storage.value = drives
 	}
+}
+
+// readStorageDrives reads a system's drives by the links its Storage
+// controllers publish. Where the service lists bare links, which drives a
+// system has is remembered (memberLists) and listed again on the static
+// cadence, or at the next read after a controller or drive failed: the
+// reads in between fetch the drives only, without the Storage collection
+// and its controllers. ok is false when the Storage collection could not be
+// read.
+func (p *poll) readStorageDrives(ctx context.Context, sys systemRef, seen map[string]bool) (drives []bmc.Drive, ok bool) {
+	key := sys.links.Storage.ID + "#Drives"
+	failedBefore := len(p.snap.Poll.Errors)
+	uris, known := p.c.listed.fresh(key, p.c.now(), p.c.ep.Cadence.Static)
+	if known {
+		for _, d := range uris {
+			seen[d] = true
+		}
+		ok = true
+	} else {
+		ok = p.eachMember(ctx, bmc.PartStorage, sys.links.Storage.ID, func(uri string, raw []byte) error {
+			var links navLinks
+			if err := p.decode(bmc.PartStorage, uri, raw, &links); err != nil {
+				return err
+			}
+			for _, d := range links.drivesLinks() {
+				if !seen[d] {
+					seen[d] = true
+					uris = append(uris, d)
+				}
+			}
+			return nil
+		})
+		if !ok {
+			return nil, false
+		}
+	}
+	members, err := p.c.fetchAll(ctx, key, uris)
+	if failed, first := failedMembers(members); known && err == nil && failed > 0 && failed == len(members) {
+		// Not one remembered drive answered: the drives are not read, as
+		// when the Storage collection cannot be listed.
+		p.c.listed.forget(key)
+		p.fail(bmc.PartStorage, first)
+		return nil, false
+	}
+	if err != nil {
+		p.fail(bmc.PartStorage, err)
+	}
+	for _, m := range members {
+		if m.Err != nil {
+			p.fail(bmc.PartStorage, m.Err)
+			continue
+		}
+		d, err := p.driveFromRedfish(ctx, sys.ID, m.URI, m.Raw)
+		if err != nil {
+			p.c.log.Debug("drive failed", "quirk", QuirkUndecodableMember, "uri", m.URI, "err", err)
+			p.fail(bmc.PartStorage, err)
+			continue
+		}
+		drives = append(drives, d)
+	}
+	switch {
+	case len(p.snap.Poll.Errors) > failedBefore:
+		p.c.listed.forget(key) // a controller or drive failing: list again at the next read
+	case !known:
+		p.c.listed.storeURIs(key, uris, p.c.now())
+	}
+	return drives, true
 }
 
 // driveFromRedfish maps one Drive resource and its DriveMetrics. The bay is
