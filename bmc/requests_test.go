@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // countingCollector sends perPoll requests every poll; every other poll
@@ -54,7 +53,7 @@ func TestRequestsTotalCountsEveryPoll(t *testing.T) {
 		if polls < 10 {
 			t.Fatalf("%d polls in 10 minutes", polls)
 		}
-		got := testutil.ToFloat64(metrics.sent.WithLabelValues("srv", "r1"))
+		got := seriesValue(t, reg, "rackpulse_bmc_requests_total", "srv", "r1")
 		if want := float64(7 * polls); got != want {
 			t.Errorf("rackpulse_bmc_requests_total = %v after %d polls of 7 requests (half failed), want %v", got, polls, want)
 		}

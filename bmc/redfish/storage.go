@@ -111,7 +111,7 @@ func (p *poll) readStorageDrives(ctx context.Context, sys systemRef, seen map[st
 			return nil, false
 		}
 	}
-	members, err := p.c.fetchAll(ctx, key, uris)
+	members, err := p.c.fetchAll(ctx, sys.links.Storage.ID, uris)
 	if failed, first := failedMembers(members); known && err == nil && failed > 0 && failed == len(members) {
 		// Not one remembered drive answered: the drives are not read, as
 		// when the Storage collection cannot be listed.
