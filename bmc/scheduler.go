@@ -222,20 +222,18 @@ func (s *Scheduler) startLocked(t *target) {
 	t.cancel = cancel
 	t.done = make(chan struct{})
 	s.wg.Add(1)
+	r := newTargetRun(s, t, ctx)
+	if t.after == nil {
+		r.start()
+		return
+	}
 	go func() {
-		defer s.wg.Done()
-		defer close(t.done)
-		if t.after != nil {
-			// Wait for the target this one replaces to log out, even when
-			// this one is stopped meanwhile: whatever replaces it in turn
-			// waits for this done, so the chain keeps one session per BMC.
-			// The wait is bounded by the old collector's Close timeout.
-			<-t.after
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		s.runTarget(ctx, t.ep)
+		// Wait for the target this one replaces to log out, even when
+		// this one is stopped meanwhile: whatever replaces it in turn
+		// waits for this done, so the chain keeps one session per BMC.
+		// The wait is bounded by the old collector's Close timeout.
+		<-t.after
+		r.start()
 	}()
 }
 
@@ -266,97 +264,159 @@ func Backoff(interval time.Duration, failures int, max time.Duration) time.Durat
 	return d - jitter
 }
 
-func (s *Scheduler) runTarget(ctx context.Context, ep Endpoint) {
-	log := s.cfg.Logger.With("server", ep.Server, "address", ep.Address)
-	opts := s.cfg.CollectorOptions
-	opts.Logger = log
-	var collector Collector
-	defer s.pool.forget(ep.Server)
-	defer func() {
-		if collector == nil {
-			return
-		}
-		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ep.RequestTimeout)
-		defer cancel()
-		if err := collector.Close(closeCtx); err != nil {
-			log.Warn("closing BMC session", "err", err)
-		}
-	}()
+// targetRun polls one target. Between polls it holds a timer, not a
+// goroutine: each poll runs on the goroutine the timer starts, which ends
+// with it. (A goroutine parked per BMC kept its stack, grown by the polls,
+// for the whole interval: some 70 MiB at 10,000 BMCs.)
+type targetRun struct {
+	s   *Scheduler
+	t   *target
+	ctx context.Context
+	log *slog.Logger
 
-	var sentBefore int64 // the collector's request count after the last poll
-	offset := StartOffset(ep.Server, ep.Cadence.Readings)
-	timer := time.NewTimer(offset)
-	defer timer.Stop()
-	next := time.Now().Add(offset)
-	failures := 0
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-timer.C:
-		}
-		slot := next
-		if collector == nil {
-			c, err := s.cfg.NewCollector(ep, opts)
-			if err != nil {
-				// A bad endpoint is a configuration error: say so once per
-				// backoff period rather than spinning.
-				log.Error("building collector", "err", err)
-				s.cfg.OnPoll(ep, time.Now(), nil, err)
-				failures++
-				timer.Reset(Backoff(ep.Cadence.Readings, failures, s.cfg.MaxBackoff))
-				continue
-			}
-			collector = c
-		}
-		if !s.acquire(ctx, ep) {
-			return
-		}
-		snap, took, err := s.pollOnce(ctx, collector, ep, log)
-		ended := time.Now()
-		s.pool.release()
-		if ctx.Err() != nil {
-			return // stopping: a poll cut short is not a BMC failure
-		}
-		s.pool.observe(ep.Server, took, ep.Cadence.Readings)
+	// Touched by one poll at a time: the timer starts the next only
+	// after this one armed it.
+	collector  Collector
+	sentBefore int64 // the collector's request count after the last poll
+	next       time.Time
+	failures   int
 
-		if s.cfg.Observer != nil {
-			s.cfg.Observer.ObservePoll(ep, snap, err, took)
-			rc, counts := collector.(RequestCounter)
-			ro, observes := s.cfg.Observer.(RequestObserver)
-			if counts && observes {
-				total := rc.RequestsTotal()
-				ro.ObserveRequests(ep, total-sentBefore)
-				sentBefore = total
-			}
-		}
-		if snap != nil {
-			snap.Server, snap.Rack = ep.Server, ep.Rack
-		}
-		s.cfg.OnPoll(ep, ended, snap, err)
-		var wait time.Duration
-		if err != nil {
-			failures++
-			wait = Backoff(ep.Cadence.Readings, failures, s.cfg.MaxBackoff)
-			log.Warn("poll failed", "kind", KindOf(err), "err", err, "failures", failures, "retry_in", wait.Round(time.Second))
-			next = time.Now().Add(wait)
-		} else {
-			if failures > 0 {
-				log.Info("poll recovered", "after_failures", failures)
-			}
-			failures = 0
-			// Keep the phase: the next slot is one interval after this one;
-			// slots that passed while the poll overran are skipped, counted.
-			next = slot.Add(ep.Cadence.Readings)
-			for now := time.Now(); !next.After(now); next = next.Add(ep.Cadence.Readings) {
-				if s.cfg.Observer != nil {
-					s.cfg.Observer.ObserveSkip(ep)
-				}
-			}
-			wait = time.Until(next)
-		}
-		timer.Reset(wait)
+	mu       sync.Mutex // orders arming the timer against stopping it
+	timer    *time.Timer
+	finished sync.Once
+}
+
+func newTargetRun(s *Scheduler, t *target, ctx context.Context) *targetRun {
+	return &targetRun{s: s, t: t, ctx: ctx, log: s.cfg.Logger.With("server", t.ep.Server, "address", t.ep.Address)}
+}
+
+// start arms the first poll at the target's offset in the interval, and
+// has the run end when its context does.
+func (r *targetRun) start() {
+	if r.ctx.Err() != nil {
+		r.finish()
+		return
 	}
+	offset := StartOffset(r.t.ep.Server, r.t.ep.Cadence.Readings)
+	r.next = time.Now().Add(offset)
+	r.mu.Lock()
+	r.timer = time.AfterFunc(offset, r.poll)
+	r.mu.Unlock()
+	context.AfterFunc(r.ctx, r.stop)
+}
+
+// stop ends the run at once if it is waiting for its next poll; a poll in
+// flight ends it when it returns (arm sees the context done).
+func (r *targetRun) stop() {
+	r.mu.Lock()
+	waiting := r.timer.Stop()
+	r.mu.Unlock()
+	if waiting {
+		r.finish()
+	}
+}
+
+// arm sets the next poll wait from now, or ends the run if it was stopped.
+func (r *targetRun) arm(wait time.Duration) {
+	r.mu.Lock()
+	if r.ctx.Err() == nil {
+		r.timer.Reset(wait)
+		r.mu.Unlock()
+		return
+	}
+	r.mu.Unlock()
+	r.finish()
+}
+
+// finish closes (logs out) the collector and says the target is done.
+func (r *targetRun) finish() {
+	r.finished.Do(func() {
+		defer r.s.wg.Done()
+		defer close(r.t.done)
+		r.s.pool.forget(r.t.ep.Server)
+		if r.collector == nil {
+			return
+		}
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), r.t.ep.RequestTimeout)
+		defer cancel()
+		if err := r.collector.Close(closeCtx); err != nil {
+			r.log.Warn("closing BMC session", "err", err)
+		}
+	})
+}
+
+// poll runs one poll when the timer fires, and arms the next.
+func (r *targetRun) poll() {
+	s, ep, ctx := r.s, r.t.ep, r.ctx
+	if ctx.Err() != nil {
+		r.finish()
+		return
+	}
+	slot := r.next
+	if r.collector == nil {
+		opts := s.cfg.CollectorOptions
+		opts.Logger = r.log
+		c, err := s.cfg.NewCollector(ep, opts)
+		if err != nil {
+			// A bad endpoint is a configuration error: say so once per
+			// backoff period rather than spinning.
+			r.log.Error("building collector", "err", err)
+			s.cfg.OnPoll(ep, time.Now(), nil, err)
+			r.failures++
+			r.arm(Backoff(ep.Cadence.Readings, r.failures, s.cfg.MaxBackoff))
+			return
+		}
+		r.collector = c
+	}
+	if !s.acquire(ctx, ep) {
+		r.finish()
+		return
+	}
+	snap, took, err := s.pollOnce(ctx, r.collector, ep, r.log)
+	ended := time.Now()
+	s.pool.release()
+	if ctx.Err() != nil {
+		r.finish() // stopping: a poll cut short is not a BMC failure
+		return
+	}
+	s.pool.observe(ep.Server, took, ep.Cadence.Readings)
+
+	if s.cfg.Observer != nil {
+		s.cfg.Observer.ObservePoll(ep, snap, err, took)
+		rc, counts := r.collector.(RequestCounter)
+		ro, observes := s.cfg.Observer.(RequestObserver)
+		if counts && observes {
+			total := rc.RequestsTotal()
+			ro.ObserveRequests(ep, total-r.sentBefore)
+			r.sentBefore = total
+		}
+	}
+	if snap != nil {
+		snap.Server, snap.Rack = ep.Server, ep.Rack
+	}
+	s.cfg.OnPoll(ep, ended, snap, err)
+	var wait time.Duration
+	if err != nil {
+		r.failures++
+		wait = Backoff(ep.Cadence.Readings, r.failures, s.cfg.MaxBackoff)
+		r.log.Warn("poll failed", "kind", KindOf(err), "err", err, "failures", r.failures, "retry_in", wait.Round(time.Second))
+		r.next = time.Now().Add(wait)
+	} else {
+		if r.failures > 0 {
+			r.log.Info("poll recovered", "after_failures", r.failures)
+		}
+		r.failures = 0
+		// Keep the phase: the next slot is one interval after this one;
+		// slots that passed while the poll overran are skipped, counted.
+		r.next = slot.Add(ep.Cadence.Readings)
+		for now := time.Now(); !r.next.After(now); r.next = r.next.Add(ep.Cadence.Readings) {
+			if s.cfg.Observer != nil {
+				s.cfg.Observer.ObserveSkip(ep)
+			}
+		}
+		wait = time.Until(r.next)
+	}
+	r.arm(wait)
 }
 
 // acquire takes a worker slot, or gives up when ctx ends.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"runtime"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -209,6 +210,48 @@ func TestSchedulerPollsEachTargetOncePerIntervalFromItsOffset(t *testing.T) {
 		if fleet.maxPer != 1 {
 			t.Errorf("at most %d polls in flight per BMC, want 1", fleet.maxPer)
 		}
+		for _, n := range names {
+			if fleet.closed[n] != 1 {
+				t.Errorf("%s closed %d times after Run, want 1", n, fleet.closed[n])
+			}
+		}
+	})
+}
+
+// Between polls a target holds a timer, not a goroutine: a fleet that has
+// been polled and waits for its next interval runs no goroutine per BMC;
+// stopping ends every target, waiting or not, and closes its collector.
+func TestSchedulerHoldsNoGoroutinePerWaitingTarget(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const targets = 300
+		fleet := newFakeFleet()
+		s := NewScheduler(SchedulerConfig{NewCollector: fleet.newCollector})
+		names := make([]string, targets)
+		for i := range names {
+			names[i] = fmt.Sprintf("r%02d-u%02d", i/20, i%20)
+		}
+		s.Update(endpoints(names...))
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		before := runtime.NumGoroutine()
+		go func() { done <- s.Run(ctx) }()
+		time.Sleep(30 * time.Second) // every target polled once, the next polls armed
+		synctest.Wait()
+		fleet.mu.Lock()
+		polled := len(fleet.polls)
+		fleet.mu.Unlock()
+		if polled != targets {
+			t.Fatalf("%d targets polled in the first interval, want %d", polled, targets)
+		}
+		if n := runtime.NumGoroutine() - before; n > 10 {
+			t.Errorf("%d goroutines while %d targets wait for their next poll, want a few (Run's), not one per target", n, targets)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		fleet.mu.Lock()
+		defer fleet.mu.Unlock()
 		for _, n := range names {
 			if fleet.closed[n] != 1 {
 				t.Errorf("%s closed %d times after Run, want 1", n, fleet.closed[n])
