@@ -85,6 +85,7 @@ func (t *taggedValues) keep(uri, tag string, value any, devs []deviation, readAt
 	if s, ok := value.(stringSharer); ok {
 		s.shareStrings()
 	}
+	share(&uri) // the same path on every BMC of a model
 	t.byURI[uri] = taggedValue{tag: tag, value: value, devs: devs, readAt: readAt, until: readAt.Add(maxAge)}
 }
 

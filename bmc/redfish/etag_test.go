@@ -150,26 +150,36 @@ func TestUnchangedDIMMsAreNotReadAgain(t *testing.T) {
 	}
 }
 
-// Values kept by two BMCs' collectors share their equal strings.
+// Values kept by two BMCs' collectors share their equal strings, and so do
+// the paths they are kept under and the members their collections list.
 func TestKeptValuesShareTheirStrings(t *testing.T) {
 	body := []byte(`{"@odata.id":"/redfish/v1/Systems/1","Id":"1","Name":"node","Memory":{"@odata.id":"/redfish/v1/Systems/1/Memory"},
 		"Links":{"Chassis":[{"@odata.id":"/redfish/v1/Chassis/1"}]}}`)
 	var kept [2]*wireSystem
+	var keys, listed [2]string
 	for i := range kept {
 		var tags taggedValues
 		var v wireSystem
 		if _, err := decodeTolerant(body, &v); err != nil {
 			t.Fatal(err)
 		}
-		tags.keep("/redfish/v1/Systems/1", `"t"`, &v, nil, time.Now(), time.Minute)
+		tags.keep(strings.Clone("/redfish/v1/Systems/1"), `"t"`, &v, nil, time.Now(), time.Minute)
 		got, ok := tags.get("/redfish/v1/Systems/1")
 		if !ok {
 			t.Fatal("value not kept")
 		}
 		kept[i] = got.value.(*wireSystem)
+		for k := range tags.byURI {
+			keys[i] = k
+		}
+		var lists memberLists
+		lists.storeURIs("/redfish/v1/Systems", []string{strings.Clone("/redfish/v1/Systems/1")}, time.Now())
+		uris, _ := lists.fresh("/redfish/v1/Systems", time.Now(), time.Hour)
+		listed[i] = uris[0]
 	}
 	a, b := kept[0], kept[1]
-	for _, pair := range [][2]string{{a.ODataID, b.ODataID}, {a.Memory.ID, b.Memory.ID}, {a.Links.Chassis[0].ID, b.Links.Chassis[0].ID}, {a.Name, b.Name}} {
+	for _, pair := range [][2]string{{a.ODataID, b.ODataID}, {a.Memory.ID, b.Memory.ID}, {a.Links.Chassis[0].ID, b.Links.Chassis[0].ID}, {a.Name, b.Name},
+		{keys[0], keys[1]}, {listed[0], listed[1]}} {
 		if pair[0] != pair[1] || unsafe.StringData(pair[0]) != unsafe.StringData(pair[1]) {
 			t.Errorf("%q and %q are separate copies", pair[0], pair[1])
 		}

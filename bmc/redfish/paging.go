@@ -343,7 +343,11 @@ func (l *memberLists) storeURIs(key string, uris []string, now time.Time) {
 	if l.lists == nil {
 		l.lists = map[string]memberList{}
 	}
-	l.lists[key] = memberList{uris: slices.Clip(uris), listed: now}
+	uris = slices.Clip(uris)
+	for i := range uris {
+		share(&uris[i]) // the same paths on every BMC of a model
+	}
+	l.lists[key] = memberList{uris: uris, listed: now}
 }
 
 // forget drops a remembered list.

@@ -33,8 +33,10 @@ import (
 // answering each request after FLEET_LATENCY, and `rackpulse serve` polling
 // every 30 s. After one interval of warm-up it measures FLEET_WINDOW and
 // reports polls per second, requests per poll, CPU seconds per 1,000 polls
-// and average cores of the poller, its peak RSS, and the share of BMCs that
-// were polled successfully in every interval of the window.
+// and average cores of the poller, its peak RSS (VmHWM, since it started)
+// and its RSS in the window (the largest and the median of samples every
+// 2 s), and the share of BMCs that were polled successfully in every
+// interval of the window.
 //
 // With FLEET_ALERTS=on (the default) the alert rules run as in production:
 // serve sends to a real Alertmanager (tools/bin/alertmanager; the
@@ -174,6 +176,7 @@ func BenchmarkFleet(b *testing.B) {
 		defer func() { _ = hog.Process.Kill(); _ = hog.Wait() }()
 	}
 	b.ResetTimer()
+	rssInWindow := sampleRSS([]int{serve.Pid}, 2*time.Second)
 	before := scrapeFleet(b, listen)
 	cpuBefore := processCPUSeconds(b, serve.Pid)
 	simCPUBefore := processCPUSeconds(b, sim.Process.Pid)
@@ -202,6 +205,7 @@ func BenchmarkFleet(b *testing.B) {
 	simCPU := processCPUSeconds(b, sim.Process.Pid) - simCPUBefore
 	b.StopTimer()
 	peakRSS := processPeakRSS(b, serve.Pid)
+	windowRSS := rssInWindow.stop()[0]
 
 	polls := after.polls - before.polls
 	cpu := cpuAfter - cpuBefore
@@ -222,6 +226,10 @@ func BenchmarkFleet(b *testing.B) {
 	b.ReportMetric(cpu/polls*1000, "cpu-s/1000polls")
 	b.ReportMetric(cpu/window.Seconds(), "cores")
 	b.ReportMetric(float64(peakRSS)/(1<<20), "peak-MiB")
+	if len(windowRSS) > 0 {
+		b.ReportMetric(float64(slices.Max(windowRSS))/(1<<20), "window-max-MiB")
+		b.ReportMetric(float64(median(windowRSS))/(1<<20), "window-median-MiB")
+	}
 	b.ReportMetric(100*float64(onTime)/float64(bmcs), "%on-time")
 	b.ReportMetric(after.firing, "alerts-firing")
 	b.ReportMetric(simCPU/window.Seconds(), "sim-cores")
