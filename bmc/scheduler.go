@@ -222,7 +222,7 @@ func (s *Scheduler) startLocked(t *target) {
 	t.cancel = cancel
 	t.done = make(chan struct{})
 	s.wg.Add(1)
-	r := newTargetRun(s, t, ctx)
+	r := newTargetRun(ctx, s, t)
 	if t.after == nil {
 		r.start()
 		return
@@ -286,7 +286,7 @@ type targetRun struct {
 	finished sync.Once
 }
 
-func newTargetRun(s *Scheduler, t *target, ctx context.Context) *targetRun {
+func newTargetRun(ctx context.Context, s *Scheduler, t *target) *targetRun {
 	return &targetRun{s: s, t: t, ctx: ctx, log: s.cfg.Logger.With("server", t.ep.Server, "address", t.ep.Address)}
 }
 

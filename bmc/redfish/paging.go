@@ -286,10 +286,10 @@ func (c *Collector) fetchInto(ctx context.Context, out []member, which []int, le
 	wg.Wait()
 }
 
-// memberLists remembers what a BMC's collections hold where the service
-// lists bare links: the Systems and Chassis, each system's DIMMs (its
-// Memory collection) and the drives its Storage controllers link
-// (readStorageDrives). The reads in between fetch the members they know
+// memberLists remembers what a BMC's collections hold: where the service
+// lists bare links, the Systems and Chassis and each system's DIMMs (its
+// Memory collection); on any service, the drives a system's Storage
+// controllers link (readStorageDrives). The reads in between fetch the members they know
 // without listing again (one request fewer per collection, and on Storage
 // the collection and its controllers), and list again on the static
 // cadence, with the models, serials and slots (a blade, DIMM or drive

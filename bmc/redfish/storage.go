@@ -78,12 +78,13 @@ func (p *poll) readStorage(ctx context.Context, systems []systemRef, _ []chassis
 }
 
 // readStorageDrives reads a system's drives by the links its Storage
-// controllers publish. Where the service lists bare links, which drives a
-// system has is remembered (memberLists) and listed again on the static
-// cadence, or at the next read after a controller or drive failed: the
-// reads in between fetch the drives only, without the Storage collection
-// and its controllers. ok is false when the Storage collection could not be
-// read.
+// controllers publish. Which drives a system has is remembered
+// (memberLists) on any service, since the controllers link their drives
+// even where $expand brings the controllers inline, and listed again on
+// the static cadence, or at the next read after a controller or drive
+// failed: the reads in between fetch the drives only, without the Storage
+// collection and its controllers. ok is false when the Storage collection
+// could not be read, or not one remembered drive answered.
 func (p *poll) readStorageDrives(ctx context.Context, sys systemRef, seen map[string]bool) (drives []bmc.Drive, ok bool) {
 	key := sys.links.Storage.ID + "#Drives"
 	failedBefore := len(p.snap.Poll.Errors)
