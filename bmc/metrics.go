@@ -169,16 +169,27 @@ func (m *PollMetrics) Describe(ch chan<- *prometheus.Desc) {
 // a labelled series would once first set: the last poll's gauges after a
 // poll, requests and bytes after one that read a snapshot, a counter once
 // it counted.
+//
+// The series are built under the lock and sent after it, so that polls
+// ending during a scrape never wait for the scraper to read them.
 func (m *PollMetrics) Collect(ch chan<- prometheus.Metric) {
+	for _, metric := range m.series() {
+		ch <- metric
+	}
+}
+
+// series builds every BMC's series from what is kept.
+func (m *PollMetrics) series() []prometheus.Metric {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	out := make([]prometheus.Metric, 0, 8*len(m.servers))
 	for name, s := range m.servers {
 		gauge := func(d *prometheus.Desc, v float64, extra ...string) {
-			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, append([]string{name, s.rack}, extra...)...)
+			out = append(out, prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, append([]string{name, s.rack}, extra...)...))
 		}
 		counter := func(d *prometheus.Desc, v float64, extra ...string) {
 			if v > 0 {
-				ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, append([]string{name, s.rack}, extra...)...)
+				out = append(out, prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, append([]string{name, s.rack}, extra...)...))
 			}
 		}
 		if s.polled {
@@ -205,4 +216,5 @@ func (m *PollMetrics) Collect(ch chan<- prometheus.Metric) {
 		counter(m.nextPages, s.nextPages)
 		counter(m.sent, s.sent)
 	}
+	return out
 }
