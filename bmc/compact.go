@@ -16,26 +16,26 @@ func (s *Snapshot) Compact() {
 	s.Sensors = clip(s.Sensors)
 	for i := range s.Sensors {
 		x := &s.Sensors[i]
-		x.Kind = SensorKind(intern(string(x.Kind)))
-		x.Name, x.Context, x.Chassis = intern(x.Name), intern(x.Context), intern(x.Chassis)
-		x.Unit, x.State, x.Source = intern(x.Unit), intern(x.State), intern(x.Source)
+		x.Kind = SensorKind(Intern(string(x.Kind)))
+		x.Name, x.Context, x.Chassis = Intern(x.Name), Intern(x.Context), Intern(x.Chassis)
+		x.Unit, x.State, x.Source = Intern(x.Unit), Intern(x.State), Intern(x.Source)
 	}
 	s.PSUs = clip(s.PSUs)
 	for i := range s.PSUs {
 		x := &s.PSUs[i]
-		x.Chassis, x.Bay, x.Name, x.Model = intern(x.Chassis), intern(x.Bay), intern(x.Name), intern(x.Model)
-		x.State, x.Source = intern(x.State), intern(x.Source)
+		x.Chassis, x.Bay, x.Name, x.Model = Intern(x.Chassis), Intern(x.Bay), Intern(x.Name), Intern(x.Model)
+		x.State, x.Source = Intern(x.State), Intern(x.Source)
 	}
 	s.Power = clip(s.Power)
 	for i := range s.Power {
 		x := &s.Power[i]
-		x.Chassis, x.Resource = intern(x.Chassis), intern(x.Resource)
+		x.Chassis, x.Resource = Intern(x.Chassis), Intern(x.Resource)
 	}
 	s.DIMMs = CompactDIMMs(s.DIMMs)
 	s.CPUs = clip(s.CPUs)
 	for i := range s.CPUs {
 		x := &s.CPUs[i]
-		x.System, x.Socket, x.Model, x.State = intern(x.System), intern(x.Socket), intern(x.Model), intern(x.State)
+		x.System, x.Socket, x.Model, x.State = Intern(x.System), Intern(x.Socket), Intern(x.Model), Intern(x.State)
 	}
 	s.Drives = CompactDrives(s.Drives)
 	s.Systems, s.Chassis, s.Logs = clip(s.Systems), clip(s.Chassis), clip(s.Logs)
@@ -49,8 +49,8 @@ func CompactDIMMs(dimms []DIMM) []DIMM {
 	dimms = clip(dimms)
 	for i := range dimms {
 		x := &dimms[i]
-		x.System, x.Slot, x.Manufacturer, x.PartNumber = intern(x.System), intern(x.Slot), intern(x.Manufacturer), intern(x.PartNumber)
-		x.State, x.Source = intern(x.State), intern(x.Source)
+		x.System, x.Slot, x.Manufacturer, x.PartNumber = Intern(x.System), Intern(x.Slot), Intern(x.Manufacturer), Intern(x.PartNumber)
+		x.State, x.Source = Intern(x.State), Intern(x.Source)
 	}
 	return dimms
 }
@@ -60,8 +60,8 @@ func CompactDrives(drives []Drive) []Drive {
 	drives = clip(drives)
 	for i := range drives {
 		x := &drives[i]
-		x.System, x.Bay, x.Name, x.Model = intern(x.System), intern(x.Bay), intern(x.Name), intern(x.Model)
-		x.Protocol, x.State, x.Source = intern(x.Protocol), intern(x.State), intern(x.Source)
+		x.System, x.Bay, x.Name, x.Model = Intern(x.System), Intern(x.Bay), Intern(x.Name), Intern(x.Model)
+		x.Protocol, x.State, x.Source = Intern(x.Protocol), Intern(x.State), Intern(x.Source)
 	}
 	return drives
 }
@@ -75,8 +75,9 @@ func clip[T any](s []T) []T {
 	return slices.Clone(s)
 }
 
-// intern returns the one shared copy of s.
-func intern(s string) string {
+// Intern returns the process's one shared copy of s (unique.Make): what
+// repeats across a fleet's BMCs is held once.
+func Intern(s string) string {
 	if s == "" {
 		return s
 	}

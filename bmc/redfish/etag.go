@@ -5,7 +5,6 @@ import (
 	"errors"
 	"sync"
 	"time"
-	"unique"
 
 	"github.com/rackpulse/rackpulse/bmc"
 )
@@ -156,11 +155,8 @@ func readTagged[T any](p *poll, part bmc.Part, uri string, body []byte, tag stri
 // member of each.
 type stringSharer interface{ shareStrings() }
 
-func share(s *string) {
-	if *s != "" {
-		*s = unique.Make(*s).Value()
-	}
-}
+// share makes *s the shared copy (bmc.Intern).
+func share(s *string) { *s = bmc.Intern(*s) }
 
 func shareLinks(links []odataID) {
 	for i := range links {
