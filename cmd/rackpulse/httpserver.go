@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -26,6 +27,13 @@ type httpLimits struct {
 	writeTimeout      time.Duration
 	idleTimeout       time.Duration
 	maxConns          int
+}
+
+// registerProfiles serves Go's profiles (the index and 30 s CPU profiles
+// by default, under /debug/pprof/) on mux, for --pprof.
+func registerProfiles(mux *http.ServeMux) {
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 }
 
 // HTTP server defaults. The write timeout leaves room for the slowest

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -280,8 +279,7 @@ func runServe(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan
 	}
 	ui.Register(mux)
 	if cfg.pprof {
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		registerProfiles(mux)
 	}
 	srv.Handler = mux
 	if auth != nil {

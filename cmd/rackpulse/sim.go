@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
 	"strings"
 	"time"
@@ -139,8 +138,7 @@ func runSim(ctx context.Context, opts sim.FleetOptions, adminAddr string, goProf
 	if goProfiles {
 		mux := http.NewServeMux()
 		mux.Handle("/", handler)
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		registerProfiles(mux)
 		handler = mux
 	}
 	admin := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
