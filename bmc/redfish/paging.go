@@ -289,11 +289,12 @@ func (c *Collector) fetchInto(ctx context.Context, out []member, which []int, le
 // memberLists remembers what a BMC's collections hold: where the service
 // lists bare links, the Systems and Chassis and each system's DIMMs (its
 // Memory collection); on any service, the drives a system's Storage
-// controllers link (readStorageDrives). The reads in between fetch the members they know
-// without listing again (one request fewer per collection, and on Storage
-// the collection and its controllers), and list again on the static
-// cadence, with the models, serials and slots (a blade, DIMM or drive
-// added shows within it), or as soon as a member fails.
+// controllers link (readStorageDrives). The reads in between fetch the
+// members they know without listing again (one request fewer per
+// collection, and on Storage the collection and its controllers), and
+// list again on the static cadence, with the models, serials and slots (a
+// blade, DIMM or drive added shows within it), or as soon as a member
+// fails.
 type memberLists struct {
 	mu    sync.Mutex
 	lists map[string]memberList
