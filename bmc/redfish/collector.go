@@ -89,7 +89,7 @@ type Collector struct {
 	// log entries' OriginOfCondition. Guarded by originsMu: members are
 	// read concurrently.
 	originsMu sync.Mutex
-	origins   map[string]subjectRef
+	origins   uriTable[partRef]
 }
 
 // cadenceDue reports whether a part read every `every` (last read at

@@ -27,18 +27,18 @@ const maxTaggedMembers = 256
 // what was decoded from it.
 type taggedValues struct {
 	mu    sync.Mutex
-	byURI map[string]taggedValue
+	byURI uriTable[taggedValue]
 }
 
 type taggedValue struct {
 	tag   string
 	value any
 	devs  []deviation
-	// readAt is when the body was last read, until when its tag may be
-	// sent (readAt + maxAge): a BMC whose tags do not change with the
-	// resource (firmware that tags a schema version, not the body) shows a
-	// change at the latest one maxAge later.
-	readAt, until time.Time
+	// readAt is when the body was last read (Unix nanoseconds), until
+	// when its tag may be sent (readAt + maxAge): a BMC whose tags do not
+	// change with the resource (firmware that tags a schema version, not
+	// the body) shows a change at the latest one maxAge later.
+	readAt, until int64
 }
 
 // tagOf returns the tag to send for uri at now, if a value is kept for it
@@ -46,8 +46,8 @@ type taggedValue struct {
 func (t *taggedValues) tagOf(uri string, now time.Time) string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	v := t.byURI[uri]
-	if !now.Before(v.until) || now.Before(v.readAt) {
+	v, ok := t.byURI.get(uri)
+	if n := now.UnixNano(); !ok || n >= v.until || n < v.readAt {
 		return ""
 	}
 	return v.tag
@@ -66,32 +66,26 @@ func (c *Collector) maxTagAge(part bmc.Part) time.Duration {
 func (t *taggedValues) get(uri string) (taggedValue, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	v, ok := t.byURI[uri]
-	return v, ok
+	return t.byURI.get(uri)
 }
 
 // keep remembers the value decoded from the body tagged tag, read at
 // readAt, for at most maxAge.
 func (t *taggedValues) keep(uri, tag string, value any, devs []deviation, readAt time.Time, maxAge time.Duration) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.byURI == nil {
-		t.byURI = map[string]taggedValue{}
-	}
-	if _, ok := t.byURI[uri]; !ok && len(t.byURI) >= maxTaggedMembers {
-		return
-	}
 	if s, ok := value.(stringSharer); ok {
 		s.shareStrings()
 	}
 	share(&uri) // the same path on every BMC of a model
-	t.byURI[uri] = taggedValue{tag: tag, value: value, devs: devs, readAt: readAt, until: readAt.Add(maxAge)}
+	v := taggedValue{tag: tag, value: value, devs: devs, readAt: readAt.UnixNano(), until: readAt.Add(maxAge).UnixNano()}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.byURI.put(uri, v, maxTaggedMembers)
 }
 
 func (t *taggedValues) forget(uri string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	delete(t.byURI, uri)
+	t.byURI.delete(uri)
 }
 
 // errUntagged: a 304 to a request that named no tag.

@@ -169,9 +169,7 @@ func TestKeptValuesShareTheirStrings(t *testing.T) {
 			t.Fatal("value not kept")
 		}
 		kept[i] = got.value.(*wireSystem)
-		for k := range tags.byURI {
-			keys[i] = k
-		}
+		keys[i] = tags.byURI.entries[0].uri
 		var lists memberLists
 		lists.storeURIs("/redfish/v1/Systems", []string{strings.Clone("/redfish/v1/Systems/1")}, time.Now())
 		uris, _ := lists.fresh("/redfish/v1/Systems", time.Now(), time.Hour)

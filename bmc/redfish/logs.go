@@ -246,17 +246,18 @@ func (c *Collector) remember(uri, component, subject string) {
 	if uri == "" || subject == "" {
 		return
 	}
-	c.originsMu.Lock()
-	defer c.originsMu.Unlock()
-	if c.origins == nil {
-		c.origins = map[string]subjectRef{}
-	}
 	// The URIs and names repeat on every BMC of a model: one copy of each.
 	key := strings.TrimSuffix(uri, "/")
 	share(&key)
 	share(&subject)
-	c.origins[key] = subjectRef{component: component, subject: subject}
+	c.originsMu.Lock()
+	defer c.originsMu.Unlock()
+	c.origins.put(key, partRef{component: component, subject: subject}, 0)
 }
+
+// partRef is the part a resource was read for: its component and the
+// Snapshot's name for it.
+type partRef struct{ component, subject string }
 
 // identifySubject fills a log entry's Subject (and its Component where the
 // text gave none) from Links.OriginOfCondition when it points at a part that
@@ -266,7 +267,7 @@ func (c *Collector) remember(uri, component, subject string) {
 func (p *poll) identifySubject(e *bmc.LogEntry, origin string) {
 	if origin != "" {
 		p.c.originsMu.Lock()
-		ref, ok := p.c.origins[strings.TrimSuffix(origin, "/")]
+		ref, ok := p.c.origins.get(strings.TrimSuffix(origin, "/"))
 		p.c.originsMu.Unlock()
 		if ok {
 			e.Component, e.Subject = ref.component, ref.subject
