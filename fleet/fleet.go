@@ -2,7 +2,6 @@ package fleet
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"strings"
 	"sync"
@@ -45,10 +44,9 @@ type Fleet struct {
 	agents   map[string]*agentState
 	engine   *rollup.Engine
 	sinks    []Sink
-	// The last rollup and rack power, as served on /api/rollup and
-	// /api/power; nil before the first cycle.
-	rollupJSON []byte
-	powerJSON  []byte
+	// racks is the last cycle's rack power, as /api/power serves it (the
+	// rollup it serves is the view's); nil before the first cycle.
+	racks      []RackPower
 	rolledUpAt time.Time
 	// view is the last cycle's View, for pages; history the last hour of
 	// power; today the energy meters' readings at the start of the day.
@@ -234,16 +232,7 @@ func (f *Fleet) Rollup(now time.Time) {
 		f.metrics.set(res)
 		f.metrics.setPower(racks)
 	}
-	if b, err := json.Marshal(res); err == nil {
-		f.rollupJSON = b
-	} else {
-		f.log.Error("rollup cannot be encoded; /api/rollup keeps the previous one", "err", err)
-	}
-	if b, err := json.Marshal(racks); err == nil {
-		f.powerJSON = b
-	} else {
-		f.log.Error("rack power cannot be encoded; /api/power keeps the previous one", "err", err)
-	}
+	f.racks = racks
 	f.rolledUpAt = now
 	f.today.roll(now, racks)
 	f.view = newView(now, f.interval, f.inv, f.scope, res, racks, &f.today)

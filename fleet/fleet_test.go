@@ -19,6 +19,30 @@ var t0 = time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
 
 func ptr(v float64) *float64 { return &v }
 
+// rollupJSON and powerJSON encode the last cycle's rollup and rack power
+// as /api/rollup and /api/power serve them.
+func rollupJSON(t *testing.T, f *Fleet) []byte {
+	t.Helper()
+	v := f.View()
+	if v == nil {
+		t.Fatal("no rollup yet")
+	}
+	b, err := json.Marshal(&v.Result)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func powerJSON(t *testing.T, f *Fleet) []byte {
+	t.Helper()
+	b, err := json.Marshal(f.RackPower())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func loadInventory(t *testing.T) *inventory.Inventory {
 	t.Helper()
 	t.Setenv("FLEET_TEST_PASSWORD", "fleet-test-password")
@@ -119,7 +143,7 @@ func TestFleetHandsPollsAndCyclesToSinks(t *testing.T) {
 			Reporting int     `json:"reporting"`
 		} `json:"site"`
 	}
-	if err := json.Unmarshal(f.RollupJSON(), &res); err != nil || res.Site.Watts != 800 || res.Site.Reporting != 2 {
+	if err := json.Unmarshal(rollupJSON(t, f), &res); err != nil || res.Site.Watts != 800 || res.Site.Reporting != 2 {
 		t.Errorf("published rollup: site %+v (err %v), want 800 W from 2 servers", res.Site, err)
 	}
 	if got := f.Events("r12-u01"); len(got) != 1 || got[0].ID != "7" {

@@ -83,14 +83,14 @@ func TestObserveSetsAsideImplausibleReadings(t *testing.T) {
 			NoReading int `json:"no_reading"`
 		}
 	}
-	if err := json.Unmarshal(f.RollupJSON(), &rollup); err != nil {
-		t.Fatalf("/api/rollup body: %v\n%s", err, f.RollupJSON())
+	if err := json.Unmarshal(rollupJSON(t, f), &rollup); err != nil {
+		t.Fatalf("/api/rollup body: %v\n%s", err, rollupJSON(t, f))
 	}
 	if r := rollup.Racks[0]; r.Name != "r12" || r.Watts != 400 || r.Reporting != 1 || r.NoReading != 1 {
 		t.Errorf("rack %+v; want r12 at the healthy server's 400 W, the absurd one live without a reading", r)
 	}
-	if !strings.Contains(string(f.PowerJSON()), `"server":"r12-u02"`) || !strings.Contains(string(f.PowerJSON()), "no usable power reading") {
-		t.Errorf("/api/power body names no server set aside: %s", f.PowerJSON())
+	if !strings.Contains(string(powerJSON(t, f)), `"server":"r12-u02"`) || !strings.Contains(string(powerJSON(t, f)), "no usable power reading") {
+		t.Errorf("/api/power body names no server set aside: %s", powerJSON(t, f))
 	}
 	if n := strings.Count(logs.String(), "set aside as implausible"); n != 1 || !strings.Contains(logs.String(), "server=r12-u02") {
 		t.Errorf("logged %d times; want once for the two polls of r12-u02:\n%s", n, logs.String())

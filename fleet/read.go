@@ -75,19 +75,14 @@ func (f *Fleet) Reporting() int {
 	return n
 }
 
-// RollupJSON is the last rollup as JSON, nil before the first cycle.
-func (f *Fleet) RollupJSON() []byte {
+// RackPower is the last cycle's rack feeds and energy, in rack order, nil
+// before the first cycle. The rollup is the View's. Both are encoded when
+// asked for, not every cycle: a large fleet's rollup is megabytes of JSON,
+// asked for far less often than it changes.
+func (f *Fleet) RackPower() []RackPower {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.rollupJSON
-}
-
-// PowerJSON is the last cycle's rack feeds and energy as JSON, nil before
-// the first cycle.
-func (f *Fleet) PowerJSON() []byte {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.powerJSON
+	return f.racks // replaced each cycle, never changed
 }
 
 // Inventory is the inventory in force and the scope polled.

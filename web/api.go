@@ -175,13 +175,13 @@ func (a *API) rollup(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if p.whole() {
-		a.writeCycleJSON(w, a.fleet.RollupJSON())
-		return
-	}
 	v := a.fleet.View()
 	if v == nil {
 		a.noRollupYet(w)
+		return
+	}
+	if p.whole() {
+		a.writeJSON(w, &v.Result)
 		return
 	}
 	a.writeJSON(w, partRollupOf(v, p))
@@ -194,13 +194,13 @@ func (a *API) power(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if p.whole() {
-		a.writeCycleJSON(w, a.fleet.PowerJSON())
-		return
-	}
 	v := a.fleet.View()
 	if v == nil {
 		a.noRollupYet(w)
+		return
+	}
+	if p.whole() {
+		a.writeJSON(w, a.fleet.RackPower())
 		return
 	}
 	out := []fleet.RackPower{}
@@ -223,17 +223,6 @@ func (a *API) writeJSON(w http.ResponseWriter, v any) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(append(b, '\n'))
-}
-
-// writeCycleJSON serves what the last rollup cycle published, or 503
-// before the first one.
-func (a *API) writeCycleJSON(w http.ResponseWriter, b []byte) {
-	if b == nil {
-		a.noRollupYet(w)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(b)
 }
 
 // noRollupYet answers 503 before the first rollup, saying when it is
