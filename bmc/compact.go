@@ -3,6 +3,7 @@ package bmc
 import (
 	"slices"
 	"unique"
+	"unsafe"
 )
 
 // Compact makes a snapshot cheaper to keep until the next poll replaces
@@ -16,26 +17,27 @@ func (s *Snapshot) Compact() {
 	s.Sensors = clip(s.Sensors)
 	for i := range s.Sensors {
 		x := &s.Sensors[i]
-		x.Kind = SensorKind(Intern(string(x.Kind)))
-		x.Name, x.Context, x.Chassis = Intern(x.Name), Intern(x.Context), Intern(x.Chassis)
-		x.Unit, x.State, x.Source = Intern(x.Unit), Intern(x.State), Intern(x.Source)
+		kind := string(x.Kind)
+		if shareStrings(&kind) {
+			x.Kind = SensorKind(kind)
+		}
+		shareStrings(&x.Name, &x.Context, &x.Chassis, &x.Unit, &x.State, &x.Source)
 	}
 	s.PSUs = clip(s.PSUs)
 	for i := range s.PSUs {
 		x := &s.PSUs[i]
-		x.Chassis, x.Bay, x.Name, x.Model = Intern(x.Chassis), Intern(x.Bay), Intern(x.Name), Intern(x.Model)
-		x.State, x.Source = Intern(x.State), Intern(x.Source)
+		shareStrings(&x.Chassis, &x.Bay, &x.Name, &x.Model, &x.State, &x.Source)
 	}
 	s.Power = clip(s.Power)
 	for i := range s.Power {
 		x := &s.Power[i]
-		x.Chassis, x.Resource = Intern(x.Chassis), Intern(x.Resource)
+		shareStrings(&x.Chassis, &x.Resource)
 	}
 	s.DIMMs = CompactDIMMs(s.DIMMs)
 	s.CPUs = clip(s.CPUs)
 	for i := range s.CPUs {
 		x := &s.CPUs[i]
-		x.System, x.Socket, x.Model, x.State = Intern(x.System), Intern(x.Socket), Intern(x.Model), Intern(x.State)
+		shareStrings(&x.System, &x.Socket, &x.Model, &x.State)
 	}
 	s.Drives = CompactDrives(s.Drives)
 	s.Systems, s.Chassis, s.Logs = clip(s.Systems), clip(s.Chassis), clip(s.Logs)
@@ -43,14 +45,13 @@ func (s *Snapshot) Compact() {
 }
 
 // CompactDIMMs is Compact for a list of DIMMs a collector also keeps
-// between its slow reads, so that the list it keeps and the snapshot's
-// share one copy.
+// between its slow reads, and hands to its snapshots as it is: the list it
+// keeps and theirs are one copy.
 func CompactDIMMs(dimms []DIMM) []DIMM {
 	dimms = clip(dimms)
 	for i := range dimms {
 		x := &dimms[i]
-		x.System, x.Slot, x.Manufacturer, x.PartNumber = Intern(x.System), Intern(x.Slot), Intern(x.Manufacturer), Intern(x.PartNumber)
-		x.State, x.Source = Intern(x.State), Intern(x.Source)
+		shareStrings(&x.System, &x.Slot, &x.Manufacturer, &x.PartNumber, &x.State, &x.Source)
 	}
 	return dimms
 }
@@ -60,8 +61,7 @@ func CompactDrives(drives []Drive) []Drive {
 	drives = clip(drives)
 	for i := range drives {
 		x := &drives[i]
-		x.System, x.Bay, x.Name, x.Model = Intern(x.System), Intern(x.Bay), Intern(x.Name), Intern(x.Model)
-		x.Protocol, x.State, x.Source = Intern(x.Protocol), Intern(x.State), Intern(x.Source)
+		shareStrings(&x.System, &x.Bay, &x.Name, &x.Model, &x.Protocol, &x.State, &x.Source)
 	}
 	return drives
 }
@@ -73,6 +73,20 @@ func clip[T any](s []T) []T {
 		return s
 	}
 	return slices.Clone(s)
+}
+
+// shareStrings makes each string the shared copy (Intern), writing only
+// those that are not, and reports whether it wrote any: a snapshot's DIMMs
+// and drives may be a collector's kept list, already shared, that earlier
+// snapshots being read hold too.
+func shareStrings(fields ...*string) bool {
+	wrote := false
+	for _, f := range fields {
+		if v := Intern(*f); unsafe.StringData(v) != unsafe.StringData(*f) {
+			*f, wrote = v, true
+		}
+	}
+	return wrote
 }
 
 // Intern returns the process's one shared copy of s (unique.Make): what

@@ -150,7 +150,9 @@ func withUnit(v float64, unit string) string {
 //
 // It only ever replaces a field of the Snapshot's own elements, never what
 // a pointer points at, so values a collector shares with an earlier
-// Snapshot are not changed under a reader. Checking a Snapshot again sets
+// Snapshot are not changed under a reader; the DIMMs and drives, which
+// may be a collector's kept list itself (shared with earlier Snapshots),
+// are copied before one of them is changed. Checking a Snapshot again sets
 // nothing more aside.
 func SetAsideImplausible(s *Snapshot) int {
 	c := plausibility{s: s}
@@ -164,13 +166,28 @@ func SetAsideImplausible(s *Snapshot) int {
 	for i := range s.CPUs {
 		c.cpu(&s.CPUs[i])
 	}
-	for i := range s.DIMMs {
-		c.dimm(&s.DIMMs[i])
-	}
-	for i := range s.Drives {
-		c.drive(&s.Drives[i])
-	}
+	s.DIMMs = checkShared(&c, s.DIMMs, c.dimm)
+	s.Drives = checkShared(&c, s.Drives, c.drive)
 	return c.n
+}
+
+// checkShared runs check on each element of a list that may be shared,
+// and returns it as it was when nothing was set aside, else a copy with
+// the elements changed.
+func checkShared[T any](c *plausibility, list []T, check func(*T)) []T {
+	copied := false
+	for i := range list {
+		x, before := list[i], c.n
+		check(&x)
+		if c.n == before {
+			continue
+		}
+		if !copied {
+			list, copied = slices.Clone(list), true
+		}
+		list[i] = x
+	}
+	return list
 }
 
 // plausibility is one run of SetAsideImplausible.

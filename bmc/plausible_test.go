@@ -263,3 +263,29 @@ func TestSetAsideImplausibleChangesNothingShared(t *testing.T) {
 		t.Errorf("the reason was written into a shared slice's spare capacity: %q (want %q kept)", spare, earlier[:1])
 	}
 }
+
+// A snapshot's DIMMs and drives may be the list a collector keeps between
+// its slow reads (and earlier snapshots hold): what is set aside is set
+// aside in a copy, the kept list reads as it did, and a list with nothing
+// implausible is left shared, not copied.
+func TestSetAsideImplausibleCopiesSharedLists(t *testing.T) {
+	keptDIMMs := []DIMM{{Slot: "A1", CorrectableErrors: ptr(int64(3))}, {Slot: "A2", CorrectableErrors: ptr(int64(-1))}}
+	keptDrives := []Drive{{Bay: "0", MediaErrors: ptr(int64(0))}}
+	s := NewSnapshot("srv", "r1", ProtocolRedfish, time.Now())
+	s.DIMMs, s.Drives = keptDIMMs, keptDrives
+	if n := SetAsideImplausible(s); n != 1 {
+		t.Fatalf("%d set aside, want 1 (A2's negative count)", n)
+	}
+	if s.DIMMs[1].CorrectableErrors != nil || len(s.DIMMs[1].Suspect) != 1 {
+		t.Errorf("snapshot's A2 = %+v; want its count set aside with the reason", s.DIMMs[1])
+	}
+	if keptDIMMs[1].CorrectableErrors == nil || *keptDIMMs[1].CorrectableErrors != -1 || keptDIMMs[1].Suspect != nil {
+		t.Errorf("kept A2 = %+v; want it as the collector read it", keptDIMMs[1])
+	}
+	if &s.DIMMs[0] == &keptDIMMs[0] {
+		t.Error("the snapshot's DIMMs are still the kept list after one was changed")
+	}
+	if &s.Drives[0] != &keptDrives[0] {
+		t.Error("drives with nothing implausible were copied")
+	}
+}

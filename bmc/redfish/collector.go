@@ -290,13 +290,13 @@ func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 		p.readMemory(ctx, systems)
 	} else {
 		p.carry(bmc.PartMemory, c.memory.ok)
-		p.snap.DIMMs = append(p.snap.DIMMs, c.memory.value...)
+		p.snap.DIMMs = withKept(p.snap.DIMMs, c.memory.value)
 	}
 	if mayRead && systemsListed && (c.storage.due(c, started, c.ep.Cadence.Slow, c.slowPhase) || c.health.due(bmc.PartStorage)) {
 		p.readStorage(ctx, systems, chassis)
 	} else {
 		p.carry(bmc.PartStorage, c.storage.ok)
-		p.snap.Drives = append(p.snap.Drives, c.storage.value...)
+		p.snap.Drives = withKept(p.snap.Drives, c.storage.value)
 	}
 	logsDue := c.cadenceDue(started, c.logsReadAt, !c.logsReadAt.IsZero(), c.ep.Cadence.Slow, c.slowPhase)
 	if mayRead && (logsDue || c.health.due(bmc.PartLogs)) {
@@ -305,7 +305,7 @@ func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 		p.carry(bmc.PartLogs, !c.logsReadAt.IsZero())
 	}
 	c.health.done(p.completed)
-	c.logs.dimmCounts(p.snap.DIMMs)
+	p.snap.DIMMs = c.logs.dimmCounts(p.snap.DIMMs)
 
 	requests, bytes := c.meter.reset()
 	p.snap.Poll.Requests, p.snap.Poll.Bytes = requests, bytes
@@ -486,6 +486,18 @@ func (p *poll) fail(part bmc.Part, err error) {
 }
 
 // carry lists a part as carried over from an earlier poll.
+// withKept adds a part's list the collector keeps (DIMMs, drives) to the
+// snapshot's: as it is when the snapshot has none, one copy for the
+// collector and its snapshots (cut to its length, so an append copies
+// it); whoever changes one of its elements changes a copy
+// (bmc.SetAsideImplausible, dimmCounts).
+func withKept[T any](have, kept []T) []T {
+	if len(have) == 0 && kept != nil {
+		return slices.Clip(kept)
+	}
+	return append(have, kept...)
+}
+
 func (p *poll) carry(part bmc.Part, haveValues bool) {
 	if haveValues {
 		p.snap.Poll.Cached = append(p.snap.Poll.Cached, part)

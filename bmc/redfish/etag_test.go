@@ -1,7 +1,9 @@
 package redfish
 
 import (
+	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -252,3 +254,25 @@ func treeSetter(t *testing.T) (*sim.Tree, func(uri string, obj map[string]any)) 
 
 // odataLink is a navigation link to uri.
 func odataLink(uri string) map[string]any { return map[string]any{"@odata.id": uri} }
+
+// Between slow reads a snapshot's DIMMs and drives are the lists the
+// collector keeps, not copies of them: a fleet holds one per BMC.
+func TestSnapshotsShareTheKeptDIMMsAndDrives(t *testing.T) {
+	_, ep := simFleetBMC(t, sim.ProfileLegacy)
+	c, clock := newCollector(t, ep, bmc.CollectorOptions{Logger: slog.New(slog.DiscardHandler)})
+	first := mustPoll(t, c)
+	clock.advance(30 * time.Second)
+	second := mustPoll(t, c)
+	if len(second.DIMMs) == 0 || len(second.Drives) == 0 || !slices.Contains(second.Poll.Cached, bmc.PartMemory) {
+		t.Fatalf("second poll: %d DIMMs, %d drives, cached %v; want both carried over", len(second.DIMMs), len(second.Drives), second.Poll.Cached)
+	}
+	if &second.DIMMs[0] != &c.memory.value[0] || &first.DIMMs[0] != &second.DIMMs[0] {
+		t.Error("the snapshots' DIMMs are copies of the kept list")
+	}
+	if &second.Drives[0] != &c.storage.value[0] {
+		t.Error("the snapshot's drives are a copy of the kept list")
+	}
+	if cap(second.DIMMs) != len(second.DIMMs) {
+		t.Error("the shared DIMM list has room to append into")
+	}
+}

@@ -105,19 +105,25 @@ func (l *logCursor) countDIMMError(e bmc.LogEntry) {
 }
 
 // dimmCounts gives the DIMMs whose resources publish no error counts
-// those the logs named (QuirkDIMMErrorsOnlyLogged).
-func (l *logCursor) dimmCounts(dimms []bmc.DIMM) {
+// those the logs named (QuirkDIMMErrorsOnlyLogged). The list may be the
+// collector's kept one, which the counts must not change: it returns a
+// copy when it gives any.
+func (l *logCursor) dimmCounts(dimms []bmc.DIMM) []bmc.DIMM {
+	copied := false
 	for i := range dimms {
 		d := &dimms[i]
 		c := l.dimmErrors[d.Slot]
-		if c == nil {
+		if c == nil || d.CorrectableErrors != nil || d.UncorrectableErrors != nil {
 			continue
 		}
-		ce, ue := c.Correctable, c.Uncorrectable
-		if d.CorrectableErrors == nil && d.UncorrectableErrors == nil {
-			d.CorrectableErrors, d.UncorrectableErrors, d.CountsFromZero = &ce, &ue, true
+		if !copied {
+			dimms, copied = slices.Clone(dimms), true
+			d = &dimms[i]
 		}
+		ce, ue := c.Correctable, c.Uncorrectable
+		d.CorrectableErrors, d.UncorrectableErrors, d.CountsFromZero = &ce, &ue, true
 	}
+	return dimms
 }
 
 // known reports whether a log's entries were read before (by this process

@@ -468,3 +468,33 @@ func TestLogsEntryBound(t *testing.T) {
 		t.Errorf("read %d entries (%v ... %v), want the first %d", len(got), got[:min(3, len(got))], got[max(0, len(got)-3):], maxCollectionMembers)
 	}
 }
+
+// The DIMMs a collector keeps between slow reads are its snapshots' DIMMs
+// too: the counts the logs give are set on a copy, so that the kept list
+// keeps no count, and the next poll's copy has the counts as they are then.
+func TestLoggedDIMMCountsLeaveTheKeptListAlone(t *testing.T) {
+	cur := newLogCursor()
+	kept := []bmc.DIMM{{Slot: "A1"}, {Slot: "B1", CorrectableErrors: new(int64(5))}}
+	if got := cur.dimmCounts(kept); &got[0] != &kept[0] {
+		t.Error("DIMMs no log named were copied")
+	}
+	entry := bmc.LogEntry{Component: "DIMM", Subject: "A1", Severity: bmc.HealthWarning, Message: "Correctable ECC error on DIMM A1"}
+	cur.countDIMMError(entry)
+	first := cur.dimmCounts(kept)
+	if first[0].CorrectableErrors == nil || *first[0].CorrectableErrors != 1 || !first[0].CountsFromZero {
+		t.Fatalf("first poll's A1 = %+v; want 1 correctable, counted from zero", first[0])
+	}
+	if kept[0].CorrectableErrors != nil || kept[0].CountsFromZero {
+		t.Fatalf("kept A1 = %+v; want it without the logged count", kept[0])
+	}
+	cur.countDIMMError(entry)
+	if second := cur.dimmCounts(kept); second[0].CorrectableErrors == nil || *second[0].CorrectableErrors != 2 {
+		t.Errorf("second poll's A1 = %+v; want 2 correctable", second[0])
+	}
+	if *first[0].CorrectableErrors != 1 {
+		t.Errorf("the first poll's count changed to %d", *first[0].CorrectableErrors)
+	}
+	if *first[1].CorrectableErrors != 5 {
+		t.Errorf("B1's own count became %d", *first[1].CorrectableErrors)
+	}
+}

@@ -40,14 +40,14 @@ func (p *poll) readMemory(ctx context.Context, systems []systemRef) {
 	}
 	if !anyRead && anyFailed && p.c.memory.ok {
 		p.carry(bmc.PartMemory, true)
-		p.snap.DIMMs = append(p.snap.DIMMs, p.c.memory.value...)
+		p.snap.DIMMs = withKept(p.snap.DIMMs, p.c.memory.value)
 		return
 	}
 	if dimms == nil {
 		dimms = []bmc.DIMM{}
 	}
 	dimms = bmc.CompactDIMMs(dimms) // kept until the next slow read
-	p.snap.DIMMs = append(p.snap.DIMMs, dimms...)
+	p.snap.DIMMs = withKept(p.snap.DIMMs, dimms)
 	if anyRead {
 		p.read(bmc.PartMemory)
 	}

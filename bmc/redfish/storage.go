@@ -58,14 +58,14 @@ func (p *poll) readStorage(ctx context.Context, systems []systemRef, _ []chassis
 	}
 	if !anyRead && anyFailed && p.c.storage.ok {
 		p.carry(bmc.PartStorage, true)
-		p.snap.Drives = append(p.snap.Drives, p.c.storage.value...)
+		p.snap.Drives = withKept(p.snap.Drives, p.c.storage.value)
 		return
 	}
 	if drives == nil {
 		drives = []bmc.Drive{}
 	}
 	drives = bmc.CompactDrives(drives) // kept until the next slow read
-	p.snap.Drives = append(p.snap.Drives, drives...)
+	p.snap.Drives = withKept(p.snap.Drives, drives)
 	if anyRead {
 		p.read(bmc.PartStorage)
 	}
