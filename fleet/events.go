@@ -56,6 +56,21 @@ type PollOutcome struct {
 	Err        string   `json:"error,omitempty"`
 }
 
+// addOutcome adds o to a server's last outcomes, dropping the oldest past
+// pollsPerServer. The list is made with room for exactly that many and
+// shifted in place after: a fleet keeps one per server.
+func addOutcome(polls []PollOutcome, o PollOutcome) []PollOutcome {
+	if polls == nil {
+		polls = make([]PollOutcome, 0, pollsPerServer)
+	}
+	if len(polls) < pollsPerServer {
+		return append(polls, o)
+	}
+	copy(polls, polls[1:])
+	polls[len(polls)-1] = o
+	return polls
+}
+
 func outcomeOf(at time.Time, snap *bmc.Snapshot, err error) PollOutcome {
 	o := PollOutcome{At: at, OK: snap != nil}
 	if err != nil {

@@ -155,11 +155,7 @@ func (f *Fleet) Observe(ep bmc.Endpoint, at time.Time, snap *bmc.Snapshot, err e
 	if snap != nil {
 		f.noteImplausible(ep.Server, snap, implausible)
 	}
-	polls := append(f.polls[ep.Server], outcomeOf(at, snap, err))
-	if len(polls) > pollsPerServer {
-		polls = append(polls[:0], polls[len(polls)-pollsPerServer:]...)
-	}
-	f.polls[ep.Server] = polls
+	f.polls[ep.Server] = addOutcome(f.polls[ep.Server], outcomeOf(at, snap, err))
 	st := f.states[ep.Server]
 	st.Server = ep.Server
 	st.Observe(at, snap, err)
