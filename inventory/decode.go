@@ -827,5 +827,7 @@ func (d *decoder) servers(n *yaml.Node, path string) []Server {
 		}
 		servers = append(servers, s)
 	})
-	return servers
+	// Without append's spare room: a running poller keeps every rack's
+	// list, and a server is about a kilobyte.
+	return slices.Clip(slices.Clone(servers))
 }
