@@ -46,7 +46,8 @@ import (
 // (the alert settings' disabled list), for the cost of alerting by
 // difference.
 //
-// serve runs at the shipped defaults; FLEET_GOMEMLIMIT sets its GOMEMLIMIT
+// serve runs at the shipped defaults; FLEET_GOGC sets its GOGC (in place
+// of the --gc-percent default), FLEET_GOMEMLIMIT its GOMEMLIMIT
 // (the Go runtime's soft memory limit), FLEET_WORKERS and FLEET_KEEP set
 // --workers and --keep-connections. FLEET_HOG=N runs N busy processes
 // beside it during the window (a CPU-heavy job sharing the machine), and
@@ -140,6 +141,9 @@ func BenchmarkFleet(b *testing.B) {
 	serveEnv := slices.Clone(sim.Env)
 	if limit := envString("FLEET_GOMEMLIMIT", ""); limit != "" {
 		serveEnv = append(serveEnv, "GOMEMLIMIT="+limit) // the Go runtime's soft memory limit, for serve only
+	}
+	if gogc := envString("FLEET_GOGC", ""); gogc != "" {
+		serveEnv = append(serveEnv, "GOGC="+gogc) // in place of serve's --gc-percent default
 	}
 	serve, listen := startServeOnFreePort(b, ctx, bin, args, serveEnv)
 

@@ -43,6 +43,10 @@ running inventory kept.`,
 			if err != nil {
 				return err
 			}
+			log := newLogger(v, cmd.ErrOrStderr())
+			if err := applyGCPercent(v, os.Getenv, log); err != nil {
+				return err
+			}
 			cfg := serveConfig{
 				inventoryPath: v.GetString("inventory"),
 				racks:         splitList(v.GetString("racks")),
@@ -58,7 +62,7 @@ running inventory kept.`,
 				alerts:        alerts,
 				http:          readHTTPLimits(v),
 			}
-			return runServe(cmd.Context(), cfg, newLogger(v, cmd.ErrOrStderr()), nil)
+			return runServe(cmd.Context(), cfg, log, nil)
 		},
 	}
 	f := cmd.Flags()
@@ -69,6 +73,7 @@ running inventory kept.`,
 	f.Int("max-workers", bmc.DefaultMaxWorkers, "most polls in flight across the fleet; a fleet that needs more does not fit its interval, and serve says so; RACKPULSE_MAX_WORKERS")
 	f.Duration("reload-check", 2*time.Second, "how often to look for inventory changes; RACKPULSE_RELOAD_CHECK")
 	f.Bool("pprof", false, "serve Go profiles under /debug/pprof/ on the listen address; RACKPULSE_PPROF")
+	f.Int("gc-percent", defaultGCPercent, "how far the heap may grow over the live heap between garbage collections, in percent (Go's GOGC, which applies when this is not set); lower holds less memory for more CPU; RACKPULSE_GC_PERCENT")
 	f.String("web-auth-file", "", "protect the dashboard and /api with the users (user:bcrypt-hash) and bearer tokens (bearer:bcrypt-hash) in this file; /metrics and /healthz stay open; RACKPULSE_WEB_AUTH_FILE")
 	addStorageFlags(cmd)
 	addAlertFlags(cmd)
