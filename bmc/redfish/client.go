@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -53,15 +52,8 @@ func (c *Collector) getTagged(ctx context.Context, uri, ifNoneMatch string) ([]b
 		return nil, "", &bmc.Error{Kind: bmc.ErrKindMalformed, Resource: uri, Err: err}
 	}
 	for attempt := 0; ; attempt++ {
-		headers, generation := c.session.headers()
-		if ifNoneMatch != "" {
-			headers = maps.Clone(headers)
-			if headers == nil {
-				headers = map[string]string{}
-			}
-			headers["If-None-Match"] = ifNoneMatch
-		}
-		body, tag, err := c.getOnce(ctx, path, headers)
+		auth, generation := c.session.authHeader()
+		body, tag, err := c.getOnce(ctx, path, auth, ifNoneMatch)
 		if errors.Is(err, errNotModified) && ifNoneMatch == "" {
 			return nil, "", &bmc.Error{Kind: bmc.ErrKindMalformed, Resource: uri, Err: errUntagged}
 		}
@@ -105,22 +97,49 @@ func servicePath(link string) (string, error) {
 	return "", fmt.Errorf("link %q is not a path on the BMC", link)
 }
 
-func (c *Collector) getOnce(ctx context.Context, uri string, headers map[string]string) ([]byte, string, error) {
-	resp, err := c.api.WithContext(ctx).GetWithHeaders(uri, headers)
-	if errors.Is(err, schemas.ErrNotModified) && resp != nil {
-		schemas.DeferredCleanupHTTPResponse(resp)
-		return nil, resp.Header.Get("ETag"), errNotModified
-	}
+// userAgent names rackpulse to the BMC in every request.
+const userAgent = "rackpulse"
+
+// getOnce sends one GET of path (a service path) with the session's
+// credentials (auth: the header's name and value, none when empty) and,
+// when set, If-None-Match, and reads the answer: a 2xx's body and tag,
+// errNotModified with the tag after a 304, else the BMC's error as the
+// Redfish client library gives it (schemas.ConstructError: classify reads
+// its status and Redfish message). It goes straight to the HTTP client,
+// which the library's own GET would reach after copying its client for
+// the context and building the same headers.
+func (c *Collector) getOnce(ctx context.Context, path string, auth [2]string, ifNoneMatch string) ([]byte, string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.baseURL+path, nil)
 	if err != nil {
-		if resp != nil {
-			schemas.DeferredCleanupHTTPResponse(resp)
-		}
+		return nil, "", err
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", userAgent)
+	if auth[0] != "" {
+		req.Header.Set(auth[0], auth[1])
+	}
+	if ifNoneMatch != "" {
+		req.Header.Set("If-None-Match", ifNoneMatch)
+	}
+	resp, err := c.httpClient.Do(req)
+	if err != nil {
 		return nil, "", err
 	}
 	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK, http.StatusCreated, http.StatusAccepted, http.StatusNoContent:
+	case http.StatusNotModified:
+		return nil, resp.Header.Get("ETag"), errNotModified
+	default:
+		payload, err := readAll(resp.Body, resp.ContentLength)
+		if err != nil {
+			return nil, "", fmt.Errorf("reading the body of an HTTP %d answer to %s: %w", resp.StatusCode, path, err)
+		}
+		return nil, "", schemas.ConstructError(resp.StatusCode, payload)
+	}
 	body, err := readAll(resp.Body, resp.ContentLength)
 	if err != nil {
-		return nil, "", fmt.Errorf("reading body of %s: %w", uri, err)
+		return nil, "", fmt.Errorf("reading body of %s: %w", path, err)
 	}
 	return body, resp.Header.Get("ETag"), nil
 }

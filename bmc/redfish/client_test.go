@@ -3,8 +3,10 @@ package redfish
 import (
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/rackpulse/rackpulse/bmc"
 	"github.com/rackpulse/rackpulse/bmc/sim"
@@ -50,5 +52,45 @@ func TestNotModifiedWithoutATagIsMalformed(t *testing.T) {
 	errs := partErrors(snap, bmc.PartChassis)
 	if len(errs) != 1 || errs[0].Kind != bmc.ErrKindMalformed || !strings.Contains(errs[0].Message, "304") {
 		t.Errorf("chassis errors %+v, want one malformed naming the 304", errs)
+	}
+}
+
+// Every GET names what it accepts and who asks, carries the session's
+// token (never the password), and only a conditional one If-None-Match.
+func TestRequestHeaders(t *testing.T) {
+	b, _ := simFleetBMC(t, sim.ProfileLegacy)
+	var mu sync.Mutex
+	seen := map[string]http.Header{}
+	_, ep := tlsServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			mu.Lock()
+			seen[r.URL.Path+" "+r.Header.Get("If-None-Match")] = r.Header.Clone()
+			mu.Unlock()
+		}
+		b.Handler().ServeHTTP(w, r)
+	}))
+	c, clock := newCollector(t, ep, bmcOpts(t))
+	mustPoll(t, c)
+	clock.advance(30 * time.Second)
+	mustPoll(t, c)
+	mu.Lock()
+	defer mu.Unlock()
+	conditional := 0
+	for key, h := range seen {
+		if h.Get("Accept") != "application/json" || h.Get("User-Agent") != userAgent {
+			t.Errorf("%s: Accept %q, User-Agent %q", key, h.Get("Accept"), h.Get("User-Agent"))
+		}
+		if root := strings.TrimSuffix(strings.Fields(key)[0], "/") == "/redfish/v1"; !root && h.Get("X-Auth-Token") == "" {
+			t.Errorf("%s: no session token", key)
+		}
+		if h.Get("Authorization") != "" {
+			t.Errorf("%s: credentials sent with a session open", key)
+		}
+		if h.Get("If-None-Match") != "" {
+			conditional++
+		}
+	}
+	if conditional == 0 {
+		t.Error("no conditional GET in a steady poll of a legacy BMC")
 	}
 }

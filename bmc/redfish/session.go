@@ -87,9 +87,27 @@ func (s *session) headers() (map[string]string, int) {
 	return nil, s.generation
 }
 
+// authHeader is headers' one header as its name and value, for a request
+// built without a map.
+func (s *session) authHeader() ([2]string, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.token != "":
+		return [2]string{"X-Auth-Token", s.token}, s.generation
+	case s.basic && s.username != "":
+		return [2]string{"Authorization", s.basicAuth()}, s.generation
+	}
+	return [2]string{}, s.generation
+}
+
 func (s *session) basicHeader() map[string]string {
-	cred := base64.StdEncoding.EncodeToString([]byte(s.username + ":" + s.password.Reveal()))
-	return map[string]string{"Authorization": "Basic " + cred}
+	return map[string]string{"Authorization": s.basicAuth()}
+}
+
+// basicAuth is the Authorization header's value for Basic authentication.
+func (s *session) basicAuth() string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(s.username+":"+s.password.Reveal()))
 }
 
 // renewable reports whether a 401 can be answered by logging in again.
