@@ -59,9 +59,10 @@ bench-go:
 # docs/performance.md, at serve's shipped defaults. FLEET_BMCS, FLEET_WINDOW,
 # FLEET_LATENCY, FLEET_MIX tune the fleet; FLEET_HOG=N runs N busy processes
 # beside it, FLEET_KEEP and FLEET_WORKERS set serve's --keep-connections and
-# --workers, FLEET_GOGC and FLEET_GOMEMLIMIT its GOGC and GOMEMLIMIT, FLEET_WARMUP waits that much
-# longer before the window (5m: the steady state), FLEET_PROFILE=FILE saves
-# CPU profiles of serve and the simulator and serve's heap.
+# --workers, FLEET_GOGC and FLEET_GOMEMLIMIT its GOGC and GOMEMLIMIT,
+# FLEET_WARMUP waits that much longer before the window (5m: the steady
+# state), FLEET_PROFILE=FILE saves CPU profiles of serve and the simulator
+# and serve's heap.
 bench-fleet:
 	RACKPULSE_FLEET_BENCH=1 $(GO) test -run '^$$' -bench BenchmarkFleet -benchtime 1x -timeout 60m -v ./cmd/rackpulse
 
