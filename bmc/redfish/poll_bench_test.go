@@ -14,13 +14,14 @@ import (
 // allocations per poll, and the requests a poll costs. A steady poll reads
 // power, thermal and sensors; every tenth also reads memory, drives and logs
 // (5 min slow cadence at a 30 s interval), which the "slow" variants show.
+// Each poll opens its connection (TLS session resumption), as a BMC past
+// --keep-connections does; the "kept" variants keep one between polls.
+// The simulated BMC's own work is in the figures.
 func BenchmarkPoll(b *testing.B) {
 	for _, profile := range []string{sim.ProfileModern, sim.ProfileLegacy} {
-		for _, slow := range []bool{false, true} {
-			name := profile + "/readings"
-			if slow {
-				name = profile + "/readings+slow"
-			}
+		for _, variant := range []string{"readings", "readings+slow", "readings/kept"} {
+			slow, kept := variant == "readings+slow", variant == "readings/kept"
+			name := profile + "/" + variant
 			b.Run(name, func(b *testing.B) {
 				fleet, err := sim.NewFleet(sim.FleetOptions{
 					Count: 1, Mix: []sim.ProfileShare{{Profile: profile, Weight: 1}},
@@ -30,9 +31,13 @@ func BenchmarkPoll(b *testing.B) {
 					b.Fatal(err)
 				}
 				_, ep := tlsServer(b, fleet.BMCs()[0].Handler())
-				c, clock := newCollector(b, ep, bmc.CollectorOptions{Logger: slog.New(slog.DiscardHandler)})
+				opts := bmc.CollectorOptions{Logger: slog.New(slog.DiscardHandler)}
+				if kept {
+					opts.IdleConns = bmc.NewIdleConnBudget(1)
+				}
+				c, clock := newCollector(b, ep, opts)
 				mustPoll(b, c) // first poll: static facts, session
-				requests := 0
+				requests, dials := 0, c.conns.dials.Load()
 				b.ReportAllocs()
 				for b.Loop() {
 					step := 30 * time.Second
@@ -43,6 +48,7 @@ func BenchmarkPoll(b *testing.B) {
 					requests += mustPoll(b, c).Poll.Requests
 				}
 				b.ReportMetric(float64(requests)/float64(b.N), "requests/poll")
+				b.ReportMetric(float64(c.conns.dials.Load()-dials)/float64(b.N), "dials/poll")
 			})
 		}
 	}
