@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -47,6 +48,9 @@ running inventory kept.`,
 			if err := applyGCPercent(v, os.Getenv, log); err != nil {
 				return err
 			}
+			if err := applyMemoryLimit(v.GetFloat64("memory-limit-ratio"), memlimit.FromCgroup, log); err != nil {
+				return err
+			}
 			cfg := serveConfig{
 				inventoryPath: v.GetString("inventory"),
 				racks:         splitList(v.GetString("racks")),
@@ -74,6 +78,7 @@ running inventory kept.`,
 	f.Duration("reload-check", 2*time.Second, "how often to look for inventory changes; RACKPULSE_RELOAD_CHECK")
 	f.Bool("pprof", false, "serve Go profiles under /debug/pprof/ on the listen address; RACKPULSE_PPROF")
 	f.Int("gc-percent", defaultGCPercent, "how far the heap may grow over the live heap between garbage collections, in percent (Go's GOGC, which applies when this is not set); lower holds less memory for more CPU; RACKPULSE_GC_PERCENT")
+	f.Float64("memory-limit-ratio", defaultMemoryLimitRatio, "with a container's or systemd unit's memory limit (cgroup) and no GOMEMLIMIT, the Go runtime's soft memory limit is this share of it; 0: none; RACKPULSE_MEMORY_LIMIT_RATIO")
 	f.String("web-auth-file", "", "protect the dashboard and /api with the users (user:bcrypt-hash) and bearer tokens (bearer:bcrypt-hash) in this file; /metrics and /healthz stay open; RACKPULSE_WEB_AUTH_FILE")
 	addStorageFlags(cmd)
 	addAlertFlags(cmd)

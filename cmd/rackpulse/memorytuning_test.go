@@ -1,12 +1,15 @@
 package main
 
 import (
+	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"testing"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/spf13/viper"
 )
 
@@ -79,6 +82,7 @@ func TestGCPercentOutOfRange(t *testing.T) {
 // the missing inventory), and refuses a bad one before anything else.
 func TestServeAppliesGCPercent(t *testing.T) {
 	t.Setenv("GOGC", "")
+	withoutMemoryLimitEnv(t)
 	before := debug.SetGCPercent(100)
 	t.Cleanup(func() { debug.SetGCPercent(before) })
 	missing := filepath.Join(t.TempDir(), "absent.yaml")
@@ -100,5 +104,66 @@ func TestServeAppliesGCPercent(t *testing.T) {
 	}
 	if got := debug.SetGCPercent(100); got != 100 {
 		t.Errorf("a refused --gc-percent changed the target to %d", got)
+	}
+}
+
+// withoutMemoryLimitEnv runs the test with GOMEMLIMIT and AUTOMEMLIMIT
+// unset and the runtime's soft limit restored after it.
+func withoutMemoryLimitEnv(t *testing.T) {
+	t.Helper()
+	for _, k := range []string{"GOMEMLIMIT", "AUTOMEMLIMIT"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+	before := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+}
+
+// serve's soft memory limit is 90 % of the memory limit it finds (the
+// cgroup's), a share set by --memory-limit-ratio; a GOMEMLIMIT of the
+// operator's stands, and without a limit there is none.
+func TestMemoryLimitFollowsTheCgroup(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	withoutMemoryLimitEnv(t)
+	const cgroup = 1000 << 20
+	if err := applyMemoryLimit(defaultMemoryLimitRatio, memlimit.Limit(cgroup), log); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := debug.SetMemoryLimit(-1), int64(cgroup * 9 / 10); got != want {
+		t.Errorf("soft limit %d, want %d (90 %% of the cgroup's)", got, want)
+	}
+	if err := applyMemoryLimit(0.5, memlimit.Limit(cgroup), log); err != nil {
+		t.Fatal(err)
+	}
+	if got := debug.SetMemoryLimit(-1); got != cgroup/2 {
+		t.Errorf("soft limit %d at ratio 0.5, want %d", got, cgroup/2)
+	}
+
+	debug.SetMemoryLimit(math.MaxInt64)
+	if err := applyMemoryLimit(0, memlimit.Limit(cgroup), log); err != nil || debug.SetMemoryLimit(-1) != math.MaxInt64 {
+		t.Errorf("ratio 0 set a limit (err %v)", err)
+	}
+	noLimit := func() (uint64, error) { return 0, memlimit.ErrNoLimit }
+	if err := applyMemoryLimit(0.9, noLimit, log); err != nil || debug.SetMemoryLimit(-1) != math.MaxInt64 {
+		t.Errorf("a process without a memory limit got a soft one (err %v)", err)
+	}
+	unreadable := func() (uint64, error) { return 0, memlimit.ErrCgroupsNotSupported }
+	if err := applyMemoryLimit(0.9, unreadable, log); err != nil || debug.SetMemoryLimit(-1) != math.MaxInt64 {
+		t.Errorf("no cgroup to read: err %v, limit %d; want neither", err, debug.SetMemoryLimit(-1))
+	}
+
+	t.Setenv("GOMEMLIMIT", "700MiB")
+	debug.SetMemoryLimit(700 << 20) // as the runtime read it at start
+	if err := applyMemoryLimit(0.9, memlimit.Limit(cgroup), log); err != nil || debug.SetMemoryLimit(-1) != 700<<20 {
+		t.Errorf("GOMEMLIMIT=700MiB: limit %d (err %v); want the operator's kept", debug.SetMemoryLimit(-1), err)
+	}
+}
+
+func TestMemoryLimitRatioOutOfRange(t *testing.T) {
+	for _, r := range []float64{-0.1, 1.5, math.NaN()} {
+		err := applyMemoryLimit(r, memlimit.Limit(1<<30), slog.New(slog.DiscardHandler))
+		if err == nil || !strings.Contains(err.Error(), "--memory-limit-ratio") {
+			t.Errorf("ratio %g: error %v; want one naming the flag", r, err)
+		}
 	}
 }
