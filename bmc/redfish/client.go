@@ -1,6 +1,7 @@
 package redfish
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -181,17 +182,90 @@ func (c *Collector) getInto(ctx context.Context, part bmc.Part, uri string, v an
 	return c.quirks.decode(part, uri, body, v)
 }
 
-// linkOnly reports whether a collection member is a bare link, and its URI.
+// linkOnly reports whether a collection member is a bare link (an object
+// whose one property is a non-empty @odata.id), and its URI. Every member
+// of every collection read passes through it, expanded ones (whole
+// sensors) included: it walks the member's bytes once, without decoding
+// the properties it does not need.
 func linkOnly(raw json.RawMessage) (string, bool) {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &fields); err != nil {
-		return "", false
-	}
+	properties, idValue := topLevelProperties(raw, "@odata.id")
 	var id string
-	if v, ok := fields["@odata.id"]; ok {
-		_ = json.Unmarshal(v, &id)
+	if idValue != nil && json.Unmarshal(idValue, &id) != nil {
+		id = ""
 	}
-	return id, len(fields) == 1 && id != ""
+	return id, properties == 1 && id != ""
+}
+
+// topLevelProperties counts the properties of the JSON object raw (valid
+// JSON, as a decoded collection's members are) and returns the value of
+// the one named key, nil when there is none. A value that is not an
+// object has no properties. A key repeated counts each time.
+func topLevelProperties(raw []byte, key string) (count int, value []byte) {
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		return 0, nil
+	}
+	depth, valueStart := 0, -1
+	expectKey := true
+	for ; i < len(raw); i++ {
+		switch b := raw[i]; b {
+		case '"':
+			end := stringEnd(raw, i)
+			if depth == 1 && expectKey {
+				count++
+				if propertyNamed(raw[i:end], key) {
+					valueStart = skipSpace(raw, skipSpace(raw, end)+1) // past the colon
+				}
+				expectKey = false
+			}
+			i = end - 1
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 && valueStart >= 0 && value == nil {
+				value = bytes.TrimSpace(raw[valueStart:i])
+			}
+		case ',':
+			if depth == 1 {
+				if valueStart >= 0 && value == nil {
+					value = bytes.TrimSpace(raw[valueStart:i])
+				}
+				expectKey = true
+			}
+		}
+	}
+	return count, value
+}
+
+// stringEnd is the index just past the JSON string starting at raw[i].
+func stringEnd(raw []byte, i int) int {
+	for j := i + 1; j < len(raw); j++ {
+		switch raw[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return len(raw)
+}
+
+// propertyNamed reports whether quoted (a JSON string with its quotes)
+// is key, escapes decoded.
+func propertyNamed(quoted []byte, key string) bool {
+	if bytes.IndexByte(quoted, '\\') < 0 {
+		return len(quoted) == len(key)+2 && string(quoted[1:len(quoted)-1]) == key
+	}
+	var s string
+	return json.Unmarshal(quoted, &s) == nil && s == key
+}
+
+func skipSpace(raw []byte, i int) int {
+	for i < len(raw) && (raw[i] == ' ' || raw[i] == '\t' || raw[i] == '\n' || raw[i] == '\r') {
+		i++
+	}
+	return i
 }
 
 // classify turns any request error into a *bmc.Error naming the URI.

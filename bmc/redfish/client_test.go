@@ -1,6 +1,7 @@
 package redfish
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"sync"
@@ -93,4 +94,72 @@ func TestRequestHeaders(t *testing.T) {
 	if conditional == 0 {
 		t.Error("no conditional GET in a steady poll of a legacy BMC")
 	}
+}
+
+// linkOnlyByMap is linkOnly as it was first written: the member decoded
+// into a map of its properties. It is the reference linkOnly must match.
+func linkOnlyByMap(raw json.RawMessage) (string, bool) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return "", false
+	}
+	var id string
+	if v, ok := fields["@odata.id"]; ok {
+		_ = json.Unmarshal(v, &id)
+	}
+	return id, len(fields) == 1 && id != ""
+}
+
+var linkOnlyCases = []string{
+	`{"@odata.id":"/redfish/v1/Systems/1"}`,
+	` { "@odata.id" : "/redfish/v1/Systems/1" } `,
+	`{"@odata.id":"/redfish/v1/Systems/1","Name":"node"}`,
+	`{"Name":"node, with a comma","@odata.id":"/redfish/v1/Systems/1"}`,
+	`{"Links":{"@odata.id":"/x","a":[1,{"b":"}"}]},"@odata.id":"/y"}`,
+	`{"Reading":{"@odata.id":"/not/the/member"}}`,
+	`{"@odata.id":""}`,
+	`{"@odata.id":5}`,
+	`{"@odata.id":null}`,
+	`{"@odata.id":"/a\"b\\c"}`,
+	`{"@odata\u002eid":"/escaped/key"}`,
+	`{"@odata.idx":"/other"}`,
+	`{}`,
+	`[]`,
+	`"/redfish/v1/Systems/1"`,
+	`null`,
+	`{"@odata.id":"/redfish/v1/Chassis/1/Sensors/CPU1Temp","@odata.type":"#Sensor.v1_7_0.Sensor","Reading":41.5,"Thresholds":{"UpperCritical":{"Reading":95}},"Status":{"State":"Enabled","Health":"OK"}}`,
+}
+
+// linkOnly answers as the map-based reference does, expanded members
+// (whole sensors), bare links, odd shapes and escapes included.
+func TestLinkOnlyMatchesTheMapDecoding(t *testing.T) {
+	for _, c := range linkOnlyCases {
+		id, ok := linkOnly(json.RawMessage(c))
+		wantID, wantOK := linkOnlyByMap(json.RawMessage(c))
+		if id != wantID || ok != wantOK {
+			t.Errorf("linkOnly(%s) = %q, %v; want %q, %v", c, id, ok, wantID, wantOK)
+		}
+	}
+}
+
+func FuzzLinkOnly(f *testing.F) {
+	for _, c := range linkOnlyCases {
+		f.Add([]byte(c))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if !json.Valid(raw) {
+			return // members come from a decoded collection: valid JSON
+		}
+		var fields map[string]json.RawMessage
+		if json.Unmarshal(raw, &fields) == nil {
+			if n, _ := topLevelProperties(raw, "@odata.id"); n != len(fields) {
+				return // a repeated key: the map keeps one, linkOnly counts each
+			}
+		}
+		id, ok := linkOnly(raw)
+		wantID, wantOK := linkOnlyByMap(raw)
+		if id != wantID || ok != wantOK {
+			t.Errorf("linkOnly(%q) = %q, %v; want %q, %v", raw, id, ok, wantID, wantOK)
+		}
+	})
 }
