@@ -78,6 +78,9 @@ type Collector struct {
 	// spread: the slow and static parts are read at this BMC's phases
 	// within their cadences (CollectorOptions.SpreadReads), counted from
 	// the first poll.
+	// sensorsSeen is how many sensors the last poll read.
+	sensorsSeen int
+
 	spread                 bool
 	slowPhase, staticPhase time.Duration
 	firstPoll              time.Time
@@ -265,6 +268,10 @@ func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 	}
 
 	p := &poll{c: c, snap: bmc.NewSnapshot(c.ep.Server, c.ep.Rack, bmc.ProtocolRedfish, started)}
+	// The sensor list made at the size the last poll's was: one
+	// allocation, not append's doublings, and no copy when the snapshot
+	// is cut to length to be kept.
+	p.snap.Sensors = make([]bmc.Sensor, 0, c.sensorsSeen)
 
 	systems := p.readSystems(ctx)
 	chassis := p.readChassis(ctx)
@@ -322,6 +329,7 @@ func (c *Collector) Poll(ctx context.Context) (*bmc.Snapshot, error) {
 		c.log.Debug("poll failed", "kind", bmc.KindOf(err), "requests", requests, "err", err)
 		return nil, err
 	}
+	c.sensorsSeen = len(p.snap.Sensors)
 	c.log.Debug("poll done", "requests", requests, "bytes", bytes,
 		"duration", p.snap.Poll.Duration, "part_errors", len(p.snap.Poll.Errors), "quirks", len(p.snap.Poll.Quirks))
 	return p.snap, nil

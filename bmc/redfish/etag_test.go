@@ -276,3 +276,21 @@ func TestSnapshotsShareTheKeptDIMMsAndDrives(t *testing.T) {
 		t.Error("the shared DIMM list has room to append into")
 	}
 }
+
+// A poll's sensor list is made at the size of the last poll's, so that
+// it takes one allocation and is kept without a copy to cut it to length.
+func TestSensorListMadeAtTheLastPollsSize(t *testing.T) {
+	for _, profile := range []string{sim.ProfileModern, sim.ProfileLegacy} {
+		_, ep := simFleetBMC(t, profile)
+		c, clock := newCollector(t, ep, bmc.CollectorOptions{Logger: slog.New(slog.DiscardHandler)})
+		first := mustPoll(t, c)
+		clock.advance(30 * time.Second)
+		second := mustPoll(t, c)
+		if len(second.Sensors) == 0 || len(second.Sensors) != len(first.Sensors) {
+			t.Fatalf("%s: %d sensors, then %d; want the same, not none", profile, len(first.Sensors), len(second.Sensors))
+		}
+		if cap(second.Sensors) != len(second.Sensors) {
+			t.Errorf("%s: the second poll's %d sensors in a list with room for %d", profile, len(second.Sensors), cap(second.Sensors))
+		}
+	}
+}

@@ -85,7 +85,6 @@ func (p *poll) readLegacyPower(ctx context.Context, ch chassisRef) bool {
 		}
 	}
 	if ch.links.Sensors.ID == "" {
-		p.snap.Sensors = slices.Grow(p.snap.Sensors, len(pw.Voltages)) // one allocation, not append's doublings
 		for _, v := range pw.Voltages {
 			p.snap.Sensors = append(p.snap.Sensors, bmc.Sensor{
 				Kind:    bmc.KindVoltage,

@@ -2,7 +2,6 @@ package redfish
 
 import (
 	"context"
-	"slices"
 
 	"github.com/stmcginnis/gofish/schemas"
 
@@ -137,9 +136,6 @@ func (p *poll) readLegacyThermal(ctx context.Context, ch chassisRef) {
 		p.fail(bmc.PartThermal, err)
 		return
 	}
-	// One allocation for the list, not append's doublings (the snapshot
-	// keeps it, cut to length, until the next poll).
-	p.snap.Sensors = slices.Grow(p.snap.Sensors, len(th.Temperatures)+len(th.Fans))
 	for _, t := range th.Temperatures {
 		p.snap.Sensors = append(p.snap.Sensors, bmc.Sensor{
 			Kind:       bmc.KindTemperature,
