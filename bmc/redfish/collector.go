@@ -75,12 +75,12 @@ type Collector struct {
 	// in that poll (see healthwatch.go).
 	health healthWatch
 
-	// spread: the slow and static parts are read at this BMC's phases
-	// within their cadences (CollectorOptions.SpreadReads), counted from
-	// the first poll.
 	// sensorsSeen is how many sensors the last poll read.
 	sensorsSeen int
 
+	// spread: the slow and static parts are read at this BMC's phases
+	// within their cadences (CollectorOptions.SpreadReads), counted from
+	// the first poll.
 	spread                 bool
 	slowPhase, staticPhase time.Duration
 	firstPoll              time.Time
