@@ -76,19 +76,15 @@ func (s *session) startPoll() {
 // headers returns the authentication headers for one request and the login
 // generation they belong to.
 func (s *session) headers() (map[string]string, int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case s.token != "":
-		return map[string]string{"X-Auth-Token": s.token}, s.generation
-	case s.basic && s.username != "":
-		return s.basicHeader(), s.generation
+	h, generation := s.authHeader()
+	if h[0] == "" {
+		return nil, generation
 	}
-	return nil, s.generation
+	return map[string]string{h[0]: h[1]}, generation
 }
 
-// authHeader is headers' one header as its name and value, for a request
-// built without a map.
+// authHeader is the authentication header for one request, as its name
+// and value (none: empty), and the login generation it belongs to.
 func (s *session) authHeader() ([2]string, int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
