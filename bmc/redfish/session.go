@@ -73,16 +73,6 @@ func (s *session) startPoll() {
 	s.renewedInPoll = false
 }
 
-// headers returns the authentication headers for one request and the login
-// generation they belong to.
-func (s *session) headers() (map[string]string, int) {
-	h, generation := s.authHeader()
-	if h[0] == "" {
-		return nil, generation
-	}
-	return map[string]string{h[0]: h[1]}, generation
-}
-
 // authHeader is the authentication header for one request, as its name
 // and value (none: empty), and the login generation it belongs to.
 func (s *session) authHeader() ([2]string, int) {

@@ -129,7 +129,7 @@ func TestMemoryLimitFollowsTheCgroup(t *testing.T) {
 	if err := applyMemoryLimit(defaultMemoryLimitRatio, memlimit.Limit(cgroup), log); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := debug.SetMemoryLimit(-1), int64(cgroup * 9 / 10); got != want {
+	if got, want := debug.SetMemoryLimit(-1), int64(cgroup*9/10); got != want {
 		t.Errorf("soft limit %d, want %d (90 %% of the cgroup's)", got, want)
 	}
 	if err := applyMemoryLimit(0.5, memlimit.Limit(cgroup), log); err != nil {
