@@ -493,7 +493,6 @@ func (p *poll) fail(part bmc.Part, err error) {
 	p.c.log.Debug("part failed", "part", part, "kind", pe.Kind, "resource", pe.Resource, "err", err)
 }
 
-// carry lists a part as carried over from an earlier poll.
 // withKept adds a part's list the collector keeps (DIMMs, drives) to the
 // snapshot's: as it is when the snapshot has none, one copy for the
 // collector and its snapshots (cut to its length, so an append copies
@@ -506,6 +505,7 @@ func withKept[T any](have, kept []T) []T {
 	return append(have, kept...)
 }
 
+// carry lists a part as carried over from an earlier poll.
 func (p *poll) carry(part bmc.Part, haveValues bool) {
 	if haveValues {
 		p.snap.Poll.Cached = append(p.snap.Poll.Cached, part)
