@@ -75,6 +75,13 @@ type Collector struct {
 	// in that poll (see healthwatch.go).
 	health healthWatch
 
+	// dimmMetrics holds, for each DIMM of memory.value in its order, its
+	// MemoryMetrics URI ("" where it publishes none); dimmsReadAt is when
+	// the DIMM resources themselves were last read in full (see
+	// dimmResourcesDue).
+	dimmMetrics []string
+	dimmsReadAt time.Time
+
 	// sensorsSeen is how many sensors the last poll read.
 	sensorsSeen int
 

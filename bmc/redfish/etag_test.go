@@ -90,10 +90,12 @@ func TestUnchangedMembersAreNotReadAgain(t *testing.T) {
 	}
 }
 
-// A legacy service's DIMMs and their MemoryMetrics are read conditionally
-// on the slow cadence: unchanged, each costs a 304 and the DIMMs read are
-// the same; a DIMM whose error counters moved is read again and shows
-// them.
+// A legacy service's DIMMs' MemoryMetrics are read conditionally on the
+// slow cadence, the DIMM resources themselves not (their system's
+// MemorySummary stands for their status): unchanged, each counter costs a
+// 304 and the DIMMs are the same; a DIMM fault, which turns the system's
+// memory health, reads the DIMMs again at once, and the one whose counters
+// moved shows them.
 func TestUnchangedDIMMsAreNotReadAgain(t *testing.T) {
 	b, ep := simFleetBMC(t, sim.ProfileLegacy)
 	ep.Cadence = bmc.Cadence{Readings: 30 * time.Second, Slow: 5 * time.Minute, Static: time.Hour}
@@ -127,8 +129,8 @@ func TestUnchangedDIMMsAreNotReadAgain(t *testing.T) {
 	}
 	clock.advance(ep.Cadence.Slow)
 	again := mustPoll(t, c)
-	if got := statuses(); got[http.StatusNotModified] != 2*len(first.DIMMs) || len(got) != 1 {
-		t.Errorf("unchanged DIMMs read again answered %v, want a 304 for each", got)
+	if got := statuses(); got[http.StatusNotModified] != len(first.DIMMs) || len(got) != 1 {
+		t.Errorf("unchanged DIMMs' counters read again answered %v, want a 304 for each DIMM's MemoryMetrics, and no DIMM read", got)
 	}
 	if !hasPart(again.Poll.Read, bmc.PartMemory) || !equalJSON(t, again.DIMMs, first.DIMMs) {
 		t.Errorf("DIMMs from 304s differ:\n got %+v\nwant %+v", again.DIMMs, first.DIMMs)
@@ -292,5 +294,118 @@ func TestSensorListMadeAtTheLastPollsSize(t *testing.T) {
 		if cap(second.Sensors) != len(second.Sensors) {
 			t.Errorf("%s: the second poll's %d sensors in a list with room for %d", profile, len(second.Sensors), cap(second.Sensors))
 		}
+	}
+}
+
+// The DIMM resources are read on the static cadence, their MemoryMetrics
+// on the slow one; a counter that fails makes the next memory read read
+// the DIMMs again.
+func TestDIMMResourcesReadOnTheStaticCadence(t *testing.T) {
+	b, _ := simFleetBMC(t, sim.ProfileLegacy)
+	var failMetrics sync.Mutex
+	failing := false
+	_, ep := tlsServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		failMetrics.Lock()
+		fail := failing && strings.HasSuffix(r.URL.Path, "/MemoryMetrics")
+		failMetrics.Unlock()
+		if fail {
+			http.Error(w, `{"error":{"code":"Base.1.15.InternalError","message":"internal error"}}`, http.StatusInternalServerError)
+			return
+		}
+		b.Handler().ServeHTTP(w, r)
+	}))
+	ep.Cadence = bmc.Cadence{Readings: 30 * time.Second, Slow: 5 * time.Minute, Static: time.Hour}
+	var mu sync.Mutex
+	var dimmGets, metricsGets int
+	opts := bmcOpts(t)
+	opts.Trace = func(tr bmc.RequestTrace) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case strings.HasSuffix(tr.URL, "/MemoryMetrics"):
+			metricsGets++
+		case strings.Contains(tr.URL, "/Memory/"):
+			dimmGets++
+		}
+	}
+	counts := func() (dimms, metrics int) {
+		mu.Lock()
+		defer mu.Unlock()
+		dimms, metrics, dimmGets, metricsGets = dimmGets, metricsGets, 0, 0
+		return dimms, metrics
+	}
+	c, clock := newCollector(t, ep, opts)
+	first := mustPoll(t, c)
+	n := len(first.DIMMs)
+	if d, m := counts(); n == 0 || d != n || m != n {
+		t.Fatalf("first poll: %d DIMMs, %d DIMM and %d MemoryMetrics requests; want one of each per DIMM", n, d, m)
+	}
+	for step := 1; step < 12; step++ { // the slow reads within the hour
+		clock.advance(ep.Cadence.Slow)
+		snap := mustPoll(t, c)
+		if d, m := counts(); d != 0 || m != n || !hasPart(snap.Poll.Read, bmc.PartMemory) || !equalJSON(t, snap.DIMMs, first.DIMMs) {
+			t.Fatalf("slow read %d: %d DIMM and %d MemoryMetrics requests, read %v; want only the %d counters, the DIMMs as first read", step, d, m, snap.Poll.Read, n)
+		}
+	}
+	clock.advance(ep.Cadence.Slow) // an hour on: the static cadence
+	mustPoll(t, c)
+	if d, m := counts(); d != n || m != n {
+		t.Errorf("after the static cadence: %d DIMM and %d MemoryMetrics requests; want %d of each", d, m, n)
+	}
+
+	failMetrics.Lock()
+	failing = true
+	failMetrics.Unlock()
+	clock.advance(ep.Cadence.Slow)
+	broken := mustPoll(t, c)
+	if d, _ := counts(); d != 0 || len(partErrors(broken, bmc.PartMemory)) != n || !hasPart(broken.Poll.Cached, bmc.PartMemory) || !equalJSON(t, broken.DIMMs, first.DIMMs) {
+		t.Errorf("counters failing: %d DIMM requests, %d memory errors, cached %v; want none, one per counter, the DIMMs last read carried over", d, len(partErrors(broken, bmc.PartMemory)), broken.Poll.Cached)
+	}
+	failMetrics.Lock()
+	failing = false
+	failMetrics.Unlock()
+	clock.advance(ep.Cadence.Slow)
+	mustPoll(t, c)
+	if d, m := counts(); d != n || m != n {
+		t.Errorf("the memory read after failing counters: %d DIMM and %d MemoryMetrics requests; want the DIMMs read again (%d each)", d, m, n)
+	}
+}
+
+// Without a MemorySummary status to stand for the DIMMs', or without
+// MemoryMetrics to read, every memory read reads the DIMM resources.
+func TestDIMMResourcesDue(t *testing.T) {
+	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	systems := []systemRef{{ID: "1", links: navLinks{Memory: odataID{ID: "/redfish/v1/Systems/1/Memory"}}}}
+	summaryOK := map[string]healthPair{"system 1 MemorySummary": {health: bmc.HealthOK, rollup: bmc.HealthOK}}
+	for _, c := range []struct {
+		name    string
+		read    bool // a full read done at start
+		metrics []string
+		health  map[string]healthPair
+		pending bool
+		after   time.Duration
+		want    bool
+	}{
+		{name: "never read", want: true, health: summaryOK, after: 5 * time.Minute},
+		{name: "counters due", read: true, metrics: []string{"/m/1", "/m/2"}, health: summaryOK, after: 5 * time.Minute, want: false},
+		{name: "static cadence come round", read: true, metrics: []string{"/m/1", "/m/2"}, health: summaryOK, after: time.Hour, want: true},
+		{name: "health change pending", read: true, metrics: []string{"/m/1", "/m/2"}, health: summaryOK, pending: true, after: 5 * time.Minute, want: true},
+		{name: "no MemorySummary status", read: true, metrics: []string{"/m/1", "/m/2"}, health: map[string]healthPair{}, after: 5 * time.Minute, want: true},
+		{name: "no MemoryMetrics", read: true, metrics: []string{"", ""}, health: summaryOK, after: 5 * time.Minute, want: true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			col := &Collector{ep: bmc.Endpoint{Cadence: bmc.Cadence{Readings: 30 * time.Second, Slow: 5 * time.Minute, Static: time.Hour}}}
+			if c.read {
+				col.memory.store([]bmc.DIMM{{Slot: "A1"}, {Slot: "A2"}}, start)
+				col.dimmMetrics, col.dimmsReadAt = c.metrics, start
+			}
+			if c.pending {
+				col.health.pending = map[bmc.Part]bool{bmc.PartMemory: true}
+			}
+			p := &poll{c: col, snap: bmc.NewSnapshot("s", "r", bmc.ProtocolRedfish, start.Add(c.after)), health: c.health}
+			if got := p.dimmResourcesDue(systems); got != c.want {
+				t.Errorf("dimmResourcesDue = %v, want %v", got, c.want)
+			}
+		})
 	}
 }

@@ -3,15 +3,24 @@ package redfish
 import (
 	"cmp"
 	"context"
+	"slices"
+	"time"
 
 	"github.com/rackpulse/rackpulse/bmc"
 )
 
 // readMemory reads every system's DIMMs and, where published, their
 // MemoryMetrics error counters. It runs on the slow cadence; when it fails
-// entirely, the last DIMMs read are carried over.
+// entirely, the last DIMMs read are carried over. Between the reads of the
+// DIMM resources themselves (dimmResourcesDue) it reads only the counters
+// of the DIMMs last read (readMemoryCounters).
 func (p *poll) readMemory(ctx context.Context, systems []systemRef) {
+	if !p.dimmResourcesDue(systems) {
+		p.readMemoryCounters(ctx)
+		return
+	}
 	var dimms []bmc.DIMM
+	var metrics []string
 	anyRead, anyFailed := false, false
 	for _, sys := range systems {
 		if sys.links.Memory.ID == "" {
@@ -21,16 +30,19 @@ func (p *poll) readMemory(ctx context.Context, systems []systemRef) {
 			dimm := dimmFromRedfish(sys.ID, m)
 			dimm.Source = firstNonEmpty(m.ODataID, uri)
 			p.c.remember(firstNonEmpty(m.ODataID, uri), "DIMM", dimm.Slot)
+			var metricsURI string
 			var metricsErr error
 			if m.Metrics.ID != "" && !isAbsentState(m.Status.State) {
+				metricsURI = m.Metrics.ID
 				var mm wireMemoryMetrics
-				if err := getTaggedInto(ctx, p, bmc.PartMemory, m.Metrics.ID, &mm); err != nil {
+				if err := getTaggedInto(ctx, p, bmc.PartMemory, metricsURI, &mm); err != nil {
 					metricsErr = err
 				} else {
 					dimm.CorrectableErrors, dimm.UncorrectableErrors = eccCounts(&mm)
 				}
 			}
-			dimms = append(dimms, dimm)
+			share(&metricsURI)
+			dimms, metrics = append(dimms, dimm), append(metrics, metricsURI)
 			return metricsErr
 		})
 		anyRead = anyRead || ok
@@ -38,10 +50,21 @@ func (p *poll) readMemory(ctx context.Context, systems []systemRef) {
 		// a collection that cannot be read makes the part due again next poll.
 		anyFailed = anyFailed || !ok
 	}
+	if p.finishMemory(dimms, metrics, anyRead, anyFailed) {
+		p.c.dimmsReadAt = p.snap.Time
+	}
+}
+
+// finishMemory puts the DIMMs a memory read gave in the snapshot and keeps
+// them, with their MemoryMetrics URIs, for the polls until the next read;
+// it reports whether the read was complete. A read that read nothing
+// carries the last DIMMs over; one that failed in part keeps what it read
+// and leaves memory due at the next poll.
+func (p *poll) finishMemory(dimms []bmc.DIMM, metrics []string, anyRead, anyFailed bool) bool {
 	if !anyRead && anyFailed && p.c.memory.ok {
 		p.carry(bmc.PartMemory, true)
 		p.snap.DIMMs = withKept(p.snap.DIMMs, p.c.memory.value)
-		return
+		return false
 	}
 	if dimms == nil {
 		dimms = []bmc.DIMM{}
@@ -51,13 +74,74 @@ func (p *poll) readMemory(ctx context.Context, systems []systemRef) {
 	if anyRead {
 		p.read(bmc.PartMemory)
 	}
+	p.c.dimmMetrics = metrics
 	if !anyFailed {
 		p.c.memory.store(dimms, p.snap.Time)
 		p.complete(bmc.PartMemory)
-	} else if anyRead {
+		return true
+	}
+	if anyRead {
 		// Keep what was read for the next polls, but try again next poll.
 		p.c.memory.value = dimms
 	}
+	return false
+}
+
+// dimmResourcesDue reports whether a memory read reads the DIMM resources
+// themselves, not only their MemoryMetrics. Besides its status, a DIMM
+// resource holds what does not change (slot, size, part and serial
+// numbers), and a change of its status shows first in its system's
+// MemorySummary, read every poll (the health watch then reads memory at
+// once, in full). So the resources are read on the static cadence, at a
+// change of a system's health, when the last read was not complete, and
+// at every memory read of a BMC whose systems publish no MemorySummary
+// status or whose DIMMs publish no MemoryMetrics; their counters on the
+// slow cadence.
+func (p *poll) dimmResourcesDue(systems []systemRef) bool {
+	c := p.c
+	if !c.memory.ok || c.dimmsReadAt.IsZero() || c.health.due(bmc.PartMemory) || len(c.dimmMetrics) != len(c.memory.value) ||
+		c.cadenceDue(p.snap.Time, c.dimmsReadAt, true, c.ep.Cadence.Static, c.staticPhase) ||
+		!slices.ContainsFunc(c.dimmMetrics, func(uri string) bool { return uri != "" }) {
+		return true
+	}
+	for _, sys := range systems {
+		if sys.links.Memory.ID == "" {
+			continue
+		}
+		if h := p.health["system "+sys.ID+" MemorySummary"]; h.health == bmc.HealthUnknown && h.rollup == bmc.HealthUnknown {
+			return true
+		}
+	}
+	return false
+}
+
+// readMemoryCounters reads the MemoryMetrics of the DIMMs last read, for
+// their error counters, and keeps everything else the DIMM resources said.
+// A counter that cannot be read is reported and its DIMM left without
+// counts (when none can be read, the DIMMs last read are carried over),
+// and the next memory read reads the DIMM resources again: a DIMM taken
+// out answers no more.
+func (p *poll) readMemoryCounters(ctx context.Context) {
+	dimms := slices.Clone(p.c.memory.value)
+	anyRead, anyFailed := false, false
+	for i, uri := range p.c.dimmMetrics {
+		if uri == "" {
+			continue
+		}
+		var mm wireMemoryMetrics
+		if err := getTaggedInto(ctx, p, bmc.PartMemory, uri, &mm); err != nil {
+			p.fail(bmc.PartMemory, err)
+			dimms[i].CorrectableErrors, dimms[i].UncorrectableErrors = nil, nil
+			anyFailed = true
+			continue
+		}
+		anyRead = true
+		dimms[i].CorrectableErrors, dimms[i].UncorrectableErrors = eccCounts(&mm)
+	}
+	if anyFailed {
+		p.c.dimmsReadAt = time.Time{}
+	}
+	p.finishMemory(dimms, p.c.dimmMetrics, anyRead, !anyRead && anyFailed)
 }
 
 // dimmFromRedfish maps one Memory resource. The slot is the label printed on
