@@ -52,6 +52,10 @@ func (p *poll) readMemory(ctx context.Context, systems []systemRef) {
 	}
 	if p.finishMemory(dimms, metrics, anyRead, anyFailed) {
 		p.c.dimmsReadAt = p.snap.Time
+	} else {
+		// The DIMMs of a collection that could not be read are not known:
+		// the next read (next poll) lists them again.
+		p.c.dimmsReadAt = time.Time{}
 	}
 }
 
