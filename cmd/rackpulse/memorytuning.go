@@ -70,11 +70,13 @@ func applyMemoryLimit(ratio float64, limitOf memlimit.Provider, log *slog.Logger
 	if math.IsNaN(ratio) || ratio < 0 || ratio > 1 {
 		return fmt.Errorf("--memory-limit-ratio %g (RACKPULSE_MEMORY_LIMIT_RATIO, config memory-limit-ratio): want a share of the memory limit above 0 and at most 1, or 0 for no soft limit", ratio)
 	}
+	before := debug.SetMemoryLimit(-1)
 	limit, err := memlimit.Set(memlimit.WithRatio(ratio), memlimit.WithProvider(limitOf))
 	switch {
 	case err != nil:
 		log.Info("no memory limit read to set the Go runtime's soft limit from; none set", "err", err)
-	case limit < math.MaxInt64:
+	case limit != before && limit < math.MaxInt64:
+		// Not when GOMEMLIMIT (or AUTOMEMLIMIT=off) left the limit as it was.
 		log.Info("Go runtime's soft memory limit set from the memory limit", "limit_mib", limit>>20, "ratio", ratio)
 	}
 	return nil

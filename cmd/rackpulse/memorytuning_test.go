@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"log/slog"
 	"math"
 	"os"
@@ -154,8 +155,12 @@ func TestMemoryLimitFollowsTheCgroup(t *testing.T) {
 
 	t.Setenv("GOMEMLIMIT", "700MiB")
 	debug.SetMemoryLimit(700 << 20) // as the runtime read it at start
-	if err := applyMemoryLimit(0.9, memlimit.Limit(cgroup), log); err != nil || debug.SetMemoryLimit(-1) != 700<<20 {
+	var logged bytes.Buffer
+	if err := applyMemoryLimit(0.9, memlimit.Limit(cgroup), slog.New(slog.NewTextHandler(&logged, nil))); err != nil || debug.SetMemoryLimit(-1) != 700<<20 {
 		t.Errorf("GOMEMLIMIT=700MiB: limit %d (err %v); want the operator's kept", debug.SetMemoryLimit(-1), err)
+	}
+	if logged.Len() != 0 {
+		t.Errorf("GOMEMLIMIT=700MiB: logged %q; want nothing said of a limit not set", logged.String())
 	}
 }
 
