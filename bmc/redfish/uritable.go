@@ -61,6 +61,3 @@ func (t *uriTable[V]) delete(uri string) {
 		t.entries = slices.Delete(t.entries, i, i+1)
 	}
 }
-
-// len is how many entries there are.
-func (t *uriTable[V]) len() int { return len(t.entries) }

@@ -25,8 +25,8 @@ func TestURITableActsAsAMap(t *testing.T) {
 			}
 			want[uri] = step
 		}
-		if table.len() != len(want) {
-			t.Fatalf("step %d: %d entries, want %d", step, table.len(), len(want))
+		if len(table.entries) != len(want) {
+			t.Fatalf("step %d: %d entries, want %d", step, len(table.entries), len(want))
 		}
 	}
 	for uri, v := range want {
@@ -47,8 +47,8 @@ func TestURITableActsAsAMap(t *testing.T) {
 	for i := range 40 {
 		limited.put(fmt.Sprintf("/m/%02d", i), i, 33)
 	}
-	if limited.len() != 33 {
-		t.Errorf("%d entries held under a limit of 33", limited.len())
+	if len(limited.entries) != 33 {
+		t.Errorf("%d entries held under a limit of 33", len(limited.entries))
 	}
 	if !limited.put("/m/05", 99, 33) {
 		t.Error("replacing a held entry at the limit was refused")
