@@ -87,10 +87,6 @@ func (s *session) authHeader() ([2]string, int) {
 	return [2]string{}, s.generation
 }
 
-func (s *session) basicHeader() map[string]string {
-	return map[string]string{"Authorization": s.basicAuth()}
-}
-
 // basicAuth is the Authorization header's value for Basic authentication.
 func (s *session) basicAuth() string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(s.username+":"+s.password.Reveal()))
@@ -174,7 +170,7 @@ func (s *session) loginLocked(ctx context.Context) error {
 		// The BMC holds the session until it times out: delete it through
 		// its Location, with the credentials the login used.
 		if location != "" {
-			s.deleteSession(ctx, location, s.basicHeader())
+			s.deleteSession(ctx, location, map[string]string{"Authorization": s.basicAuth()})
 		}
 		return &bmc.Error{Kind: bmc.ErrKindAuth, Resource: s.sessionsURI, Err: errors.New("session created without an X-Auth-Token")}
 	}
