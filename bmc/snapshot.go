@@ -308,7 +308,10 @@ type LogEntry struct {
 // Snapshot is everything read from one server's BMC in one poll. Slices are
 // empty, not absent, when a part was read and had nothing; a part that was
 // not read this poll (slower cadence) keeps the previous poll's values and is
-// listed in Poll.Cached.
+// listed in Poll.Cached. DIMMs and Drives may be the very lists a collector
+// keeps between its slow reads, shared with earlier Snapshots: whoever
+// changes one of their elements changes a copy of the list
+// (SetAsideImplausible does).
 type Snapshot struct {
 	Server   string    `json:"server"`
 	Rack     string    `json:"rack,omitempty"`
